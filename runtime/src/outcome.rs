@@ -1,0 +1,86 @@
+//! How a function's return value decides the status its run ends with.
+//!
+//! The macros call `(&&&Probe(&value)).run_outcome()`: method resolution picks the most
+//! specific impl (autoref specialization), so `Result` is recognised by its type whatever
+//! it is spelled as (`anyhow::Result<()>`, `io::Result<T>`, an alias), and every other type
+//! ends the run FINISHED. Users of the imperative API can call the same thing.
+
+use std::fmt::{Debug, Display};
+
+/// How a run ends, decided from a function's return value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Returned normally: the run ends FINISHED.
+    Finished,
+    /// Returned `Err`: the run ends FAILED and the message goes into the `error` tag.
+    Failed(String),
+}
+
+/// Wraps a reference to a return value for [`ResultDisplayOutcome`], [`ResultDebugOutcome`]
+/// and [`OtherOutcome`] to inspect.
+#[derive(Debug)]
+pub struct Probe<'a, T>(pub &'a T);
+
+/// `Result<T, E>` with `E: Display`: `Err` fails the run with the error's `Display`.
+pub trait ResultDisplayOutcome {
+    /// The outcome for this value.
+    fn run_outcome(&self) -> Outcome;
+}
+
+/// `Result<T, E>` with `E: Debug` but not `Display`: `Err` fails the run with its `Debug`.
+pub trait ResultDebugOutcome {
+    /// The outcome for this value.
+    fn run_outcome(&self) -> Outcome;
+}
+
+/// Any other value: the run ends FINISHED.
+pub trait OtherOutcome {
+    /// The outcome for this value.
+    fn run_outcome(&self) -> Outcome;
+}
+
+impl<T, E: Display> ResultDisplayOutcome for Probe<'_, Result<T, E>> {
+    fn run_outcome(&self) -> Outcome {
+        match self.0 {
+            Ok(_) => Outcome::Finished,
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+}
+
+impl<T, E: Debug> ResultDebugOutcome for &Probe<'_, Result<T, E>> {
+    fn run_outcome(&self) -> Outcome {
+        match self.0 {
+            Ok(_) => Outcome::Finished,
+            Err(e) => Outcome::Failed(format!("{e:?}")),
+        }
+    }
+}
+
+impl<T> OtherOutcome for &&Probe<'_, T> {
+    fn run_outcome(&self) -> Outcome {
+        Outcome::Finished
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct NoDisplay;
+
+    #[test]
+    fn picks_the_most_specific_impl() {
+        let ok: Result<u8, String> = Ok(1);
+        let err: Result<u8, String> = Err("boom".into());
+        let dbg: Result<(), NoDisplay> = Err(NoDisplay);
+        let unit = ();
+        let n = 5_i32;
+        assert_eq!((&&&Probe(&ok)).run_outcome(), Outcome::Finished);
+        assert_eq!((&&&Probe(&err)).run_outcome(), Outcome::Failed("boom".into()));
+        assert_eq!((&&&Probe(&dbg)).run_outcome(), Outcome::Failed("NoDisplay".into()));
+        assert_eq!((&&&Probe(&unit)).run_outcome(), Outcome::Finished);
+        assert_eq!((&&&Probe(&n)).run_outcome(), Outcome::Finished);
+    }
+}

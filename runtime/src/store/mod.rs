@@ -1,0 +1,81 @@
+//! The one interface every backend implements, and the choice of backend from a tracking URI.
+
+use async_trait::async_trait;
+
+use crate::error::Error;
+use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
+
+pub(crate) mod rest;
+pub(crate) mod sqlite;
+
+/// What the crate needs from a tracking backend. Implemented by the REST store (any MLflow
+/// tracking server) and the embedded SQLite store (MLflow's own schema).
+///
+/// Every method runs on the crate's background runtime, never on a user's thread.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Looks an experiment up by name; `Ok(None)` when there is none.
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>, Error>;
+
+    /// Looks an experiment up by id; `Ok(None)` when there is none.
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>, Error>;
+
+    /// Creates an experiment and returns its id. A name that exists already gives
+    /// [`Error::Api`] with code `RESOURCE_ALREADY_EXISTS`.
+    async fn create_experiment(&self, name: &str) -> Result<String, Error>;
+
+    /// Creates a run with status RUNNING.
+    async fn create_run(&self, request: &CreateRun) -> Result<RunInfo, Error>;
+
+    /// Sets a run's status, and its end time when given.
+    async fn update_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        end_time: Option<i64>,
+    ) -> Result<(), Error>;
+
+    /// Stores a batch that already respects the backend's limits (see [`Store::limits`]).
+    /// Params are write-once: a different value for an existing key is
+    /// `INVALID_PARAMETER_VALUE`. Tags overwrite. Metrics append.
+    async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), Error>;
+
+    /// Reads a run back with its latest metrics, params and tags.
+    async fn get_run(&self, run_id: &str) -> Result<Run, Error>;
+
+    /// How large a single [`Store::log_batch`] call may be.
+    fn limits(&self) -> BatchLimits {
+        BatchLimits::MLFLOW_SERVER
+    }
+
+    /// Whether the store takes client-chosen run ids ([`CreateRun::run_id`]).
+    fn accepts_client_run_ids(&self) -> bool {
+        false
+    }
+
+    /// A printable description of where data goes (credentials redacted).
+    fn location(&self) -> String;
+}
+
+/// Size limits for one batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Metrics per batch.
+    pub metrics: usize,
+    /// Params per batch.
+    pub params: usize,
+    /// Tags per batch.
+    pub tags: usize,
+    /// Metrics + params + tags per batch.
+    pub entities: usize,
+}
+
+impl BatchLimits {
+    /// The limits `mlflow server` enforces on `runs/log-batch`.
+    pub const MLFLOW_SERVER: BatchLimits = BatchLimits {
+        metrics: 1000,
+        params: 100,
+        tags: 100,
+        entities: 1000,
+    };
+}

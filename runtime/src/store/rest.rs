@@ -1,0 +1,1 @@
+//! The REST store: any MLflow tracking server over `http://` or `https://`.
