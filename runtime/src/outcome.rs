@@ -1,9 +1,11 @@
 //! How a function's return value decides the status its run ends with.
 //!
-//! The macros call `(&&&Probe(&value)).run_outcome()`: method resolution picks the most
-//! specific impl (autoref specialization), so `Result` is recognised by its type whatever
-//! it is spelled as (`anyhow::Result<()>`, `io::Result<T>`, an alias), and every other type
-//! ends the run FINISHED. Users of the imperative API can call the same thing.
+//! The macros call `(&&&Probe(&value)).run_outcome()`. Method resolution tries the receiver
+//! with the most references first and skips impls whose bounds fail (autoref specialization),
+//! so the most specific impl sits on the most references: `&&Probe` for `Display` errors,
+//! `&Probe` for `Debug` ones, `Probe` for everything else. `Result` is thus recognised by its
+//! type whatever it is spelled as (`anyhow::Result<()>`, `io::Result<T>`, an alias), and every
+//! other type ends the run FINISHED. Users of the imperative API can call the same thing.
 
 use std::fmt::{Debug, Display};
 
@@ -39,7 +41,7 @@ pub trait OtherOutcome {
     fn run_outcome(&self) -> Outcome;
 }
 
-impl<T, E: Display> ResultDisplayOutcome for Probe<'_, Result<T, E>> {
+impl<T, E: Display> ResultDisplayOutcome for &&Probe<'_, Result<T, E>> {
     fn run_outcome(&self) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Finished,
@@ -57,7 +59,7 @@ impl<T, E: Debug> ResultDebugOutcome for &Probe<'_, Result<T, E>> {
     }
 }
 
-impl<T> OtherOutcome for &&Probe<'_, T> {
+impl<T> OtherOutcome for Probe<'_, T> {
     fn run_outcome(&self) -> Outcome {
         Outcome::Finished
     }
