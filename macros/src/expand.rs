@@ -1,6 +1,6 @@
 //! Code generation: parse, validate, then wrap the body in a run.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
 use quote::{ToTokens as _, quote};
 use syn::visit_mut::VisitMut;
 use syn::{Ident, ReturnType, Type};
@@ -69,20 +69,26 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
     } = func;
     let run = Ident::new("__mlflow_run", Span::mixed_site());
     let start = gen_start(plan);
+    let (inner_attrs, block) = func.split_body();
     let body = match &sig.output {
-        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => {
-            // Nothing to end the run with: it never returns, so only a panic ends it.
-            let block = &func.body;
-            quote! { #block }
-        }
-        output => gen_body(func, output, plan),
+        // Never returns, so there is no value to end the run with; a panic still ends it.
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => block.into_token_stream(),
+        output => gen_body(&block, output, plan),
     };
-    quote! {
-        #(#attrs)*
-        #vis #sig {
+    // The braces keep the user's span: with macro-spanned braces the function counts as
+    // macro-generated and rustc stops reporting it as dead code.
+    let mut outer = Group::new(
+        Delimiter::Brace,
+        quote! {
+            #inner_attrs
             let #run = #start;
             #body
-        }
+        },
+    );
+    outer.set_span(func.body.span());
+    quote! {
+        #(#attrs)*
+        #vis #sig #outer
     }
 }
 
@@ -105,9 +111,8 @@ fn gen_start(plan: &Plan) -> TokenStream {
 
 // Input:  `-> R` and `{ body }`
 // Output: the statements after the run has started (see `gen_function`)
-fn gen_body(func: &RunFn, output: &ReturnType, plan: &Plan) -> TokenStream {
+fn gen_body(block: &Group, output: &ReturnType, plan: &Plan) -> TokenStream {
     let krate = &plan.krate;
-    let block = &func.body;
     let run = Ident::new("__mlflow_run", Span::mixed_site());
     let ret = Ident::new("__mlflow_ret", Span::mixed_site());
     let outcome = Ident::new("__mlflow_outcome", Span::mixed_site());

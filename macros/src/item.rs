@@ -3,7 +3,7 @@
 //! The body stays raw tokens: it is pasted back unchanged, so parsing it would only cost
 //! compile time and could reject syntax a newer rustc accepts.
 
-use proc_macro2::{Delimiter, Group, TokenStream};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Attribute, Signature, Token, Visibility};
@@ -51,6 +51,31 @@ fn parse_fn(kind: Kind, input: ParseStream<'_>) -> syn::Result<RunFn> {
     })
 }
 
+impl RunFn {
+    /// The body's leading inner attributes (`#![allow(..)]`, `//!` docs), and the body
+    /// without them: they are only allowed on a function's own body, not on the closure
+    /// the body moves into ("attributes on expressions are experimental").
+    pub(crate) fn split_body(&self) -> (TokenStream, Group) {
+        let tokens: Vec<TokenTree> = self.body.stream().into_iter().collect();
+        let mut split = 0;
+        while let [
+            TokenTree::Punct(hash),
+            TokenTree::Punct(bang),
+            TokenTree::Group(group),
+            ..,
+        ] = &tokens[split..]
+            && hash.as_char() == '#'
+            && bang.as_char() == '!'
+            && group.delimiter() == Delimiter::Bracket
+        {
+            split += 3;
+        }
+        let mut rest = Group::new(Delimiter::Brace, tokens[split..].iter().cloned().collect());
+        rest.set_span(self.body.span());
+        (tokens[..split].iter().cloned().collect(), rest)
+    }
+}
+
 impl ToTokens for RunFn {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         for attr in &self.attrs {
@@ -84,6 +109,33 @@ mod tests {
             parsed.to_token_stream().to_string(),
             item.to_string(),
             "re-emitting must not change the function"
+        );
+    }
+
+    #[test]
+    fn inner_attributes_are_split_from_the_body() {
+        let item = quote! {
+            fn f() {
+                #![allow(unused)]
+                //! Inner docs.
+                let x = 1;
+                #[allow(unused)]
+                let y = 2;
+            }
+        };
+        let (inner, rest) = RunFn::parse(Kind::Child, item).unwrap().split_body();
+        assert_eq!(
+            inner.to_string(),
+            quote!(#![allow(unused)] #![doc = r" Inner docs."]).to_string()
+        );
+        assert_eq!(
+            rest.to_string(),
+            quote!({
+                let x = 1;
+                #[allow(unused)]
+                let y = 2;
+            })
+            .to_string()
         );
     }
 

@@ -101,7 +101,7 @@ fn placeholder(inner: &str, range: Range<usize>) -> Result<Piece, TemplateError>
              e.g. `{{i}}`"
         )));
     }
-    if !is_identifier(name) {
+    if !is_identifier(name.strip_prefix("r#").unwrap_or(name)) {
         return Err(error(format!(
             "invalid placeholder `{{{inner}}}` in run name: expected the name of an argument"
         )));
@@ -221,6 +221,7 @@ mod tests {
             vec![Piece::Text("é".into()), arg("x", None, 2..5)]
         );
         assert_eq!(parse("{é}").unwrap(), vec![arg("é", None, 0..4)]);
+        assert_eq!(parse("{r#type}").unwrap(), vec![arg("r#type", None, 0..8)]);
     }
 
     #[test]

@@ -91,18 +91,18 @@ fn run_name(lit: &LitStr, sig: &Signature) -> syn::Result<RunName> {
         let Piece::Arg { name, range, .. } = piece else {
             continue;
         };
-        let Some((_, value)) = arguments.iter().find(|(arg, _)| arg == name) else {
+        let Some(argument) = arguments.iter().find(|arg| arg.name == unraw(name)) else {
             errors.push(syn::Error::new(
                 subspan(lit, &value, range.clone()),
                 no_such_argument(name, sig, &arguments),
             ));
             continue;
         };
-        let key = format_key(name);
+        let key = argument.format_key();
         if named.iter().all(|(existing, _)| *existing != key) {
             named.push((
                 Ident::new(&key, lit.span()),
-                relocated(value.clone(), lit.span()),
+                relocated(argument.tokens.clone(), lit.span()),
             ));
         }
     }
@@ -117,21 +117,44 @@ fn run_name(lit: &LitStr, sig: &Signature) -> syn::Result<RunName> {
             .collect();
         return Ok(RunName::Static(LitStr::new(&text, lit.span())));
     }
+    let rendered = template::render(&pieces, |name| {
+        arguments
+            .iter()
+            .find(|arg| arg.name == unraw(name))
+            .map_or_else(|| name.to_owned(), Argument::format_key)
+    });
     Ok(RunName::Format {
-        template: LitStr::new(&template::render(&pieces, format_key), lit.span()),
+        template: LitStr::new(&rendered, lit.span()),
         args: named,
     })
 }
 
-/// `self` cannot be a `format!` named argument, so it is passed under another name.
-fn format_key(name: &str) -> String {
-    match name {
-        "self" => "__mlflow_self".to_owned(),
-        other => other.to_owned(),
+fn unraw(name: &str) -> &str {
+    name.strip_prefix("r#").unwrap_or(name)
+}
+
+/// A name a template may use.
+struct Argument {
+    /// Without any `r#`.
+    name: String,
+    /// The binding as written, so `format!` resolves to the parameter.
+    tokens: TokenStream,
+    /// `self` or a raw identifier: a keyword, which `format!` does not take as a named
+    /// argument, so it is passed under another name.
+    keyword: bool,
+}
+
+impl Argument {
+    fn format_key(&self) -> String {
+        if self.keyword {
+            format!("__mlflow_{}", self.name)
+        } else {
+            self.name.clone()
+        }
     }
 }
 
-fn no_such_argument(name: &str, sig: &Signature, arguments: &[(String, TokenStream)]) -> String {
+fn no_such_argument(name: &str, sig: &Signature, arguments: &[Argument]) -> String {
     let fn_name = sig.ident.unraw();
     if arguments.is_empty() {
         return format!(
@@ -140,7 +163,7 @@ fn no_such_argument(name: &str, sig: &Signature, arguments: &[(String, TokenStre
     }
     let list = arguments
         .iter()
-        .map(|(arg, _)| format!("`{arg}`"))
+        .map(|arg| format!("`{}`", arg.name))
         .collect::<Vec<_>>()
         .join(", ");
     format!(
@@ -150,24 +173,30 @@ fn no_such_argument(name: &str, sig: &Signature, arguments: &[(String, TokenStre
 }
 
 /// The names a template may use: every binding in the parameter patterns, and `self`.
-/// The tokens are the binding as written, so `format!` resolves to the parameter.
-fn arguments(sig: &Signature) -> Vec<(String, TokenStream)> {
+fn arguments(sig: &Signature) -> Vec<Argument> {
     let mut out = Vec::new();
     for input in &sig.inputs {
         match input {
-            FnArg::Receiver(receiver) => {
-                out.push(("self".to_owned(), receiver.self_token.to_token_stream()));
-            }
+            FnArg::Receiver(receiver) => out.push(Argument {
+                name: "self".to_owned(),
+                tokens: receiver.self_token.to_token_stream(),
+                keyword: true,
+            }),
             FnArg::Typed(typed) => bindings(&typed.pat, &mut out),
         }
     }
     out
 }
 
-fn bindings(pat: &Pat, out: &mut Vec<(String, TokenStream)>) {
+fn bindings(pat: &Pat, out: &mut Vec<Argument>) {
     match pat {
         Pat::Ident(pat) => {
-            out.push((pat.ident.unraw().to_string(), pat.ident.to_token_stream()));
+            let name = pat.ident.unraw().to_string();
+            out.push(Argument {
+                keyword: pat.ident != name,
+                name,
+                tokens: pat.ident.to_token_stream(),
+            });
             if let Some((_, sub)) = &pat.subpat {
                 bindings(sub, out);
             }
@@ -280,21 +309,27 @@ mod tests {
     #[test]
     fn placeholders_become_named_format_arguments_once_each() {
         let plan = plan(
-            quote!(name = "{i}-{i:>3}-{self:?}-{b}"),
+            quote!(name = "{i}-{i:>3}-{self:?}-{b}-{r#type}-{type}"),
             quote!(
-                fn f(&self, i: u32, (a, ref b): (u8, u8)) {}
+                fn f(&self, i: u32, (a, ref b): (u8, u8), r#type: u8) {}
             ),
         )
         .unwrap();
         let RunName::Format { template, args } = plan.name else {
             panic!("expected a format name")
         };
-        assert_eq!(template.value(), "{i}-{i:>3}-{__mlflow_self:?}-{b}");
+        assert_eq!(
+            template.value(),
+            "{i}-{i:>3}-{__mlflow_self:?}-{b}-{__mlflow_type}-{__mlflow_type}"
+        );
         let args: Vec<_> = args
             .iter()
             .map(|(key, value)| format!("{key}={value}"))
             .collect();
-        assert_eq!(args, ["i=i", "__mlflow_self=self", "b=b"]);
+        assert_eq!(
+            args,
+            ["i=i", "__mlflow_self=self", "b=b", "__mlflow_type=r#type"]
+        );
     }
 
     #[test]
