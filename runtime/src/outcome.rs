@@ -72,7 +72,9 @@ mod tests {
     #[derive(Debug)]
     struct NoDisplay;
 
+    // Written exactly as the macros write it: they cannot know the type, so always `&&&`.
     #[test]
+    #[allow(clippy::needless_borrow)]
     fn picks_the_most_specific_impl() {
         let ok: Result<u8, String> = Ok(1);
         let err: Result<u8, String> = Err("boom".into());
@@ -80,8 +82,14 @@ mod tests {
         let unit = ();
         let n = 5_i32;
         assert_eq!((&&&Probe(&ok)).run_outcome(), Outcome::Finished);
-        assert_eq!((&&&Probe(&err)).run_outcome(), Outcome::Failed("boom".into()));
-        assert_eq!((&&&Probe(&dbg)).run_outcome(), Outcome::Failed("NoDisplay".into()));
+        assert_eq!(
+            (&&&Probe(&err)).run_outcome(),
+            Outcome::Failed("boom".into())
+        );
+        assert_eq!(
+            (&&&Probe(&dbg)).run_outcome(),
+            Outcome::Failed("NoDisplay".into())
+        );
         assert_eq!((&&&Probe(&unit)).run_outcome(), Outcome::Finished);
         assert_eq!((&&&Probe(&n)).run_outcome(), Outcome::Finished);
     }
