@@ -1,11 +1,11 @@
 //! How a function's return value decides the status its run ends with.
 //!
-//! The macros call `(&&&Probe(&value)).run_outcome()`. Method resolution tries the receiver
-//! with the most references first and skips impls whose bounds fail (autoref specialization),
-//! so the most specific impl sits on the most references: `&&Probe` for `Display` errors,
-//! `&Probe` for `Debug` ones, `Probe` for everything else. `Result` is thus recognised by its
-//! type whatever it is spelled as (`anyhow::Result<()>`, `io::Result<T>`, an alias), and every
-//! other type ends the run FINISHED. Users of the imperative API can call the same thing.
+//! The macros call `(&&&Probe(&value)).run_outcome()`: method resolution tries receivers
+//! from the outermost reference inwards, so the impl on `&&Probe<Result<_, E: Display>>` wins
+//! over the one on `&Probe<Result<_, E: Debug>>`, which wins over the one on `Probe<T>`
+//! (autoref specialization). So `Result` is recognised by its type whatever
+//! it is spelled as (`anyhow::Result<()>`, `io::Result<T>`, an alias), and every other type
+//! ends the run FINISHED. Users of the imperative API can call the same thing.
 
 use std::fmt::{Debug, Display};
 
