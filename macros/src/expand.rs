@@ -67,13 +67,11 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
     let RunFn {
         attrs, vis, sig, ..
     } = func;
-    let run = Ident::new("__mlflow_run", Span::mixed_site());
-    let start = gen_start(plan);
     let (inner_attrs, block) = func.split_body();
-    let body = match &sig.output {
-        // Never returns, so there is no value to end the run with; a panic still ends it.
-        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => block.into_token_stream(),
-        output => gen_body(&block, output, plan),
+    let body = if sig.asyncness.is_some() {
+        gen_async_body(&block, &sig.output, plan)
+    } else {
+        gen_sync_body(&block, &sig.output, plan)
     };
     // The braces keep the user's span: with macro-spanned braces the function counts as
     // macro-generated and rustc stops reporting it as dead code.
@@ -81,7 +79,6 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
         Delimiter::Brace,
         quote! {
             #inner_attrs
-            let #run = #start;
             #body
         },
     );
@@ -93,9 +90,9 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
 }
 
 // Input:  `name = "run_{i}"` on `fn f(i: u32)`, or no `name`
-// Output: `::mlflow::__private::start_run().name(::mlflow::__private::format!("run_{i}", i = i)).start()`
-//         `::mlflow::__private::start_run().name("f").start()`
-fn gen_start(plan: &Plan) -> TokenStream {
+// Output: `::mlflow::__private::start_run().name(::mlflow::__private::format!("run_{i}", i = i))`
+//         `::mlflow::__private::start_run().name("f")`
+fn gen_builder(plan: &Plan) -> TokenStream {
     let krate = &plan.krate;
     let name = match &plan.name {
         RunName::Static(lit) => lit.to_token_stream(),
@@ -105,20 +102,28 @@ fn gen_start(plan: &Plan) -> TokenStream {
         }
     };
     quote! {
-        #krate::__private::start_run().name(#name).start()
+        #krate::__private::start_run().name(#name)
     }
 }
 
-// Input:  `-> R` and `{ body }`
-// Output: the statements after the run has started (see `gen_function`)
-fn gen_body(block: &Group, output: &ReturnType, plan: &Plan) -> TokenStream {
-    let krate = &plan.krate;
+// Input:  `-> R` and `{ body }` of a sync fn
+// Output: the statements of the function (see `gen_function`)
+fn gen_sync_body(block: &Group, output: &ReturnType, plan: &Plan) -> TokenStream {
     let run = Ident::new("__mlflow_run", Span::mixed_site());
     let ret = Ident::new("__mlflow_ret", Span::mixed_site());
-    let outcome = Ident::new("__mlflow_outcome", Span::mixed_site());
     let call_once = Ident::new("__mlflow_call_once", Span::mixed_site());
+    let builder = gen_builder(plan);
+    if returns_never(output) {
+        // It never returns, so there is no value to end the run with; a panic still ends it.
+        return quote! {
+            let #run = #builder.start();
+            #block
+        };
+    }
     let ret_ty = closure_return_type(output);
+    let end = gen_end(plan, &ret);
     quote! {
+        let #run = #builder.start();
         let #ret = {
             #[inline]
             fn #call_once<__MlflowR, __MlflowF: ::core::ops::FnOnce() -> __MlflowR>(
@@ -128,6 +133,81 @@ fn gen_body(block: &Group, output: &ReturnType, plan: &Plan) -> TokenStream {
             }
             #call_once(move || -> #ret_ty #block)
         };
+        #end
+        #ret
+    }
+}
+
+// Input:
+//     #[child_run(name = "run_{i}")]
+//     async fn f(i: u32) -> R { body }
+// Output:
+//     async fn f(i: u32) -> R {
+//         let __mlflow_run = ::mlflow::__private::start_run()
+//             .name(::mlflow::__private::format!("run_{i}", i = i))
+//             .start_scoped()
+//             .status_on_drop(::mlflow::__private::RunStatus::Killed);
+//         let __mlflow_ret = __mlflow_run
+//             .scope(async move {
+//                 if let Some(__mlflow_hint) = None::<R> {
+//                     return __mlflow_hint;
+//                 }
+//                 { body }
+//             })
+//             .await;
+//         /* outcome and end_with as for a sync fn */
+//         __mlflow_ret
+//     }
+//
+// The run starts when the future is first polled, nested under the run active there, and is
+// the active run only while the body's future is polled (`scope`), on whatever thread polls
+// it. A future dropped before completing was cancelled: its run ends KILLED.
+// An async block cannot declare its output type; the dead `return` of a `R` comes first and
+// fixes it, so `?` and coercions (`Box<dyn Trait>`) in the body see the declared type, as
+// the closure's return type does for sync fns.
+fn gen_async_body(block: &Group, output: &ReturnType, plan: &Plan) -> TokenStream {
+    let krate = &plan.krate;
+    let run = Ident::new("__mlflow_run", Span::mixed_site());
+    let ret = Ident::new("__mlflow_ret", Span::mixed_site());
+    let hint = Ident::new("__mlflow_hint", Span::mixed_site());
+    let builder = gen_builder(plan);
+    let start = quote! {
+        let #run = #builder
+            .start_scoped()
+            .status_on_drop(#krate::__private::RunStatus::Killed);
+    };
+    if returns_never(output) {
+        return quote! {
+            #start
+            #run.scope(async move #block).await
+        };
+    }
+    let ret_ty = closure_return_type(output);
+    let end = gen_end(plan, &ret);
+    quote! {
+        #start
+        let #ret = #run
+            .scope(async move {
+                if let ::core::option::Option::Some(#hint) =
+                    ::core::option::Option::None::<#ret_ty>
+                {
+                    return #hint;
+                }
+                #block
+            })
+            .await;
+        #end
+        #ret
+    }
+}
+
+// Input:  the returned value `__mlflow_ret`
+// Output: `__mlflow_run.end_with(<FINISHED, or FAILED on Err>);`
+fn gen_end(plan: &Plan, ret: &Ident) -> TokenStream {
+    let krate = &plan.krate;
+    let run = Ident::new("__mlflow_run", Span::mixed_site());
+    let outcome = Ident::new("__mlflow_outcome", Span::mixed_site());
+    quote! {
         let #outcome = {
             #[allow(unused_imports)]
             use #krate::__private::{
@@ -136,8 +216,11 @@ fn gen_body(block: &Group, output: &ReturnType, plan: &Plan) -> TokenStream {
             (&&&#krate::__private::Probe(&#ret)).run_outcome()
         };
         #run.end_with(#outcome);
-        #ret
     }
+}
+
+fn returns_never(output: &ReturnType) -> bool {
+    matches!(output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
 /// The function's return type as a closure may write it: `()` when omitted, and `impl Trait`

@@ -63,12 +63,6 @@ fn check_signature(kind: Kind, sig: &Signature, errors: &mut Errors) {
             ),
         ));
     }
-    if let Some(token) = &sig.asyncness {
-        errors.push(syn::Error::new_spanned(
-            token,
-            format!("{kind} does not support `async fn` yet"),
-        ));
-    }
     if let Some(abi) = &sig.abi {
         errors.push(syn::Error::new_spanned(
             abi,
@@ -369,15 +363,11 @@ mod tests {
         let message = error(
             quote!(),
             quote!(
-                const async extern "C" fn f() {}
+                const extern "C" fn f() {}
             ),
         );
         assert!(
             message.contains("cannot be applied to a `const fn`"),
-            "{message}"
-        );
-        assert!(
-            message.contains("does not support `async fn` yet"),
             "{message}"
         );
         assert!(
