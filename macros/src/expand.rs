@@ -251,3 +251,114 @@ impl VisitMut for EraseImplTrait {
         syn::visit_mut::visit_type_mut(self, ty);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(args: TokenStream, item: TokenStream) -> String {
+        run_attribute(Kind::Child, args, item).to_string()
+    }
+
+    #[test]
+    fn an_error_keeps_the_function_next_to_one_compile_error() {
+        let out = expand(
+            quote!(nmae = "x"),
+            quote!(
+                fn train(i: u32) -> u32 {
+                    i
+                }
+            ),
+        );
+        assert!(out.starts_with("fn train (i : u32) -> u32 { i }"), "{out}");
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+        assert!(!out.contains("start_run"), "{out}");
+    }
+
+    #[test]
+    fn generated_paths_start_at_the_crate_path() {
+        let out = expand(
+            quote!(crate = my::mlflow),
+            quote!(
+                fn train() {}
+            ),
+        );
+        assert!(
+            out.contains("my :: mlflow :: __private :: start_run ()"),
+            "{out}"
+        );
+        let out = expand(
+            quote!(),
+            quote!(
+                fn train() {}
+            ),
+        );
+        assert!(
+            out.contains(":: mlflow :: __private :: start_run () . name (\"train\") . start ()"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn sync_bodies_run_in_a_closure_typed_like_the_function() {
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() -> Result<impl Iterator<Item = u8>, E> {
+                    body
+                }
+            ),
+        );
+        assert!(
+            out.contains("move || -> Result < _ , E > { body }"),
+            "{out}"
+        );
+        assert!(out.contains("end_with"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() {}
+            ),
+        );
+        assert!(out.contains("move || -> () { }"), "{out}");
+    }
+
+    #[test]
+    fn async_bodies_run_in_a_scoped_future_killed_on_drop() {
+        let out = expand(
+            quote!(),
+            quote!(
+                async fn f() -> u8 {
+                    1
+                }
+            ),
+        );
+        assert!(out.starts_with("async fn f () -> u8"), "{out}");
+        assert!(
+            out.contains(
+                ". start_scoped () . status_on_drop (:: mlflow :: __private :: RunStatus :: Killed)"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(":: core :: option :: Option :: None :: < u8 >"),
+            "{out}"
+        );
+        assert!(out.contains(". await"), "{out}");
+        assert!(!out.contains("move ||"), "{out}");
+    }
+
+    #[test]
+    fn never_returning_functions_only_start_the_run() {
+        let out = expand(
+            quote!(),
+            quote!(
+                fn f() -> ! {
+                    loop {}
+                }
+            ),
+        );
+        assert!(out.contains(". start () ; { loop { } }"), "{out}");
+        assert!(!out.contains("end_with"), "{out}");
+    }
+}
