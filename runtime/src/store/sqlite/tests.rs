@@ -367,3 +367,46 @@ fn limits_allow_large_batches() {
     assert_eq!(store.limits().entities, 10_000);
     assert!(store.accepts_client_run_ids());
 }
+
+#[test]
+fn processes_opening_a_fresh_file_at_once_create_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mlflow.db");
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            let root = dir.path().join("mlruns");
+            std::thread::spawn(move || {
+                SqliteStore::open(&db, &root).map(|s| s.schema_head().to_owned())
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap().unwrap(), PINNED_HEAD);
+    }
+    let conn = Connection::open(&db).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM experiments", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_is_one_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = new_run(&store, "0", "big").await;
+    let batch = Batch {
+        metrics: (0..10_000)
+            .map(|i| metric(&format!("k{}", i % 100), i as f64, i, i / 100))
+            .collect(),
+        ..Batch::default()
+    };
+    let start = std::time::Instant::now();
+    store.log_batch(&run.run_id, &batch).await.unwrap();
+    let elapsed = start.elapsed();
+    let got = store.get_run(&run.run_id).await.unwrap();
+    assert_eq!(got.metrics.len(), 100);
+    assert_eq!(got.metric("k0"), Some(9_900.0));
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
