@@ -405,6 +405,7 @@ async fn a_large_batch_is_one_transaction() {
     let start = std::time::Instant::now();
     store.log_batch(&run.run_id, &batch).await.unwrap();
     let elapsed = start.elapsed();
+    eprintln!("10k-point batch took {elapsed:?}");
     let got = store.get_run(&run.run_id).await.unwrap();
     assert_eq!(got.metrics.len(), 100);
     assert_eq!(got.metric("k0"), Some(9_900.0));
