@@ -6,11 +6,11 @@
 //!   [`PINNED_HEAD`]) and the rows MLflow itself puts there, in one transaction. A file made
 //!   by MLflow is written into as it is, after checking the columns this store writes.
 //! - Rows are written as MLflow's `SqlAlchemyStore` writes them (see the sub-modules).
-//! - Several processes may write the same file at once: see [`tx`] for locking. The journal
-//!   mode is left as it is (MLflow's default rollback journal for files this store creates):
-//!   WAL would be persistent in the file, changes it for every MLflow process that opens it,
-//!   needs the `-wal`/`-shm` side files to travel with a copied `mlflow.db`, and does not
-//!   work on network file systems.
+//! - Several processes may write the same file at once: see the `tx` module for locking.
+//!   The journal mode is left as it is (MLflow's default rollback journal for files this
+//!   store creates): WAL would be persistent in the file, change it for every MLflow process
+//!   that opens it, need the `-wal`/`-shm` side files to travel with a copied `mlflow.db`,
+//!   and does not work on network file systems.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
