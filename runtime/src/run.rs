@@ -304,6 +304,7 @@ enum ParentChoice {
 pub struct RunBuilder {
     name: Option<String>,
     tags: Vec<RunTag>,
+    params: Vec<(String, String)>,
     parent: ParentChoice,
     experiment: Option<ExperimentSel>,
 }
@@ -314,6 +315,7 @@ pub fn start_run() -> RunBuilder {
     RunBuilder {
         name: None,
         tags: Vec::new(),
+        params: Vec::new(),
         parent: ParentChoice::Active,
         experiment: None,
     }
@@ -333,6 +335,13 @@ impl RunBuilder {
             key: key.into(),
             value: value.to_string(),
         });
+        self
+    }
+
+    /// A param logged when the run starts (formatted with `Display` now). Invalid keys are
+    /// reported by `flush()`.
+    pub fn param(mut self, key: impl Into<String>, value: impl Display) -> Self {
+        self.params.push((key.into(), value.to_string()));
         self
     }
 

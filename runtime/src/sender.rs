@@ -72,6 +72,9 @@ pub(crate) enum Command {
         end_time: i64,
         error: Option<String>,
     },
+    /// A failure found on the caller's side with no caller to return it to: kept for
+    /// `flush()` like the sender's own.
+    Failed(Error),
     /// Store everything pending, then answer with the failures since the last flush.
     Flush(flume::Sender<Vec<Error>>),
     /// Store everything pending, then run this.
@@ -235,6 +238,7 @@ impl Sender {
                     end_time,
                     error,
                 } => self.end(run, status, end_time, error).await,
+                Command::Failed(err) => self.fail(err),
                 Command::Flush(reply) => {
                     self.send_all_pending().await;
                     let _ = reply.send(std::mem::take(&mut self.failures));
