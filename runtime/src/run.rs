@@ -478,7 +478,13 @@ impl RunBuilder {
             cell.resolve_id(Err(e.clone()));
             tracker::report(&e);
         }
-        RunHandle { cell }
+        let handle = RunHandle { cell };
+        if !self.params.is_empty()
+            && let Err(e) = handle.log_params(self.params)
+        {
+            let _ = tracker.send(Command::Failed(e));
+        }
+        handle
     }
 }
 
