@@ -1,1 +1,137 @@
 //! MLflow experiment tracking for Rust.
+//!
+//! Annotate functions with [`#[mlflow::parent_run]`](parent_run) and
+//! [`#[mlflow::child_run]`](child_run): each call becomes an MLflow run, runs started inside
+//! another run nest under it, and [`log_param`], [`log_metric`] and [`set_tag`] go to the
+//! run that is active where they are called. A hyperparameter sweep needs no explicit
+//! context management:
+//!
+//! ```no_run
+//! #[mlflow::parent_run(name = "parent_run_test_default_{test_no}")]
+//! fn execute_tuning(test_no: u32) {
+//!     mlflow::set_tag("test_identifier", "default").ok();
+//!     for i in 0..5 {
+//!         train_one(i, test_no);
+//!     }
+//! }
+//!
+//! #[mlflow::child_run(name = "run_{i}_test_{test_no}")]
+//! fn train_one(i: u32, test_no: u32) {
+//!     mlflow::log_param("param1", "x").ok();
+//!     mlflow::log_metric("metric1", 0.42).ok();
+//! }
+//!
+//! fn main() -> Result<(), mlflow::Error> {
+//!     mlflow::set_experiment("Nested Child Association")?;
+//!     for x in 0..5 {
+//!         execute_tuning(x);
+//!     }
+//!     mlflow::flush()
+//! }
+//! ```
+//!
+//! # Where the data goes
+//!
+//! The tracking URI is, in this order: what [`set_tracking_uri`] set, else the environment
+//! variable `MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db`, MLflow's own default: an
+//! SQLite file in the working directory, in MLflow's own schema, so that `mlflow ui` started
+//! in the same folder shows the runs (nested), next to runs logged from Python.
+//!
+//! | URI | store |
+//! |---|---|
+//! | `http://host:port`, `https://...` | any MLflow tracking server (REST) |
+//! | `sqlite:///relative/path.db`, `sqlite:////absolute/path.db` | the embedded store |
+//!
+//! Other URIs that MLflow knows (`postgresql://`, `databricks`, `file:` paths to `mlruns`)
+//! are refused with an error that says what to use instead.
+//!
+//! The experiment is, in this order: what [`set_experiment`] chose (getting or creating it
+//! by name), else `MLFLOW_EXPERIMENT_NAME` (get or create), else `MLFLOW_EXPERIMENT_ID`,
+//! else the Default experiment `"0"`. A run started inside another run goes to its parent's
+//! experiment.
+//!
+//! # Runs
+//!
+//! A run records `start_time`, its name (also the `mlflow.runName` tag), and the system tags
+//! the Python client sets: `mlflow.user`, `mlflow.source.name` (the program as invoked),
+//! `mlflow.source.type` = `LOCAL`, and `mlflow.source.git.commit`/`.branch`/`.repoURL` when
+//! the program runs inside a git work tree. A run started while another is active on the
+//! same thread gets `mlflow.parentRunId` = that run: this is how MLflow nests runs, to any
+//! depth.
+//!
+//! A run ends FINISHED when its function returns, FAILED when it returns `Err` (the error's
+//! `Display` goes into the tag `error`) or panics (the panic then goes on unchanged).
+//! `MLFLOW_RUN_ID`, when set, makes the first top-level run of the process resume that run,
+//! as the Python client does.
+//!
+//! The macros are sugar over the imperative API, which can be used directly:
+//!
+//! ```no_run
+//! let run = mlflow::start_run().name("by-hand").tag("team", "vision").start();
+//! mlflow::log_metric("loss", 0.5)?;
+//! let child = mlflow::start_run().name("trial-1").start(); // nests under "by-hand"
+//! mlflow::log_param("lr", 0.01)?;
+//! drop(child); // FINISHED
+//! run.end(mlflow::RunStatus::Finished);
+//!
+//! // Closure form: FINISHED on Ok, FAILED on Err or panic.
+//! let value = mlflow::start_run().name("closure").try_run(|| {
+//!     mlflow::log_metric("acc", 0.9)?;
+//!     Ok::<_, mlflow::Error>(42)
+//! })?;
+//! # let _ = value;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! # Logging
+//!
+//! [`log_param`], [`log_params`], [`log_metric`], [`log_metric_with_step`], [`log_metrics`],
+//! [`set_tag`] and [`set_tags`] log to the innermost active run. They check their input on
+//! the spot and return an error for what can be known at once: no active run
+//! ([`Error::NoActiveRun`]), a key MLflow would reject ([`Error::InvalidKey`]), a param this
+//! process already logged with another value ([`Error::ParamChanged`]). Param values over
+//! 6000 and tag values over 8000 characters are truncated with a warning, as the official
+//! client does. Metric values may be NaN or infinite.
+//!
+//! They never wait for the network or the disk: values are queued and a background thread
+//! (with its own tokio runtime, so this works from inside any async executor) sends them in
+//! batches. What the store says later (server errors, outages) is reported by [`flush`],
+//! on stderr and through `tracing`. [`flush`] waits until everything logged so far is stored.
+//! When `main` returns (or `std::process::exit` is called) the queue is flushed before the
+//! process ends; a process killed by a signal or an aborting panic loses what was still
+//! queued.
+//!
+//! # Working with run ids
+//!
+//! [`active_run_id`] gives the id of the current run. Over REST the server assigns ids, so
+//! this waits for the run to be created; the embedded store knows ids at once. [`Client`]
+//! logs to and reads runs by id.
+#![warn(missing_docs)]
+
+#[cfg(feature = "macros")]
+#[doc(inline)]
+pub use mlflow_tracking_macros::{child_run, parent_run};
+
+pub use mlflow_tracking_runtime::{
+    Batch, Client, Error, Experiment, Metric, Outcome, Param, Result, Run, RunBuilder, RunGuard,
+    RunHandle, RunInfo, RunStatus, RunTag, active_run, active_run_id, flush, get_tracking_uri,
+    log_metric, log_metric_with_step, log_metrics, log_param, log_params, set_experiment, set_tag,
+    set_tags, set_tracking_uri, start_run,
+};
+
+/// Decides how a run ends from a function's return value; used by the macros, usable by
+/// anyone.
+pub mod outcome {
+    pub use mlflow_tracking_runtime::outcome::*;
+}
+
+/// Items the macros' generated code names. **Not a stable API**: only the macros should use
+/// these paths. Everything here is a re-export of public items.
+#[doc(hidden)]
+pub mod __private {
+    pub use ::std::format;
+    pub use mlflow_tracking_runtime::outcome::{
+        OtherOutcome, Outcome, Probe, ResultDebugOutcome, ResultDisplayOutcome,
+    };
+    pub use mlflow_tracking_runtime::{RunBuilder, RunGuard, start_run};
+}

@@ -2,9 +2,28 @@
 //! the stores and the background sender. Use the `mlflow` facade instead.
 #![warn(missing_debug_implementations)]
 
+mod client;
+pub mod config;
+mod context;
 pub mod error;
+mod logging;
 pub mod model;
 pub mod outcome;
+mod run;
+mod sender;
 pub mod store;
+mod system;
+mod time;
+mod tracker;
+mod validate;
 
+pub use client::Client;
 pub use error::{Error, Result};
+pub use logging::{
+    active_run, active_run_id, log_metric, log_metric_with_step, log_metrics, log_param,
+    log_params, set_tag, set_tags,
+};
+pub use model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+pub use outcome::Outcome;
+pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
+pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};

@@ -105,7 +105,10 @@ impl RunStatus {
 
     /// True for FINISHED, FAILED and KILLED.
     pub fn is_terminated(self) -> bool {
-        matches!(self, RunStatus::Finished | RunStatus::Failed | RunStatus::Killed)
+        matches!(
+            self,
+            RunStatus::Finished | RunStatus::Failed | RunStatus::Killed
+        )
     }
 }
 
@@ -186,12 +189,18 @@ pub struct Run {
 impl Run {
     /// The value of tag `key`, if set.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+        self.tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
     }
 
     /// The value of param `key`, if logged.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.params.iter().find(|p| p.key == key).map(|p| p.value.as_str())
+        self.params
+            .iter()
+            .find(|p| p.key == key)
+            .map(|p| p.value.as_str())
     }
 
     /// The latest value of metric `key`, if logged.

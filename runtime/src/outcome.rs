@@ -78,8 +78,14 @@ mod tests {
         let unit = ();
         let n = 5_i32;
         assert_eq!((&&&Probe(&ok)).run_outcome(), Outcome::Finished);
-        assert_eq!((&&&Probe(&err)).run_outcome(), Outcome::Failed("boom".into()));
-        assert_eq!((&&&Probe(&dbg)).run_outcome(), Outcome::Failed("NoDisplay".into()));
+        assert_eq!(
+            (&&&Probe(&err)).run_outcome(),
+            Outcome::Failed("boom".into())
+        );
+        assert_eq!(
+            (&&&Probe(&dbg)).run_outcome(),
+            Outcome::Failed("NoDisplay".into())
+        );
         assert_eq!((&&&Probe(&unit)).run_outcome(), Outcome::Finished);
         assert_eq!((&&&Probe(&n)).run_outcome(), Outcome::Finished);
     }

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use crate::error::Error;
 use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
 
-pub(crate) mod rest;
-pub(crate) mod sqlite;
+pub mod rest;
+pub mod sqlite;
 
 /// What the crate needs from a tracking backend. Implemented by the REST store (any MLflow
 /// tracking server) and the embedded SQLite store (MLflow's own schema).

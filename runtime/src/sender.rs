@@ -1,0 +1,633 @@
+//! The background sender: one thread per tracking destination, with its own tokio runtime,
+//! that turns queued logging calls into as few store calls as the data allows.
+//!
+//! Commands are handled in the order they were sent, which gives the ordering MLflow's
+//! semantics need for free: a run is created before anything is logged to it, a child is
+//! created after its parent, a run's data is stored before its status update. Consecutive
+//! logging calls for a run are merged into one batch, cut to the store's limits.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::config::{self, HttpSettings, TrackingUri};
+use crate::error::{Error, Result};
+use crate::model::{Batch, CreateRun, Experiment, RunStatus, RunTag};
+use crate::run::RunCell;
+use crate::store::rest::RestStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{BatchLimits, Store};
+use crate::system;
+use crate::tracker::report;
+use crate::validate;
+
+/// How many queued commands are taken at once before the store is called.
+const MAX_CHUNK: usize = 4096;
+
+/// A boxed future run on the sender.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// A query or one-off call run on the sender in queue order; it gets the store.
+pub(crate) type Request<T> = Box<dyn FnOnce(Ctx) -> BoxFuture<Result<T>> + Send>;
+
+/// Which experiment a new run goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExperimentSel {
+    /// This experiment id.
+    Id(String),
+    /// The experiment with this name, created if missing.
+    Name(String),
+    /// `MLFLOW_EXPERIMENT_NAME` / `MLFLOW_EXPERIMENT_ID`, else the Default experiment "0".
+    Default,
+    /// The parent run's experiment.
+    SameAsParent,
+}
+
+/// What the caller knew when it started a run.
+#[derive(Debug)]
+pub(crate) struct StartSpec {
+    pub(crate) name: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) resume: Option<String>,
+    pub(crate) user_tags: Vec<RunTag>,
+    pub(crate) parent: Option<Arc<RunCell>>,
+    pub(crate) experiment: ExperimentSel,
+    pub(crate) start_time: i64,
+}
+
+/// A unit of work for the sender.
+pub(crate) enum Command {
+    Start {
+        run: Arc<RunCell>,
+        spec: StartSpec,
+    },
+    Log {
+        run: Arc<RunCell>,
+        batch: Batch,
+    },
+    End {
+        run: Arc<RunCell>,
+        status: RunStatus,
+        end_time: i64,
+        error: Option<String>,
+    },
+    /// Store everything pending, then answer with the failures since the last flush.
+    Flush(flume::Sender<Vec<Error>>),
+    /// Store everything pending, then run this.
+    Call(Box<dyn FnOnce(Ctx) -> BoxFuture<()> + Send>),
+}
+
+/// The store as requests see it: it may have failed to open.
+#[derive(Clone, Debug)]
+pub(crate) struct Ctx {
+    store: std::result::Result<Arc<dyn Store>, Error>,
+}
+
+impl Ctx {
+    pub(crate) fn store(&self) -> Result<&Arc<dyn Store>> {
+        self.store.as_ref().map_err(Clone::clone)
+    }
+
+    /// Gets the experiment called `name`, creating it if missing, as `set_experiment` does.
+    pub(crate) async fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
+        let store = self.store()?;
+        if let Some(e) = store.get_experiment_by_name(name).await? {
+            if e.lifecycle_stage == "deleted" {
+                return Err(Error::Config(format!(
+                    "experiment {name:?} is deleted; restore it (`mlflow experiments restore --experiment-id {}`) or use another name",
+                    e.experiment_id
+                )));
+            }
+            return Ok(e);
+        }
+        let id = match store.create_experiment(name).await {
+            Ok(id) => id,
+            // Someone else created it between our lookup and our create.
+            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {
+                return store.get_experiment_by_name(name).await?.ok_or_else(|| {
+                    Error::Config(format!("experiment {name:?} exists but cannot be read"))
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(store.get_experiment(&id).await?.unwrap_or(Experiment {
+            experiment_id: id,
+            name: name.to_owned(),
+            artifact_location: String::new(),
+            lifecycle_stage: "active".into(),
+        }))
+    }
+}
+
+/// Starts the sender thread for `uri`, draining `rx` until every sender is gone.
+pub(crate) fn spawn(uri: Result<TrackingUri>, rx: flume::Receiver<Command>) {
+    let spawned = std::thread::Builder::new()
+        .name("mlflow-sender".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match runtime {
+                Ok(rt) => rt.block_on(async move {
+                    let store = open_store(uri).await;
+                    Sender::new(store).run(rx).await
+                }),
+                Err(e) => report(&Error::Config(format!(
+                    "cannot start the mlflow runtime: {e}"
+                ))),
+            }
+        });
+    if let Err(e) = spawned {
+        report(&Error::Config(format!(
+            "cannot start the mlflow sender thread: {e}"
+        )));
+    }
+}
+
+async fn open_store(uri: Result<TrackingUri>) -> std::result::Result<Arc<dyn Store>, Error> {
+    match uri? {
+        TrackingUri::Rest(url) => Ok(Arc::new(RestStore::new(&url, HttpSettings::from_env()?)?)),
+        TrackingUri::Sqlite(path) => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| Error::Config(format!("cannot read the working directory: {e}")))?;
+            let db = cwd.join(&path);
+            // MLflow's default artifact root next to a default SQLite store: ./mlruns.
+            let artifacts = cwd.join("mlruns");
+            let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&db, &artifacts))
+                .await
+                .map_err(|e| Error::Config(format!("opening the SQLite store panicked: {e}")))??;
+            Ok(Arc::new(opened))
+        }
+    }
+}
+
+/// What the sender knows about a run it is feeding.
+struct RunState {
+    cell: Arc<RunCell>,
+    /// The store's id, or why the run does not exist there.
+    id: Result<String>,
+    pending: Batch,
+}
+
+struct Sender {
+    ctx: Ctx,
+    limits: BatchLimits,
+    runs: HashMap<u64, RunState>,
+    /// Experiment ids the sender resolved, by run, so that children follow their parent.
+    run_experiments: HashMap<u64, String>,
+    experiments_by_name: HashMap<String, String>,
+    default_experiment: Option<Result<String>>,
+    failures: Vec<Error>,
+}
+
+impl Sender {
+    fn new(store: std::result::Result<Arc<dyn Store>, Error>) -> Sender {
+        let limits = store
+            .as_ref()
+            .map(|s| s.limits())
+            .unwrap_or(BatchLimits::MLFLOW_SERVER);
+        if let Err(e) = &store {
+            report(e);
+        }
+        Sender {
+            ctx: Ctx { store },
+            limits,
+            runs: HashMap::new(),
+            run_experiments: HashMap::new(),
+            experiments_by_name: HashMap::new(),
+            default_experiment: None,
+            failures: Vec::new(),
+        }
+    }
+
+    async fn run(mut self, rx: flume::Receiver<Command>) {
+        while let Ok(first) = rx.recv_async().await {
+            let mut chunk: Vec<Option<Command>> = vec![Some(first)];
+            while chunk.len() < MAX_CHUNK {
+                match rx.try_recv() {
+                    Ok(cmd) => chunk.push(Some(cmd)),
+                    Err(_) => break,
+                }
+            }
+            self.process(chunk).await;
+            // Nothing more waiting: store what is pending rather than hold it for later.
+            if rx.is_empty() {
+                self.send_all_pending().await;
+            }
+        }
+        self.send_all_pending().await;
+    }
+
+    async fn process(&mut self, mut chunk: Vec<Option<Command>>) {
+        for i in 0..chunk.len() {
+            let Some(cmd) = chunk[i].take() else { continue };
+            match cmd {
+                Command::Start { run, spec } => {
+                    // Tags logged right after the start ride on the create request.
+                    let early_tags = take_early_tags(&mut chunk[i + 1..], run.local_id);
+                    self.start(run, spec, early_tags).await;
+                }
+                Command::Log { run, batch } => self.log(run, batch).await,
+                Command::End {
+                    run,
+                    status,
+                    end_time,
+                    error,
+                } => self.end(run, status, end_time, error).await,
+                Command::Flush(reply) => {
+                    self.send_all_pending().await;
+                    let _ = reply.send(std::mem::take(&mut self.failures));
+                }
+                Command::Call(call) => {
+                    self.send_all_pending().await;
+                    call(self.ctx.clone()).await;
+                }
+            }
+        }
+    }
+
+    fn fail(&mut self, err: Error) {
+        report(&err);
+        self.failures.push(err);
+    }
+
+    async fn start(&mut self, run: Arc<RunCell>, spec: StartSpec, early_tags: Vec<RunTag>) {
+        let local = run.local_id;
+        let result = self.create(spec, early_tags).await;
+        let id = match result {
+            Ok((id, experiment_id)) => {
+                self.run_experiments.insert(local, experiment_id);
+                run.resolve_id(Ok(id.clone()));
+                Ok(id)
+            }
+            Err(e) => {
+                let err = Error::RunNotCreated {
+                    run_name: run.name.clone(),
+                    source: Box::new(e),
+                };
+                run.resolve_id(Err(err.clone()));
+                self.fail(err.clone());
+                Err(err)
+            }
+        };
+        self.runs.insert(
+            local,
+            RunState {
+                cell: run,
+                id,
+                pending: Batch::default(),
+            },
+        );
+    }
+
+    /// Creates (or resumes) the run in the store; returns its id and experiment.
+    async fn create(
+        &mut self,
+        spec: StartSpec,
+        early_tags: Vec<RunTag>,
+    ) -> Result<(String, String)> {
+        let store = self.ctx.store()?.clone();
+        if let Some(id) = spec.resume {
+            let existing = store.get_run(&id).await?;
+            store.update_run(&id, RunStatus::Running, None).await?;
+            return Ok((id, existing.info.experiment_id));
+        }
+        let parent_experiment = spec
+            .parent
+            .as_ref()
+            .and_then(|p| self.run_experiments.get(&p.local_id).cloned());
+        let experiment_id = match spec.experiment {
+            ExperimentSel::Id(id) => id,
+            ExperimentSel::Name(name) => self.experiment_by_name(&name).await?,
+            ExperimentSel::SameAsParent => match parent_experiment.clone() {
+                Some(id) => id,
+                None => self.default_experiment().await?,
+            },
+            ExperimentSel::Default => self.default_experiment().await?,
+        };
+        let mut tags: Vec<RunTag> = system::tags().to_vec();
+        if let Some(parent) = &spec.parent {
+            // A run in another experiment than its parent starts at the top of its own.
+            if parent_experiment.as_deref() == Some(experiment_id.as_str()) {
+                let parent_id = parent.known_id().ok_or_else(|| {
+                    Error::Config(format!("its parent run {:?} was not created", parent.name))
+                })?;
+                tags.push(tag("mlflow.parentRunId", parent_id));
+            }
+        }
+        tags.push(tag("mlflow.runName", spec.name.clone()));
+        for t in spec.user_tags.into_iter().chain(early_tags) {
+            match validate::key("tag", &t.key) {
+                Ok(()) => tags.push(t),
+                Err(e) => self.fail(e),
+            }
+        }
+        let tags = dedup_last_wins(tags);
+        let find = |k: &str| tags.iter().find(|t| t.key == k).map(|t| t.value.clone());
+        // The server refuses a run_name that differs from the mlflow.runName tag.
+        let run_name = find("mlflow.runName").unwrap_or(spec.name);
+        let user_id = find("mlflow.user").unwrap_or_else(|| "unknown".into());
+        let request = CreateRun {
+            experiment_id: experiment_id.clone(),
+            run_id: spec.client_id,
+            user_id,
+            run_name,
+            start_time: spec.start_time,
+            tags,
+        };
+        let info = store.create_run(&request).await?;
+        Ok((info.run_id, experiment_id))
+    }
+
+    async fn experiment_by_name(&mut self, name: &str) -> Result<String> {
+        if let Some(id) = self.experiments_by_name.get(name) {
+            return Ok(id.clone());
+        }
+        let id = self.ctx.get_or_create_experiment(name).await?.experiment_id;
+        self.experiments_by_name.insert(name.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    /// The experiment for runs that name none, resolved once as the Python client does.
+    async fn default_experiment(&mut self) -> Result<String> {
+        if let Some(resolved) = &self.default_experiment {
+            return resolved.clone();
+        }
+        let resolved = self.resolve_default_experiment().await;
+        self.default_experiment = Some(resolved.clone());
+        resolved
+    }
+
+    async fn resolve_default_experiment(&mut self) -> Result<String> {
+        let by_name = config::env_nonempty("MLFLOW_EXPERIMENT_NAME");
+        let by_id = config::env_nonempty("MLFLOW_EXPERIMENT_ID");
+        if let Some(name) = by_name {
+            let id = self.experiment_by_name(&name).await?;
+            if let Some(env_id) = by_id.filter(|env_id| *env_id != id) {
+                return Err(Error::Config(format!(
+                    "MLFLOW_EXPERIMENT_NAME={name:?} is experiment {id}, but MLFLOW_EXPERIMENT_ID={env_id}; set only one"
+                )));
+            }
+            return Ok(id);
+        }
+        if let Some(id) = by_id {
+            return match self.ctx.store()?.get_experiment(&id).await? {
+                Some(e) => Ok(e.experiment_id),
+                None => Err(Error::Config(format!(
+                    "MLFLOW_EXPERIMENT_ID={id}: no such experiment"
+                ))),
+            };
+        }
+        Ok("0".into())
+    }
+
+    async fn log(&mut self, run: Arc<RunCell>, batch: Batch) {
+        let state = match self.runs.entry(run.local_id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            // A run known by id (the Client) or logged to after it ended: feed it like others.
+            std::collections::hash_map::Entry::Vacant(e) => match run.known_id() {
+                Some(id) => e.insert(RunState {
+                    cell: run.clone(),
+                    id: Ok(id),
+                    pending: Batch::default(),
+                }),
+                None => {
+                    self.fail(Error::Undelivered {
+                        run: run.name.clone(),
+                        count: batch.len(),
+                        source: Box::new(Error::Config("the run was never created".into())),
+                    });
+                    return;
+                }
+            },
+        };
+        if let Err(e) = &state.id {
+            let err = Error::Undelivered {
+                run: run.name.clone(),
+                count: batch.len(),
+                source: Box::new(e.clone()),
+            };
+            self.fail(err);
+            return;
+        }
+        state.pending.extend(batch);
+        if state.pending.len() >= self.limits.entities {
+            self.send_pending(run.local_id).await;
+        }
+    }
+
+    async fn end(
+        &mut self,
+        run: Arc<RunCell>,
+        status: RunStatus,
+        end_time: i64,
+        error: Option<String>,
+    ) {
+        let local = run.local_id;
+        if let Some(message) = error
+            && let Some(state) = self.runs.get_mut(&local)
+        {
+            state.pending.tags.push(tag(
+                "error",
+                validate::truncate_value("tag", "error", message, validate::MAX_TAG_VALUE_LENGTH),
+            ));
+        }
+        self.send_pending(local).await;
+        let id = match self.runs.remove(&local) {
+            Some(state) => state.id,
+            None => run.known_id().ok_or(Error::SenderStopped),
+        };
+        let Ok(id) = id else { return };
+        let stored = match self.ctx.store() {
+            Ok(store) => store.clone().update_run(&id, status, Some(end_time)).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            self.fail(Error::Undelivered {
+                run: format!("{} ({id})", run.name),
+                count: 1,
+                source: Box::new(e),
+            });
+        }
+        // The run's experiment is still needed for children started after it ended, which
+        // is rare; keep the map from growing with every run of a long sweep otherwise.
+        if self.run_experiments.len() > 10_000 {
+            self.run_experiments.remove(&local);
+        }
+    }
+
+    async fn send_all_pending(&mut self) {
+        let locals: Vec<u64> = self
+            .runs
+            .iter()
+            .filter(|(_, s)| !s.pending.is_empty())
+            .map(|(k, _)| *k)
+            .collect();
+        for local in locals {
+            self.send_pending(local).await;
+        }
+    }
+
+    async fn send_pending(&mut self, local: u64) {
+        let Some(state) = self.runs.get_mut(&local) else {
+            return;
+        };
+        if state.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut state.pending);
+        let Ok(id) = state.id.clone() else { return };
+        let name = state.cell.name.clone();
+        if let Err(e) = self.store_batch(&id, batch).await {
+            self.fail(Error::Undelivered {
+                run: format!("{name} ({id})"),
+                count: 0,
+                source: Box::new(e),
+            });
+        }
+    }
+
+    /// Stores a batch of any size, cut into pieces the store accepts.
+    async fn store_batch(&mut self, run_id: &str, batch: Batch) -> Result<()> {
+        let store = self.ctx.store()?.clone();
+        let mut first_error = None;
+        for piece in split(normalize(batch), self.limits) {
+            let count = piece.len();
+            if let Err(e) = store.log_batch(run_id, &piece).await {
+                let e = match e {
+                    Error::Undelivered { .. } => e,
+                    other => Error::Undelivered {
+                        run: run_id.to_owned(),
+                        count,
+                        source: Box::new(other),
+                    },
+                };
+                if first_error.is_none() {
+                    first_error = Some(e);
+                } else {
+                    self.fail(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+fn tag(key: &str, value: impl Into<String>) -> RunTag {
+    RunTag {
+        key: key.to_owned(),
+        value: value.into(),
+    }
+}
+
+/// Moves the tags of `run`'s logging calls that follow its start (up to its end, or to a
+/// flush or query, which must see them in order) into the create request.
+fn take_early_tags(rest: &mut [Option<Command>], local: u64) -> Vec<RunTag> {
+    let mut tags = Vec::new();
+    for slot in rest.iter_mut() {
+        match slot {
+            Some(Command::Log { run, batch }) if run.local_id == local => {
+                tags.append(&mut batch.tags)
+            }
+            Some(Command::End { run, .. }) if run.local_id == local => break,
+            Some(Command::Flush(_) | Command::Call(_)) => break,
+            _ => {}
+        }
+    }
+    tags
+}
+
+/// Keeps the last value of each tag (last write wins) in first-seen order.
+fn dedup_last_wins(tags: Vec<RunTag>) -> Vec<RunTag> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<RunTag> = Vec::with_capacity(tags.len());
+    for t in tags {
+        match index.get(&t.key) {
+            Some(&i) => out[i].value = t.value,
+            None => {
+                index.insert(t.key.clone(), out.len());
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// One request may not name a param or tag twice; params were checked for conflicts when
+/// logged, so repeats carry the same value.
+fn normalize(mut batch: Batch) -> Batch {
+    let mut seen = std::collections::HashSet::new();
+    batch.params.retain(|p| seen.insert(p.key.clone()));
+    batch.tags = dedup_last_wins(batch.tags);
+    batch
+}
+
+/// Cuts a batch into pieces within `limits`, as the Python client does: params and tags in
+/// chunks, metrics filling the remaining room.
+fn split(mut batch: Batch, limits: BatchLimits) -> Vec<Batch> {
+    let mut pieces = Vec::new();
+    let mut params = std::mem::take(&mut batch.params).into_iter().peekable();
+    let mut tags = std::mem::take(&mut batch.tags).into_iter().peekable();
+    let mut metrics = std::mem::take(&mut batch.metrics).into_iter().peekable();
+    while params.peek().is_some() || tags.peek().is_some() || metrics.peek().is_some() {
+        let mut piece = Batch::default();
+        piece
+            .params
+            .extend(params.by_ref().take(limits.params.min(limits.entities)));
+        let room = limits.entities - piece.len();
+        piece.tags.extend(tags.by_ref().take(limits.tags.min(room)));
+        let room = limits.entities - piece.len();
+        piece
+            .metrics
+            .extend(metrics.by_ref().take(limits.metrics.min(room)));
+        pieces.push(piece);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Metric, Param};
+
+    fn batch(metrics: usize, params: usize, tags: usize) -> Batch {
+        Batch {
+            metrics: (0..metrics)
+                .map(|i| Metric {
+                    key: format!("m{i}"),
+                    value: 0.0,
+                    timestamp: 0,
+                    step: 0,
+                })
+                .collect(),
+            params: (0..params)
+                .map(|i| Param {
+                    key: format!("p{i}"),
+                    value: "v".into(),
+                })
+                .collect(),
+            tags: (0..tags).map(|i| tag(&format!("t{i}"), "v")).collect(),
+        }
+    }
+
+    #[test]
+    fn split_respects_every_limit() {
+        let l = BatchLimits::MLFLOW_SERVER;
+        let pieces = split(batch(2500, 250, 150), l);
+        let total: usize = pieces.iter().map(Batch::len).sum();
+        assert_eq!(total, 2900);
+        for p in &pieces {
+            assert!(p.metrics.len() <= 1000 && p.params.len() <= 100 && p.tags.len() <= 100);
+            assert!(p.len() <= 1000);
+        }
+        assert_eq!(split(Batch::default(), l).len(), 0);
+        assert_eq!(split(batch(1, 1, 1), l).len(), 1);
+    }
+
+    #[test]
+    fn tags_last_write_wins() {
+        let t = dedup_last_wins(vec![tag("a", "1"), tag("b", "2"), tag("a", "3")]);
+        assert_eq!(t, vec![tag("a", "3"), tag("b", "2")]);
+    }
+}

@@ -1,1 +1,0 @@
-//! The REST store: any MLflow tracking server over `http://` or `https://`.

@@ -1,0 +1,419 @@
+//! The REST store: any MLflow tracking server over `http://` or `https://`.
+
+mod retry;
+mod wire;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backon::Retryable;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::config::{self, HttpSettings};
+use crate::error::{Error, Result};
+use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
+use crate::store::Store;
+
+use retry::{Failure, Idempotency};
+use wire::*;
+
+/// A tracking server reached over HTTP(S).
+pub struct RestStore {
+    http: reqwest::Client,
+    /// `<tracking uri>/api/2.0/mlflow/`, keeping any path prefix of the tracking URI.
+    api: Url,
+    shown: String,
+    settings: HttpSettings,
+}
+
+impl std::fmt::Debug for RestStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestStore")
+            .field("uri", &self.shown)
+            .finish()
+    }
+}
+
+/// One attempt's failure, kept with what the retry decision needs.
+struct Attempt {
+    failure: Failure,
+    retry_after: Option<Duration>,
+    error: Error,
+}
+
+impl RestStore {
+    /// A store for the server at `url`, with credentials, TLS and HTTP settings read from
+    /// the environment as the Python client reads them.
+    pub fn new(url: &Url, settings: HttpSettings) -> Result<RestStore> {
+        let shown = config::redact(url);
+        let mut api = url.clone();
+        let prefix = api.path().trim_end_matches('/').to_owned();
+        api.set_path(&format!("{prefix}/api/2.0/mlflow/"));
+        api.set_query(None);
+        let mut headers = HeaderMap::new();
+        if let Some(auth) = auth_header(url)? {
+            headers.insert(AUTHORIZATION, auth);
+        }
+        // The server may leave Nagle on; on our side every request goes out at once.
+        let mut builder = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
+            .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION")))
+            .default_headers(headers);
+        builder = tls(builder)?;
+        let http = builder
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        // Credentials live in the Authorization header; keep them out of request URLs.
+        let _ = api.set_username("");
+        let _ = api.set_password(None);
+        Ok(RestStore {
+            http,
+            api,
+            shown,
+            settings,
+        })
+    }
+
+    fn endpoint(&self, path: &str) -> Result<Url> {
+        self.api
+            .join(path)
+            .map_err(|e| Error::Config(format!("bad endpoint {path}: {e}")))
+    }
+
+    /// Sends one request with retries and decodes the answer.
+    async fn call<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&B>,
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        let url = self.endpoint(path)?;
+        let body = match body {
+            Some(b) => Some(
+                serde_json::to_vec(b)
+                    .map_err(|e| Error::Config(format!("cannot encode {path} request: {e}")))?,
+            ),
+            None => None,
+        };
+        let jitter = self.settings.backoff_jitter;
+        let respect = self.settings.respect_retry_after;
+        let attempt = || self.attempt(method.clone(), &url, query, body.clone());
+        let bytes = attempt
+            .retry(retry::backoff(&self.settings))
+            .sleep(tokio::time::sleep)
+            .when(|a: &Attempt| retry::should_retry(a.failure, idempotency))
+            .adjust(move |a: &Attempt, next| {
+                let next = next?;
+                let wait = match a.retry_after {
+                    Some(server_says) if respect => server_says,
+                    _ => retry::with_jitter(next, jitter),
+                };
+                Some(wait)
+            })
+            .notify(|a: &Attempt, wait| {
+                tracing::warn!(
+                    "mlflow: {} failed ({}); retrying in {:.1} s",
+                    path,
+                    a.error,
+                    wait.as_secs_f64()
+                );
+            })
+            .await
+            .map_err(|a| a.error)?;
+        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| Error::Transport {
+            url: self.shown_url(path),
+            message: format!("unexpected answer: {e}"),
+        })
+    }
+
+    async fn attempt(
+        &self,
+        method: Method,
+        url: &Url,
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> std::result::Result<Vec<u8>, Attempt> {
+        let mut req = self.http.request(method, url.clone());
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(body) = body {
+            req = req
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body);
+        }
+        let path = url.path().to_owned();
+        let transport = |e: reqwest::Error| Attempt {
+            failure: if e.is_connect() {
+                Failure::Connect
+            } else {
+                Failure::Transport
+            },
+            retry_after: None,
+            error: Error::Transport {
+                url: format!("{}{}", self.shown.trim_end_matches('/'), path),
+                message: error_chain(&e),
+            },
+        };
+        let resp = req.send().await.map_err(transport)?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry::parse_retry_after);
+        let bytes = resp.bytes().await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        Err(Attempt {
+            failure: Failure::Status(status.as_u16()),
+            retry_after,
+            error: api_error(status, &bytes),
+        })
+    }
+
+    fn shown_url(&self, path: &str) -> String {
+        format!("{}/api/2.0/mlflow/{path}", self.shown.trim_end_matches('/'))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
+        self.call::<(), T>(Method::GET, path, query, None, Idempotency::Safe)
+            .await
+    }
+
+    async fn post<B: Serialize + Sync, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency: Idempotency,
+    ) -> Result<T> {
+        self.call(Method::POST, path, &[], Some(body), idempotency)
+            .await
+    }
+}
+
+/// Maps an error answer to [`Error::Api`], keeping the server's code and message; bodies
+/// that are not MLflow JSON (a proxy's HTML page) are kept as text.
+fn api_error(status: StatusCode, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) if !b.error_code.is_empty() || !b.message.is_empty() => Error::Api {
+            status: status.as_u16(),
+            error_code: b.error_code,
+            message: b.message,
+        },
+        _ => Error::Api {
+            status: status.as_u16(),
+            error_code: format!("HTTP_{}", status.as_u16()),
+            message: String::from_utf8_lossy(&body[..body.len().min(2000)])
+                .trim()
+                .to_owned(),
+        },
+    }
+}
+
+/// reqwest's top-level message is terse ("error sending request"); the cause says why.
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// `Authorization` from the environment, as `rest_utils.http_request` builds it: Basic from
+/// `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD` wins over a Bearer
+/// `MLFLOW_TRACKING_TOKEN`; credentials in the URI come last.
+fn auth_header(url: &Url) -> Result<Option<HeaderValue>> {
+    use base64::Engine as _;
+    let encode = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
+    let user = config::env_nonempty("MLFLOW_TRACKING_USERNAME");
+    let pass = config::env_nonempty("MLFLOW_TRACKING_PASSWORD");
+    let value = match (user, pass, config::env_nonempty("MLFLOW_TRACKING_TOKEN")) {
+        (Some(u), Some(p), _) => format!("Basic {}", encode(format!("{u}:{p}").as_bytes())),
+        (_, _, Some(token)) => format!("Bearer {token}"),
+        _ if !url.username().is_empty() => {
+            let u = percent_decode(url.username());
+            let p = url.password().map(percent_decode).unwrap_or_default();
+            format!("Basic {}", encode(format!("{u}:{p}").as_bytes()))
+        }
+        _ => return Ok(None),
+    };
+    let mut header = HeaderValue::from_str(&value).map_err(|_| {
+        Error::Config(
+            "tracking credentials contain characters not allowed in an HTTP header".into(),
+        )
+    })?;
+    header.set_sensitive(true);
+    Ok(Some(header))
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// TLS settings: verification on by default; `MLFLOW_TRACKING_SERVER_CERT_PATH` adds a CA,
+/// `MLFLOW_TRACKING_CLIENT_CERT_PATH` a client certificate (PEM with its key), and
+/// `MLFLOW_TRACKING_INSECURE_TLS=true` turns verification off, loudly.
+fn tls(mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
+    let read = |var: &str, path: &str| {
+        std::fs::read(path).map_err(|e| Error::Config(format!("{var}={path}: {e}")))
+    };
+    if let Some(path) = config::env_nonempty("MLFLOW_TRACKING_SERVER_CERT_PATH") {
+        let pem = read("MLFLOW_TRACKING_SERVER_CERT_PATH", &path)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::Config(format!(
+                "MLFLOW_TRACKING_SERVER_CERT_PATH={path}: not a PEM certificate: {e}"
+            ))
+        })?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    } else if config::env_nonempty("MLFLOW_TRACKING_INSECURE_TLS")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+    {
+        tracing::warn!(
+            "mlflow: MLFLOW_TRACKING_INSECURE_TLS is set: server certificates are NOT verified"
+        );
+        eprintln!(
+            "mlflow: warning: MLFLOW_TRACKING_INSECURE_TLS is set: server certificates are NOT verified"
+        );
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    if let Some(path) = config::env_nonempty("MLFLOW_TRACKING_CLIENT_CERT_PATH") {
+        let pem = read("MLFLOW_TRACKING_CLIENT_CERT_PATH", &path)?;
+        let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+            Error::Config(format!("MLFLOW_TRACKING_CLIENT_CERT_PATH={path}: need a PEM file with certificate and private key: {e}"))
+        })?;
+        builder = builder.identity(id);
+    }
+    Ok(builder)
+}
+
+#[async_trait]
+impl Store for RestStore {
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        match self
+            .get::<GetExperimentResponse>("experiments/get-by-name", &[("experiment_name", name)])
+            .await
+        {
+            Ok(r) => Ok(Some(r.experiment.into())),
+            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>> {
+        match self
+            .get::<GetExperimentResponse>("experiments/get", &[("experiment_id", experiment_id)])
+            .await
+        {
+            Ok(r) => Ok(Some(r.experiment.into())),
+            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_experiment(&self, name: &str) -> Result<String> {
+        let r: CreateExperimentResponse = self
+            .post(
+                "experiments/create",
+                &CreateExperimentRequest { name },
+                Idempotency::CreatesResource,
+            )
+            .await?;
+        Ok(r.experiment_id)
+    }
+
+    async fn create_run(&self, request: &CreateRun) -> Result<RunInfo> {
+        let body = CreateRunRequest {
+            experiment_id: &request.experiment_id,
+            user_id: &request.user_id,
+            run_name: &request.run_name,
+            start_time: request.start_time,
+            tags: request
+                .tags
+                .iter()
+                .map(|t| KeyValue {
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                })
+                .collect(),
+        };
+        let r: RunResponse = self
+            .post("runs/create", &body, Idempotency::CreatesResource)
+            .await?;
+        Ok(Run::from(r.run).info)
+    }
+
+    async fn update_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        end_time: Option<i64>,
+    ) -> Result<()> {
+        let body = UpdateRunRequest {
+            run_id,
+            run_uuid: run_id,
+            status: status.as_str(),
+            end_time,
+        };
+        let _: serde_json::Value = self.post("runs/update", &body, Idempotency::Safe).await?;
+        Ok(())
+    }
+
+    async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
+        let body = LogBatchRequest {
+            run_id,
+            metrics: batch.metrics.iter().map(MetricJson::from).collect(),
+            params: batch
+                .params
+                .iter()
+                .map(|p| KeyValue {
+                    key: p.key.clone(),
+                    value: p.value.clone(),
+                })
+                .collect(),
+            tags: batch
+                .tags
+                .iter()
+                .map(|t| KeyValue {
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                })
+                .collect(),
+        };
+        let _: serde_json::Value = self
+            .post("runs/log-batch", &body, Idempotency::Safe)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_run(&self, run_id: &str) -> Result<Run> {
+        let r: RunResponse = self.get("runs/get", &[("run_id", run_id)]).await?;
+        Ok(r.run.into())
+    }
+
+    fn location(&self) -> String {
+        self.shown.clone()
+    }
+}

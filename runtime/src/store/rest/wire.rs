@@ -1,0 +1,305 @@
+//! JSON shapes of the MLflow REST API (`/api/2.0/mlflow/...`), as the server reads and writes
+//! them.
+
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::model::{Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+
+#[derive(Serialize, Deserialize, Default)]
+pub(crate) struct KeyValue {
+    pub(crate) key: String,
+    #[serde(default)]
+    pub(crate) value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct MetricJson {
+    pub(crate) key: String,
+    #[serde(serialize_with = "ser_f64", deserialize_with = "de_f64")]
+    pub(crate) value: f64,
+    #[serde(deserialize_with = "de_i64", default)]
+    pub(crate) timestamp: i64,
+    #[serde(deserialize_with = "de_i64", default)]
+    pub(crate) step: i64,
+}
+
+/// Non-finite values as proto3 JSON spells them. `serde_json` would write `null` (which the
+/// server rejects), and a bare `NaN` literal is stored as a garbage 0.0 point.
+fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if v.is_nan() {
+        s.serialize_str("NaN")
+    } else if *v == f64::INFINITY {
+        s.serialize_str("Infinity")
+    } else if *v == f64::NEG_INFINITY {
+        s.serialize_str("-Infinity")
+    } else {
+        s.serialize_f64(*v)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumOrString {
+    Float(f64),
+    Int(i64),
+    Text(String),
+}
+
+fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    match NumOrString::deserialize(d)? {
+        NumOrString::Float(f) => Ok(f),
+        NumOrString::Int(i) => Ok(i as f64),
+        NumOrString::Text(s) => match s.as_str() {
+            "NaN" => Ok(f64::NAN),
+            "Infinity" => Ok(f64::INFINITY),
+            "-Infinity" => Ok(f64::NEG_INFINITY),
+            other => other.parse().map_err(de::Error::custom),
+        },
+    }
+}
+
+/// int64 fields come as numbers from MLflow, but proto3 JSON allows strings.
+fn de_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    match NumOrString::deserialize(d)? {
+        NumOrString::Int(i) => Ok(i),
+        NumOrString::Float(f) => Ok(f as i64),
+        NumOrString::Text(s) => s.parse().map_err(de::Error::custom),
+    }
+}
+
+fn de_opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Option::<NumOrString>::deserialize(d)?
+        .map(|v| match v {
+            NumOrString::Int(i) => Ok(i),
+            NumOrString::Float(f) => Ok(f as i64),
+            NumOrString::Text(s) => s.parse().map_err(de::Error::custom),
+        })
+        .transpose()
+}
+
+impl From<&Metric> for MetricJson {
+    fn from(m: &Metric) -> Self {
+        MetricJson {
+            key: m.key.clone(),
+            value: m.value,
+            timestamp: m.timestamp,
+            step: m.step,
+        }
+    }
+}
+
+impl From<MetricJson> for Metric {
+    fn from(m: MetricJson) -> Self {
+        Metric {
+            key: m.key,
+            value: m.value,
+            timestamp: m.timestamp,
+            step: m.step,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct CreateExperimentRequest<'a> {
+    pub(crate) name: &'a str,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CreateExperimentResponse {
+    pub(crate) experiment_id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ExperimentJson {
+    experiment_id: String,
+    name: String,
+    #[serde(default)]
+    artifact_location: String,
+    #[serde(default)]
+    lifecycle_stage: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GetExperimentResponse {
+    pub(crate) experiment: ExperimentJson,
+}
+
+impl From<ExperimentJson> for Experiment {
+    fn from(e: ExperimentJson) -> Self {
+        Experiment {
+            experiment_id: e.experiment_id,
+            name: e.name,
+            artifact_location: e.artifact_location,
+            lifecycle_stage: e.lifecycle_stage,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct CreateRunRequest<'a> {
+    pub(crate) experiment_id: &'a str,
+    pub(crate) user_id: &'a str,
+    pub(crate) run_name: &'a str,
+    pub(crate) start_time: i64,
+    pub(crate) tags: Vec<KeyValue>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct UpdateRunRequest<'a> {
+    pub(crate) run_id: &'a str,
+    pub(crate) run_uuid: &'a str,
+    pub(crate) status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) end_time: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct LogBatchRequest<'a> {
+    pub(crate) run_id: &'a str,
+    pub(crate) metrics: Vec<MetricJson>,
+    pub(crate) params: Vec<KeyValue>,
+    pub(crate) tags: Vec<KeyValue>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RunResponse {
+    pub(crate) run: RunJson,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RunJson {
+    info: RunInfoJson,
+    #[serde(default)]
+    data: RunDataJson,
+}
+
+#[derive(Deserialize)]
+struct RunInfoJson {
+    run_id: String,
+    experiment_id: String,
+    #[serde(default)]
+    run_name: String,
+    #[serde(default)]
+    user_id: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default, deserialize_with = "de_i64")]
+    start_time: i64,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    end_time: Option<i64>,
+    #[serde(default)]
+    artifact_uri: String,
+    #[serde(default)]
+    lifecycle_stage: String,
+}
+
+#[derive(Deserialize, Default)]
+struct RunDataJson {
+    #[serde(default)]
+    metrics: Vec<MetricJson>,
+    #[serde(default)]
+    params: Vec<KeyValue>,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+}
+
+impl From<RunJson> for Run {
+    fn from(r: RunJson) -> Self {
+        let i = r.info;
+        Run {
+            info: RunInfo {
+                run_id: i.run_id,
+                experiment_id: i.experiment_id,
+                run_name: i.run_name,
+                user_id: i.user_id,
+                status: RunStatus::parse(&i.status).unwrap_or(RunStatus::Running),
+                start_time: i.start_time,
+                end_time: i.end_time,
+                artifact_uri: i.artifact_uri,
+                lifecycle_stage: i.lifecycle_stage,
+            },
+            metrics: r.data.metrics.into_iter().map(Metric::from).collect(),
+            params: r
+                .data
+                .params
+                .into_iter()
+                .map(|p| Param {
+                    key: p.key,
+                    value: p.value,
+                })
+                .collect(),
+            tags: r
+                .data
+                .tags
+                .into_iter()
+                .map(|t| RunTag {
+                    key: t.key,
+                    value: t.value,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The error body MLflow sends with 4xx/5xx answers.
+#[derive(Deserialize)]
+pub(crate) struct ErrorBody {
+    #[serde(default)]
+    pub(crate) error_code: String,
+    #[serde(default)]
+    pub(crate) message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn non_finite_values_are_strings_on_the_wire() {
+        let body = serde_json::to_string(&[
+            MetricJson {
+                key: "a".into(),
+                value: f64::NAN,
+                timestamp: 1,
+                step: 0,
+            },
+            MetricJson {
+                key: "b".into(),
+                value: f64::INFINITY,
+                timestamp: 1,
+                step: 0,
+            },
+            MetricJson {
+                key: "c".into(),
+                value: f64::NEG_INFINITY,
+                timestamp: 1,
+                step: 0,
+            },
+            MetricJson {
+                key: "d".into(),
+                value: 0.5,
+                timestamp: 1,
+                step: 2,
+            },
+        ])
+        .unwrap();
+        assert!(body.contains(r#""value":"NaN""#), "{body}");
+        assert!(body.contains(r#""value":"Infinity""#), "{body}");
+        assert!(body.contains(r#""value":"-Infinity""#), "{body}");
+        assert!(body.contains(r#""value":0.5"#), "{body}");
+        assert!(!body.contains("null"), "{body}");
+    }
+
+    #[test]
+    fn reads_numbers_and_strings() {
+        let m: Vec<MetricJson> = serde_json::from_str(
+            r#"[{"key":"a","value":"NaN","timestamp":"5","step":"2"},{"key":"b","value":1.7976931348623157e308,"timestamp":1},{"key":"c","value":3,"timestamp":1,"step":1}]"#,
+        )
+        .unwrap();
+        assert!(m[0].value.is_nan());
+        assert_eq!((m[0].timestamp, m[0].step), (5, 2));
+        assert_eq!(m[1].value, f64::MAX);
+        assert_eq!(m[2].value, 3.0);
+    }
+}
