@@ -119,6 +119,13 @@ pub use mlflow_tracking_runtime::{
     set_tags, set_tracking_uri, start_run,
 };
 
+// Reading runs back and artifacts (see the "Reading runs back" and "Artifacts" sections).
+pub use mlflow_tracking_runtime::{
+    FileInfo, Page, RunIter, SearchExperiments, SearchRuns, ViewType, download_artifacts,
+    get_metric_history, get_run, list_artifacts, log_artifact, log_artifact_to, log_artifacts,
+    log_artifacts_to, log_json, log_text, search_experiments, search_runs,
+};
+
 /// Decides how a run ends from a function's return value; used by the macros, usable by
 /// anyone.
 pub mod outcome {

@@ -5,8 +5,8 @@
 //! - A param, tag or metric clause needs the key to exist (`params.k != 'v'` does not match
 //!   runs without `k`); metrics compare the latest value, and a NaN matches only `!=`.
 //! - `attributes.run_name` compares the `mlflow.runName` tag, as MLflow does.
-//! - `LIKE` is SQLite's (case-insensitive for ASCII, as on a server with an SQLite backend);
-//!   `ILIKE` is `lower(x) LIKE lower(y)`.
+//! - `LIKE` is case-sensitive: MLflow sets `PRAGMA case_sensitive_like` on its SQLite
+//!   sessions (`mlflow/store/db/utils.py`); `ILIKE` is `lower(x) LIKE lower(y)`.
 //! - Ordering puts missing values last (and NaN metrics after numbers), then ends with
 //!   `start_time DESC` (unless ordered by it) and `run_uuid`.
 
@@ -143,6 +143,7 @@ impl RunQuery {
     }
 
     fn run(&self, tx: &Transaction<'_>, ctx: &Ctx) -> Result<Page<Run>, Error> {
+        case_sensitive_like(tx, ctx)?;
         let mut args = self.args.clone();
         // One more than asked tells whether there is a next page.
         args.push(Sql::Integer(i64::from(self.max_results) + 1));
@@ -164,6 +165,13 @@ impl RunQuery {
             items,
         })
     }
+}
+
+/// As MLflow's SQLite sessions: `LIKE` compares case. Connection-wide, and nothing else
+/// in this store uses `LIKE`.
+fn case_sensitive_like(tx: &Transaction<'_>, ctx: &Ctx) -> Result<(), Error> {
+    tx.execute_batch("PRAGMA case_sensitive_like = true")
+        .map_err(|e| ctx.err(e))
 }
 
 fn placeholders(n: usize) -> String {
@@ -332,6 +340,7 @@ fn experiments(
     order: &[OrderBy],
     offset: u64,
 ) -> Result<Page<Experiment>, Error> {
+    case_sensitive_like(tx, ctx)?;
     let mut args: Vec<Sql> = Vec::new();
     let stages = request.view.stages();
     let mut wheres = vec![format!(
