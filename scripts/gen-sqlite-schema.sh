@@ -34,12 +34,34 @@ if ! MLFLOW_DISABLE_TELEMETRY=true "$venv/bin/mlflow" db upgrade "sqlite:///$tmp
 fi
 
 "$venv/bin/python" - "$tmp/fresh.db" "$tmp/schema.sql" <<'PY'
+import re
 import sqlite3
 import sys
 from importlib.metadata import version
 
 db, out = sys.argv[1], sys.argv[2]
 con = sqlite3.connect(db)
+
+CHECK = re.compile(r"^\s*CONSTRAINT \S+ CHECK ")
+
+
+def stable(sql):
+    # MLflow's batch migrations recreate some tables with their named CHECK constraints in
+    # set order, which changes from one `mlflow db upgrade` to the next. Sorting each run of
+    # such lines picks one of the orders MLflow produces, so the dump is reproducible.
+    lines = sql.split("\n")
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and CHECK.match(lines[j]):
+            j += 1
+        if j - i > 1:
+            commas = [line.endswith(", ") for line in lines[i:j]]
+            block = sorted(line[:-2] if line.endswith(", ") else line for line in lines[i:j])
+            lines[i:j] = [line + (", " if comma else "") for line, comma in zip(block, commas)]
+        i = max(j, i + 1)
+    return "\n".join(lines)
+
 
 def lit(v):
     if v is None:
@@ -70,7 +92,7 @@ lines = [
     "",
 ]
 for (sql,) in objects:
-    lines.append(sql + ";")
+    lines.append(stable(sql) + ";")
     lines.append("")
 lines.append("-- Rows MLflow puts into a fresh database.")
 for table in tables:

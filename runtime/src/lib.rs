@@ -12,6 +12,7 @@ pub mod model;
 pub mod outcome;
 pub mod query;
 mod run;
+mod scope;
 mod sender;
 pub mod store;
 mod system;
@@ -26,8 +27,8 @@ pub use artifacts::{
 pub use client::Client;
 pub use error::{Error, Result};
 pub use logging::{
-    active_run, active_run_id, log_metric, log_metric_with_step, log_metrics, log_param,
-    log_params, set_tag, set_tags,
+    active_run, active_run_id, current_run, log_metric, log_metric_with_step, log_metrics,
+    log_param, log_params, set_tag, set_tags,
 };
 pub use model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 pub use outcome::Outcome;
@@ -36,4 +37,5 @@ pub use query::{
     search_experiments, search_runs,
 };
 pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
+pub use scope::{Scoped, ScopedRun};
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};

@@ -6,11 +6,11 @@
 //!   [`PINNED_HEAD`]) and the rows MLflow itself puts there, in one transaction. A file made
 //!   by MLflow is written into as it is, after checking the columns this store writes.
 //! - Rows are written as MLflow's `SqlAlchemyStore` writes them (see the sub-modules).
-//! - Several processes may write the same file at once: see [`tx`] for locking. The journal
-//!   mode is left as it is (MLflow's default rollback journal for files this store creates):
-//!   WAL would be persistent in the file, changes it for every MLflow process that opens it,
-//!   needs the `-wal`/`-shm` side files to travel with a copied `mlflow.db`, and does not
-//!   work on network file systems.
+//! - Several processes may write the same file at once: see the `tx` module for locking.
+//!   The journal mode is left as it is (MLflow's default rollback journal for files this
+//!   store creates): WAL would be persistent in the file, change it for every MLflow process
+//!   that opens it, need the `-wal`/`-shm` side files to travel with a copied `mlflow.db`,
+//!   and does not work on network file systems.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -103,7 +103,11 @@ impl SqliteStore {
     ///
     /// Errors: [`Error::Config`] when the file is not an SQLite database, not an MLflow
     /// database, or an MLflow database whose schema this store cannot write into (the message
-    /// says to run `mlflow db upgrade`); [`Error::Sqlite`] when SQLite fails.
+    /// says to run `mlflow db upgrade`), or cannot be opened; [`Error::Sqlite`] when SQLite
+    /// fails otherwise.
+    ///
+    /// This blocks (it may wait for another process's write lock): call it outside async code
+    /// or through `tokio::task::spawn_blocking`.
     pub fn open(db_path: &Path, default_artifact_root: &Path) -> Result<SqliteStore, Error> {
         let db_path = absolute(db_path)?;
         let path = utf8(&db_path)?.to_owned();
@@ -111,12 +115,14 @@ impl SqliteStore {
         let root = absolute(default_artifact_root)?;
         let artifact_root = utf8(&root)?.trim_end_matches('/').to_owned();
 
-        let mut conn = Connection::open(&db_path).map_err(|e| Error::sqlite(path.clone(), e))?;
-        configure(&conn).map_err(|e| Error::sqlite(path.clone(), e))?;
+        let explain = |e| schema::explain_open_error(e, &uri, &path);
+        let mut conn =
+            Connection::open(&db_path).map_err(|e| explain(Error::sqlite(path.clone(), e)))?;
+        configure(&conn).map_err(|e| explain(Error::sqlite(path.clone(), e)))?;
         let info = tx::write(&mut conn, &path, |tx| {
             schema::prepare(tx, &uri, &path, &artifact_root, now_millis())
         })
-        .map_err(|e| schema::explain_not_a_database(e, &uri, &path))?;
+        .map_err(explain)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),

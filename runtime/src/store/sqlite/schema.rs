@@ -121,18 +121,25 @@ fn user_tables(tx: &Transaction<'_>) -> rusqlite::Result<Vec<String>> {
     names.collect()
 }
 
-/// Turns SQLite's "file is not a database" into a configuration error that says what to do.
-pub(super) fn explain_not_a_database(error: Error, uri: &str, path: &str) -> Error {
-    match &error {
+/// Turns SQLite's "file is not a database" and "unable to open database file" into
+/// configuration errors that say what to do.
+pub(super) fn explain_open_error(error: Error, uri: &str, path: &str) -> Error {
+    let code = match &error {
         Error::Sqlite {
             source: Some(source),
             ..
-        } if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
-            Error::Config(format!(
-                "{path} is not an SQLite database, so it cannot be the tracking store {uri}; \
-                 point the tracking URI at another file"
-            ))
-        }
+        } => source.sqlite_error_code(),
+        _ => None,
+    };
+    match code {
+        Some(rusqlite::ErrorCode::NotADatabase) => Error::Config(format!(
+            "{path} is not an SQLite database, so it cannot be the tracking store {uri}; \
+             point the tracking URI at another file"
+        )),
+        Some(rusqlite::ErrorCode::CannotOpen) => Error::Config(format!(
+            "cannot open the tracking store {uri}: check that the directory of {path} exists \
+             and is writable"
+        )),
         _ => error,
     }
 }

@@ -405,8 +405,46 @@ async fn a_large_batch_is_one_transaction() {
     let start = std::time::Instant::now();
     store.log_batch(&run.run_id, &batch).await.unwrap();
     let elapsed = start.elapsed();
+    eprintln!("10k-point batch took {elapsed:?}");
     let got = store.get_run(&run.run_id).await.unwrap();
     assert_eq!(got.metrics.len(), 100);
     assert_eq!(got.metric("k0"), Some(9_900.0));
     assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn keeps_the_journal_mode_of_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mlflow.db");
+    drop(open(dir.path()));
+    let mode = |conn: &Connection| -> String {
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    };
+    let conn = Connection::open(&db).unwrap();
+    assert_eq!(mode(&conn), "delete");
+    let wal: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(wal, "wal");
+    drop(conn);
+
+    let store = open(dir.path());
+    let run = new_run(&store, "0", "wal").await;
+    store
+        .log_batch(
+            &run.run_id,
+            &Batch {
+                metrics: vec![metric("m", 1.0, 1, 1)],
+                ..Batch::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_run(&run.run_id).await.unwrap().metric("m"),
+        Some(1.0)
+    );
+    drop(store);
+    assert_eq!(mode(&Connection::open(&db).unwrap()), "wal");
 }
