@@ -114,9 +114,9 @@ pub use mlflow_tracking_macros::{child_run, parent_run};
 
 pub use mlflow_tracking_runtime::{
     Batch, Client, Error, Experiment, Metric, Outcome, Param, Result, Run, RunBuilder, RunGuard,
-    RunHandle, RunInfo, RunStatus, RunTag, active_run, active_run_id, flush, get_tracking_uri,
-    log_metric, log_metric_with_step, log_metrics, log_param, log_params, set_experiment, set_tag,
-    set_tags, set_tracking_uri, start_run,
+    RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run, active_run_id,
+    current_run, flush, get_tracking_uri, log_metric, log_metric_with_step, log_metrics, log_param,
+    log_params, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
 };
 
 /// Decides how a run ends from a function's return value; used by the macros, usable by
@@ -133,5 +133,5 @@ pub mod __private {
     pub use mlflow_tracking_runtime::outcome::{
         OtherOutcome, Outcome, Probe, ResultDebugOutcome, ResultDisplayOutcome,
     };
-    pub use mlflow_tracking_runtime::{RunBuilder, RunGuard, start_run};
+    pub use mlflow_tracking_runtime::{RunBuilder, RunGuard, RunStatus, ScopedRun, start_run};
 }

@@ -52,7 +52,11 @@ impl TrackingUri {
             }
             return Ok(TrackingUri::Sqlite(PathBuf::from(path)));
         }
-        let scheme = lower.split_once(':').map(|(s, _)| s).unwrap_or("");
+        let scheme = match lower.split_once(':') {
+            Some((s, _)) => s,
+            None if lower == "databricks" || lower.starts_with("databricks-") => "databricks",
+            None => "",
+        };
         let hint = match scheme {
             "postgresql" | "postgres" | "mysql" | "mssql" | "postgresql+psycopg2" | "mysql+pymysql" => format!(
                 "this crate writes SQLite files directly but not {scheme} databases; run `mlflow server --backend-store-uri {}` and set MLFLOW_TRACKING_URI=http://<host>:<port>",

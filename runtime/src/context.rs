@@ -30,3 +30,15 @@ pub(crate) fn remove(run: &RunHandle) {
         }
     });
 }
+
+/// A copy of this thread's stack, for a future that starts a run here and is polled
+/// elsewhere.
+pub(crate) fn snapshot() -> Vec<RunHandle> {
+    STACK.with(|s| s.borrow().clone())
+}
+
+/// Swaps this thread's stack with `other`: a future or a hand-off installs its own stack for
+/// the duration of a poll or a closure, then swaps back.
+pub(crate) fn swap(other: &mut Vec<RunHandle>) {
+    STACK.with(|s| std::mem::swap(&mut *s.borrow_mut(), other));
+}

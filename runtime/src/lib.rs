@@ -10,6 +10,7 @@ mod logging;
 pub mod model;
 pub mod outcome;
 mod run;
+mod scope;
 mod sender;
 pub mod store;
 mod system;
@@ -20,10 +21,11 @@ mod validate;
 pub use client::Client;
 pub use error::{Error, Result};
 pub use logging::{
-    active_run, active_run_id, log_metric, log_metric_with_step, log_metrics, log_param,
-    log_params, set_tag, set_tags,
+    active_run, active_run_id, current_run, log_metric, log_metric_with_step, log_metrics,
+    log_param, log_params, set_tag, set_tags,
 };
 pub use model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 pub use outcome::Outcome;
 pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
+pub use scope::{Scoped, ScopedRun};
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};

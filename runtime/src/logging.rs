@@ -12,6 +12,12 @@ pub fn active_run() -> Option<RunHandle> {
     context::current()
 }
 
+/// A handle to the innermost active run, to hand to another thread ([`RunHandle::enter`])
+/// or task ([`RunHandle::scope`]); the same as [`active_run`].
+pub fn current_run() -> Option<RunHandle> {
+    context::current()
+}
+
 /// The id of the innermost active run, if any. Over REST this waits until the server has
 /// created the run; `None` also when it could not be created (see [`flush`](crate::flush)).
 pub fn active_run_id() -> Option<String> {

@@ -1,7 +1,9 @@
 //! How a function's return value decides the status its run ends with.
 //!
-//! The macros call `(&&&Probe(&value)).run_outcome()`: method resolution picks the most
-//! specific impl (autoref specialization), so `Result` is recognised by its type whatever
+//! The macros call `(&&&Probe(&value)).run_outcome()`: method resolution tries receivers
+//! from the outermost reference inwards, so the impl on `&&Probe<Result<_, E: Display>>` wins
+//! over the one on `&Probe<Result<_, E: Debug>>`, which wins over the one on `Probe<T>`
+//! (autoref specialization). So `Result` is recognised by its type whatever
 //! it is spelled as (`anyhow::Result<()>`, `io::Result<T>`, an alias), and every other type
 //! ends the run FINISHED. Users of the imperative API can call the same thing.
 
@@ -39,7 +41,7 @@ pub trait OtherOutcome {
     fn run_outcome(&self) -> Outcome;
 }
 
-impl<T, E: Display> ResultDisplayOutcome for Probe<'_, Result<T, E>> {
+impl<T, E: Display> ResultDisplayOutcome for &&Probe<'_, Result<T, E>> {
     fn run_outcome(&self) -> Outcome {
         match self.0 {
             Ok(_) => Outcome::Finished,
@@ -57,7 +59,7 @@ impl<T, E: Debug> ResultDebugOutcome for &Probe<'_, Result<T, E>> {
     }
 }
 
-impl<T> OtherOutcome for &&Probe<'_, T> {
+impl<T> OtherOutcome for Probe<'_, T> {
     fn run_outcome(&self) -> Outcome {
         Outcome::Finished
     }

@@ -25,6 +25,8 @@ pub(crate) struct RunCell {
     /// Params logged from this process, so that a changed value is refused on the spot.
     params: Mutex<HashMap<String, String>>,
     ended: AtomicBool,
+    /// A panic unwound through a poll of a future scoped to this run.
+    pub(crate) panicked: AtomicBool,
 }
 
 impl fmt::Debug for RunCell {
@@ -253,6 +255,7 @@ impl RunHandle {
                 id_ready: Condvar::new(),
                 params: Mutex::new(HashMap::new()),
                 ended: AtomicBool::new(false),
+                panicked: AtomicBool::new(false),
             }),
         }
     }
@@ -448,6 +451,7 @@ impl RunBuilder {
             id_ready: Condvar::new(),
             params: Mutex::new(HashMap::new()),
             ended: AtomicBool::new(false),
+            panicked: AtomicBool::new(false),
         });
         let spec = StartSpec {
             name,
