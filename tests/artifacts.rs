@@ -21,6 +21,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 /// shared test server (local `--default-artifact-root`) does not exercise. Stopped at exit.
 struct ProxyServer {
     uri: String,
+    /// Kept so that the exit hook's signal reaches a process this test owns.
+    _child: std::process::Child,
     _dir: tempfile::TempDir,
 }
 
@@ -76,7 +78,11 @@ fn proxy_server() -> Option<&'static ProxyServer> {
             // SAFETY: registers a plain extern "C" fn that only sends a signal.
             unsafe { libc::atexit(stop_proxy) };
             let uri = format!("http://127.0.0.1:{port}");
-            let server = ProxyServer { uri, _dir: dir };
+            let server = ProxyServer {
+                uri,
+                _child: child,
+                _dir: dir,
+            };
             for _ in 0..120 {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                     let c = mlflow::Client::with_tracking_uri(&server.uri).unwrap();

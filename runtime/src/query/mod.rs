@@ -102,6 +102,7 @@ pub(crate) fn get_metric_history_on(
 /// by page), [`SearchRuns::collect_all`] or [`SearchRuns::first`].
 ///
 /// ```no_run
+/// # use mlflow_tracking_runtime as mlflow;
 /// let best = mlflow::search_runs()
 ///     .experiment_names(["sweep"])
 ///     .filter("params.optimizer = 'adam' AND metrics.acc > 0.5")
@@ -117,7 +118,7 @@ pub(crate) fn get_metric_history_on(
 /// Without `experiment_ids`/`experiment_names` it searches the active experiment (the one
 /// [`set_experiment`](crate::set_experiment) chose, else `MLFLOW_EXPERIMENT_NAME` /
 /// `MLFLOW_EXPERIMENT_ID`, else the Default experiment). The filter and `order_by` follow
-/// MLflow's grammar; a bad one is [`Error::Api`] with `INVALID_PARAMETER_VALUE`, on the
+/// MLflow's grammar; a bad one is [`Error::Api`](crate::Error::Api) with `INVALID_PARAMETER_VALUE`, on the
 /// server and on the embedded store alike. Results come in the server's order: the
 /// `order_by` items, then `start_time DESC`, then run id.
 #[derive(Debug, Clone)]
@@ -359,6 +360,7 @@ async fn active_experiment(ctx: &Ctx, active: ExperimentSel) -> Result<Option<St
 /// An experiment search, configured by chaining.
 ///
 /// ```no_run
+/// # use mlflow_tracking_runtime as mlflow;
 /// for e in mlflow::search_experiments().filter("name LIKE 'sweep%'").collect_all()? {
 ///     println!("{} {}", e.experiment_id, e.name);
 /// }
