@@ -288,6 +288,109 @@ impl RestStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::HttpSettings;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// A one-thread HTTP server answering `statuses` in turn (one request per connection),
+    /// recording each request line and body.
+    fn fake_server(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for status in statuses {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let mut len = 0usize;
+                loop {
+                    let mut h = String::new();
+                    reader.read_line(&mut h).unwrap();
+                    if h == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0u8; len];
+                reader.read_exact(&mut body).unwrap();
+                log.lock().unwrap().push((line.trim().to_owned(), body));
+                let text = if status == 200 {
+                    "{}"
+                } else {
+                    "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"busy\"}"
+                };
+                let mut stream = stream;
+                write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                )
+                .unwrap();
+            }
+        });
+        (format!("http://{addr}"), seen)
+    }
+
+    fn store(uri: &str) -> RestStore {
+        let settings = HttpSettings {
+            max_retries: 3,
+            backoff_factor: 0.01,
+            backoff_jitter: 0.0,
+            timeout: Duration::from_secs(10),
+            respect_retry_after: true,
+        };
+        RestStore::new(&Url::parse(uri).unwrap(), settings).unwrap()
+    }
+
+    #[test]
+    fn uploads_are_streamed_retried_and_url_encoded() {
+        let (uri, seen) = fake_server(vec![503, 200]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("local.txt");
+        std::fs::write(&file, b"payload bytes").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(store(&uri).upload_artifact(
+            "mlflow-artifacts:/1/abc/artifacts",
+            &file,
+            "dir/my file.txt",
+        ))
+        .unwrap();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2, "one failure, one retry");
+        for (line, body) in seen.iter() {
+            assert_eq!(
+                line,
+                "PUT /api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts/dir/my%20file.txt HTTP/1.1"
+            );
+            assert_eq!(body, b"payload bytes");
+        }
+    }
+
+    #[test]
+    fn client_errors_are_not_retried() {
+        let (uri, seen) = fake_server(vec![403]);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(store(&uri).upload_artifact("mlflow-artifacts:/1/abc/artifacts", &file, "f"))
+            .unwrap_err();
+        assert!(matches!(err, Error::Api { status: 403, .. }), "{err}");
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn proxy_roots() {
