@@ -293,9 +293,12 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
+    /// Request lines and bodies a fake server received.
+    type Seen = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
     /// A one-thread HTTP server answering `statuses` in turn (one request per connection),
     /// recording each request line and body.
-    fn fake_server(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<(String, Vec<u8>)>>>) {
+    fn fake_server(statuses: Vec<u16>) -> (String, Seen) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
