@@ -3,6 +3,9 @@
 //! client: nesting is the `mlflow.parentRunId` tag, and every run carries what the Python
 //! client would have written.
 
+mod common;
+
+use common::use_fresh_experiment;
 use mlflow_test_support::{RunRecord, read_runs, require_server, unique_name};
 
 const PARAM1: [&str; 3] = ["x", "y", "z"];
@@ -16,14 +19,6 @@ fn log_child(i: usize, x: usize) -> mlflow::Result<()> {
     mlflow::log_metric("metric2", x as f64 + 0.5)?;
     mlflow::set_tag("test_identifier", "default")?;
     Ok(())
-}
-
-/// Points the crate at the suite's server and a fresh experiment.
-fn use_fresh_experiment(uri: &str, prefix: &str) -> String {
-    mlflow::set_tracking_uri(uri).expect("set_tracking_uri");
-    let experiment = unique_name(prefix);
-    mlflow::set_experiment(&experiment).expect("set_experiment");
-    experiment
 }
 
 /// Checks the 5 x 5 shape, names, statuses, values, system tags and times.

@@ -3,15 +3,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use mlflow_test_support::{RunRecord, read_runs, require_server, unique_name};
+mod common;
 
-/// Points the crate at the suite's server and a fresh experiment.
-fn use_fresh_experiment(uri: &str, prefix: &str) -> String {
-    mlflow::set_tracking_uri(uri).expect("set_tracking_uri");
-    let experiment = unique_name(prefix);
-    mlflow::set_experiment(&experiment).expect("set_experiment");
-    experiment
-}
+use common::use_fresh_experiment;
+use mlflow_test_support::{RunRecord, read_runs, require_server};
 
 #[derive(Debug)]
 struct TrainingDiverged;

@@ -19,16 +19,10 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::python::SCRUBBED_ENV;
+
 /// Set (to the test's name) in the environment of a process started by [`run_self`].
 pub const CHILD_ENV: &str = "MLFLOW_TEST_CHILD";
-
-/// Variables the child must not inherit: the test decides its tracking settings.
-const SCRUBBED_ENV: &[&str] = &[
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_RUN_ID",
-    "MLFLOW_EXPERIMENT_NAME",
-    "MLFLOW_EXPERIMENT_ID",
-];
 
 /// True inside a process started by [`run_self`].
 pub fn in_child() -> bool {

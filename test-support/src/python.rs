@@ -8,9 +8,9 @@ use serde_json::Value;
 /// The MLflow release the tests pin; the venv's folder name carries it.
 pub const MLFLOW_VERSION: &str = "3.17.2";
 
-/// Variables that would make a Python snippet act on a run or experiment other than the
-/// one it names; never inherited from the test process.
-const SCRUBBED_ENV: &[&str] = &[
+/// Variables that would make a process act on a run, experiment or store other than the one
+/// the test names; never inherited by the processes these helpers start.
+pub(crate) const SCRUBBED_ENV: &[&str] = &[
     "MLFLOW_TRACKING_URI",
     "MLFLOW_RUN_ID",
     "MLFLOW_EXPERIMENT_NAME",

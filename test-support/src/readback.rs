@@ -141,8 +141,11 @@ pub fn metric_history(tracking_uri: &str, run_id: &str, key: &str) -> Vec<Metric
         .iter()
         .map(|p| MetricPoint {
             value: float(&p["value"]),
-            step: int(&p["step"]).unwrap_or_else(|| panic!("metric point without step: {p}")),
-            timestamp: int(&p["timestamp"])
+            step: p["step"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("metric point without step: {p}")),
+            timestamp: p["timestamp"]
+                .as_i64()
                 .unwrap_or_else(|| panic!("metric point without timestamp: {p}")),
         })
         .collect()
@@ -172,8 +175,8 @@ fn run_record(v: &Value) -> RunRecord {
             .map(|o| o.iter().map(|(k, x)| (k.clone(), float(x))).collect())
             .unwrap_or_default(),
         tags: strings("tags"),
-        start_time: int(&v["start_time"]).unwrap_or_default(),
-        end_time: int(&v["end_time"]),
+        start_time: v["start_time"].as_i64().unwrap_or_default(),
+        end_time: v["end_time"].as_i64(),
     }
 }
 
@@ -181,10 +184,6 @@ fn as_array(v: &Value) -> &[Value] {
     v.as_array()
         .map(Vec::as_slice)
         .unwrap_or_else(|| panic!("expected a JSON array, got {v}"))
-}
-
-fn int(v: &Value) -> Option<i64> {
-    v.as_i64()
 }
 
 /// A number, or one of the strings the Python side uses for non-finite values.
