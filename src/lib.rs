@@ -106,6 +106,86 @@
 //! [`active_run_id`] gives the id of the current run. Over REST the server assigns ids, so
 //! this waits for the run to be created; the embedded store knows ids at once. [`Client`]
 //! logs to and reads runs by id.
+//!
+//! # Reading runs back
+//!
+//! [`search_runs`] starts a search in MLflow's own grammar, run by the store (the server, or
+//! SQL in the embedded store, with the same answers):
+//!
+//! - experiments: [`SearchRuns::experiment_ids`] / [`SearchRuns::experiment_names`], by
+//!   default the active experiment;
+//! - [`SearchRuns::filter`]: `<type>.<key> <op> <value>` clauses joined by `AND`, with types
+//!   `metrics`, `params`, `tags` and `attributes` (`status`, `run_name`, `run_id`,
+//!   `user_id`, `artifact_uri`, `start_time`, `end_time`); operators `=`, `!=`, `<`, `<=`,
+//!   `>`, `>=` (metrics, times), `=`, `!=`, `LIKE`, `ILIKE` (strings; `LIKE` is
+//!   case-sensitive), `IS NULL` / `IS NOT NULL` (params, tags), `IN` / `NOT IN` (`run_id`);
+//!   keys with dots or spaces in back-quotes: ``tags.`mlflow.parentRunId` ``;
+//! - [`SearchRuns::order_by`] such as `metrics.acc DESC` (missing values last), then
+//!   `start_time DESC` and run id;
+//! - [`SearchRuns::max_results`] caps the total; pages are fetched transparently by
+//!   [`SearchRuns::iter`] (lazily) or [`SearchRuns::collect_all`].
+//!
+//! A filter the server would refuse gives [`Error::Api`] with status 400 and
+//! `INVALID_PARAMETER_VALUE`, from either store. Results are [`Run`]s: info, latest
+//! metrics, params, tags ([`Run::metric`], [`Run::param`], [`Run::tag`],
+//! [`Run::parent_run_id`]). [`get_run`] reads one run, [`get_metric_history`] every point
+//! of a metric, [`search_experiments`] the experiments; [`Client`] has the same calls for
+//! another tracking URI. Reads run on the background sender after everything logged
+//! before them, so they see it without a [`flush`].
+//!
+//! Finding each parent's best child (one search per parent):
+//!
+//! ```no_run
+//! let parents = mlflow::search_runs()
+//!     .experiment_names(["Nested Child Association"])
+//!     .filter("tags.`mlflow.parentRunId` IS NULL")
+//!     .collect_all()?;
+//! for parent in &parents {
+//!     let best = mlflow::search_runs()
+//!         .experiment_ids([parent.info.experiment_id.clone()])
+//!         .children_of(&parent.info.run_id)
+//!         .order_by(["metrics.metric1 DESC"])
+//!         .first()?;
+//!     if let Some(child) = best {
+//!         println!(
+//!             "{} -> {} (metric1 = {:?})",
+//!             parent.info.run_name,
+//!             child.info.run_name,
+//!             child.metric("metric1")
+//!         );
+//!     }
+//! }
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! # Artifacts
+//!
+//! [`log_artifact`], [`log_artifact_to`] (into a folder), [`log_artifacts`] /
+//! [`log_artifacts_to`] (a whole folder, recursively), [`log_text`] and [`log_json`] store
+//! files with the active run; [`RunHandle`] has the same methods. [`list_artifacts`] and
+//! [`download_artifacts`] (a file or a folder) read them back, also on [`Client`].
+//!
+//! - With a server that serves artifacts (the default of `mlflow server`: the run's
+//!   `artifact_uri` is `mlflow-artifacts:/...`) files go through its artifact proxy,
+//!   streamed in both directions (a 100 MB file does not sit in memory) and retried like
+//!   every other request. Runs whose `artifact_uri` is a local folder (`file://` or an
+//!   absolute path) are written there directly.
+//! - With the embedded store, files go into the run's `artifact_uri` folder
+//!   (`./mlruns/<experiment>/<run>/artifacts` by default), where `mlflow ui` finds them.
+//!
+//! Unlike metrics, an upload **waits**: it runs on the background sender after the run's
+//! creation and everything queued before it, and its error is returned by the call. Once
+//! the call returns, the local file may be changed or removed.
+//!
+//! ```no_run
+//! let run = mlflow::start_run().name("train").start();
+//! mlflow::log_json(&serde_json::json!({"lr": 0.01}), "config.json")?;
+//! mlflow::log_artifact("model.bin")?;
+//! mlflow::log_artifacts_to("plots", "figures")?;
+//! let files = mlflow::list_artifacts(&run.id()?, "")?;
+//! # let _ = files;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 #[cfg(feature = "macros")]
@@ -117,6 +197,13 @@ pub use mlflow_tracking_runtime::{
     RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run, active_run_id,
     current_run, flush, get_tracking_uri, log_metric, log_metric_with_step, log_metrics, log_param,
     log_params, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
+};
+
+// Reading runs back and artifacts (see the "Reading runs back" and "Artifacts" sections).
+pub use mlflow_tracking_runtime::{
+    FileInfo, Page, RunIter, SearchExperiments, SearchRuns, ViewType, download_artifacts,
+    get_metric_history, get_run, list_artifacts, log_artifact, log_artifact_to, log_artifacts,
+    log_artifacts_to, log_json, log_text, search_experiments, search_runs,
 };
 
 /// Decides how a run ends from a function's return value; used by the macros, usable by

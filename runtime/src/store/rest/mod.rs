@@ -1,6 +1,8 @@
 //! The REST store: any MLflow tracking server over `http://` or `https://`.
 
+mod artifacts;
 mod retry;
+mod search;
 mod wire;
 
 use std::time::Duration;
@@ -15,7 +17,8 @@ use url::Url;
 
 use crate::config::{self, HttpSettings};
 use crate::error::{Error, Result};
-use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
+use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::query::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 use crate::store::Store;
 
 use retry::{Failure, Idempotency};
@@ -411,6 +414,41 @@ impl Store for RestStore {
     async fn get_run(&self, run_id: &str) -> Result<Run> {
         let r: RunResponse = self.get("runs/get", &[("run_id", run_id)]).await?;
         Ok(r.run.into())
+    }
+
+    async fn search_runs(&self, r: &SearchRunsRequest) -> Result<Page<Run>> {
+        self.search_runs_rest(r).await
+    }
+
+    async fn search_experiments(&self, r: &SearchExperimentsRequest) -> Result<Page<Experiment>> {
+        self.search_experiments_rest(r).await
+    }
+
+    async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        self.metric_history_rest(run_id, key).await
+    }
+
+    async fn log_artifact(
+        &self,
+        artifact_uri: &str,
+        local: &std::path::Path,
+        artifact_path: &str,
+    ) -> Result<()> {
+        self.upload_artifact(artifact_uri, local, artifact_path)
+            .await
+    }
+
+    async fn list_artifacts(&self, artifact_uri: &str, path: &str) -> Result<Vec<FileInfo>> {
+        self.list_artifacts_rest(artifact_uri, path).await
+    }
+
+    async fn download_artifact(
+        &self,
+        artifact_uri: &str,
+        path: &str,
+        dest: &std::path::Path,
+    ) -> Result<()> {
+        self.download_artifact_rest(artifact_uri, path, dest).await
     }
 
     fn location(&self) -> String {
