@@ -5,6 +5,7 @@
 mod client;
 pub mod config;
 mod context;
+mod isolate;
 pub mod error;
 mod logging;
 pub mod model;
@@ -12,6 +13,7 @@ pub mod outcome;
 mod run;
 mod scope;
 mod sender;
+pub mod spill;
 pub mod store;
 mod system;
 mod time;
@@ -28,4 +30,5 @@ pub use model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTa
 pub use outcome::Outcome;
 pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
 pub use scope::{Scoped, ScopedRun};
+pub use spill::{ReplayReport, replay_spill};
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};
