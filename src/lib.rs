@@ -118,6 +118,13 @@ pub use mlflow_tracking_runtime::{
     current_run, flush, get_tracking_uri, log_metric, log_metric_with_step, log_metrics, log_param,
     log_params, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
 };
+pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
+
+/// The spill file: where data that could not be delivered during an outage goes, its
+/// format, and how it is replayed.
+pub mod spill {
+    pub use mlflow_tracking_runtime::spill::*;
+}
 
 /// Decides how a run ends from a function's return value; used by the macros, usable by
 /// anyone.

@@ -13,6 +13,7 @@ pub mod outcome;
 mod run;
 mod scope;
 mod sender;
+mod signals;
 pub mod spill;
 pub mod store;
 mod system;
@@ -30,5 +31,6 @@ pub use model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTa
 pub use outcome::Outcome;
 pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
 pub use scope::{Scoped, ScopedRun};
+pub use signals::install_signal_handlers;
 pub use spill::{ReplayReport, replay_spill};
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};

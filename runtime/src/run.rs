@@ -289,6 +289,7 @@ impl RunHandle {
         if self.cell.ended.swap(true, Ordering::AcqRel) {
             return;
         }
+        crate::signals::unregister(&self.cell);
         let result = self.cell.tracker.send(Command::End {
             run: self.cell.clone(),
             status,
@@ -485,6 +486,7 @@ impl RunBuilder {
             ended: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
         });
+        crate::signals::register(&cell);
         let spec = StartSpec {
             name,
             client_id,
