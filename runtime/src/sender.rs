@@ -252,6 +252,7 @@ impl Sender {
                     Err(_) => break,
                 }
             }
+            self.probe(false).await;
             self.process(chunk).await;
             // Nothing more waiting: store what is pending rather than hold it for later.
             if rx.is_empty() {
