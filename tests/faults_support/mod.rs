@@ -178,10 +178,11 @@ pub fn run_child(name: &'static str, env: Vec<(String, String)>, limit: Duration
     });
 }
 
-/// `FAST_RETRIES` plus `more`, owned.
+/// `FAST_RETRIES` overridden by `more`, owned.
 pub fn env_with(more: &[(&str, &str)]) -> Vec<(String, String)> {
     FAST_RETRIES
         .iter()
+        .filter(|(k, _)| !more.iter().any(|(m, _)| m == k))
         .chain(more)
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
