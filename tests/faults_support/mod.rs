@@ -93,6 +93,12 @@ impl Server {
         self.child = Some(cmd.spawn().expect("spawn mlflow server"));
         let deadline = Instant::now() + Duration::from_secs(120);
         while !health_ok(self.port) {
+            let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            assert!(
+                exited.is_none(),
+                "mlflow server exited ({exited:?}):\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
             assert!(
                 Instant::now() < deadline,
                 "mlflow server did not come up:\n{}",

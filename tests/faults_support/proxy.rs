@@ -23,12 +23,14 @@ pub enum Action {
 }
 
 type Script = Arc<Mutex<Vec<(String, VecDeque<Action>)>>>;
+type Seen = Arc<Mutex<Vec<String>>>;
 
 /// The running proxy.
 pub struct Proxy {
     pub port: u16,
     script: Script,
     counts: Arc<Mutex<HashMap<String, usize>>>,
+    auth: Seen,
 }
 
 impl Proxy {
@@ -36,8 +38,9 @@ impl Proxy {
     pub fn start(upstream_port: u16) -> Proxy {
         let script: Script = Arc::default();
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let auth: Seen = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel();
-        let (s, c) = (script.clone(), counts.clone());
+        let (s, c, a) = (script.clone(), counts.clone(), auth.clone());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -51,9 +54,9 @@ impl Proxy {
                     let Ok((conn, _)) = listener.accept().await else {
                         continue;
                     };
-                    let (s, c) = (s.clone(), c.clone());
+                    let (s, c, a) = (s.clone(), c.clone(), a.clone());
                     tokio::spawn(async move {
-                        let _ = serve(conn, upstream_port, s, c).await;
+                        let _ = serve(conn, upstream_port, s, c, a).await;
                     });
                 }
             });
@@ -63,7 +66,13 @@ impl Proxy {
             port,
             script,
             counts,
+            auth,
         }
+    }
+
+    /// The `Authorization` header of every request so far (empty when there was none).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.auth.lock().unwrap().clone()
     }
 
     pub fn uri(&self) -> String {
@@ -96,10 +105,12 @@ async fn serve(
     upstream_port: u16,
     script: Script,
     counts: Arc<Mutex<HashMap<String, usize>>>,
+    auth: Seen,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn);
     let mut head = Vec::new();
     let mut content_length = 0usize;
+    let mut authorization = String::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).await? == 0 {
@@ -109,6 +120,9 @@ async fn serve(
             break;
         }
         let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") {
+            authorization = line["authorization:".len()..].trim().to_owned();
+        }
         if let Some(v) = lower.strip_prefix("content-length:") {
             content_length = v.trim().parse().unwrap_or(0);
         }
@@ -124,6 +138,7 @@ async fn serve(
         .map(|p| p.split('?').next().unwrap_or(p).to_owned())
         .unwrap_or_default();
     *counts.lock().unwrap().entry(path.clone()).or_default() += 1;
+    auth.lock().unwrap().push(authorization);
     let action = {
         let mut script = script.lock().unwrap();
         script
