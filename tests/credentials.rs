@@ -203,3 +203,134 @@ fn no_secret_in_spill_files_or_outage_reports() {
     assert!(text.contains("spilled"), "{text}");
     assert_no_secret("spill file", &text);
 }
+
+/// A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (PEM with
+/// its key), made with the `openssl` command.
+fn make_certs(dir: &std::path::Path) -> bool {
+    let script = r#"
+set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -keyout ca.key -out ca.pem -subj /CN=throwaway-test-ca \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+for who in server client; do
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout $who.key -out $who.csr -subj /CN=127.0.0.1
+done
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
+for who in server client; do
+  openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+    -out $who.pem -extfile $who.ext
+done
+cat client.pem client.key > client-with-key.pem
+"#;
+    std::process::Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn tls_child(phase: &str) {
+    let uri = std::env::var("TLS_URI").unwrap();
+    mlflow::set_tracking_uri(&uri).unwrap();
+    let result = mlflow::set_experiment(&std::env::var("EXP").unwrap());
+    match phase {
+        "works" => {
+            result.unwrap();
+            let run = mlflow::start_run().name(format!("tls-{}", std::process::id())).start();
+            mlflow::log_param("over", "tls").unwrap();
+            let id = run.id().unwrap();
+            drop(run);
+            mlflow::flush().unwrap();
+            let back = mlflow::Client::new().get_run(&id).unwrap();
+            assert_eq!(back.param("over"), Some("tls"));
+            assert_eq!(back.info.status, mlflow::RunStatus::Finished);
+        }
+        "refused" => {
+            let err = result.expect_err("the TLS handshake must fail");
+            let text = err.to_string();
+            assert!(text.contains(&uri.trim_end_matches('/').to_string()), "{text}");
+            if let Ok(needle) = std::env::var("NEEDLE") {
+                assert!(text.to_lowercase().contains(&needle), "{text}");
+            }
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn tls_verification_custom_ca_client_certificate_and_opt_out() {
+    if in_child() {
+        tls_child(&std::env::var("PHASE").unwrap());
+        return;
+    }
+    require_python!();
+    let dir = tempfile::tempdir().unwrap();
+    if !make_certs(dir.path()) {
+        assert!(!mlflow_test_support::is_ci(), "CI needs the openssl command");
+        eprintln!("skipped: cannot make certificates with the openssl command");
+        return;
+    }
+    let p = |f: &str| dir.path().join(f).display().to_string();
+    let uvicorn = format!(
+        "--ssl-keyfile {} --ssl-certfile {} --ssl-ca-certs {} --ssl-cert-reqs 2",
+        p("server.key"),
+        p("server.pem"),
+        p("ca.pem")
+    );
+    let server = Server::start_with(dir.path(), &["--uvicorn-opts", &uvicorn], &[]);
+    let tls_uri = format!("https://127.0.0.1:{}", server.port);
+    let experiment = unique_name("tls");
+    let (ca, client) = (p("ca.pem"), p("client-with-key.pem"));
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        // Verification is on by default: an unknown CA is refused.
+        (
+            "refused",
+            vec![
+                ("MLFLOW_TRACKING_CLIENT_CERT_PATH", &client),
+                ("NEEDLE", "certificate"),
+            ],
+        ),
+        (
+            "works",
+            vec![
+                ("MLFLOW_TRACKING_SERVER_CERT_PATH", &ca),
+                ("MLFLOW_TRACKING_CLIENT_CERT_PATH", &client),
+            ],
+        ),
+        // The server demands a client certificate.
+        ("refused", vec![("MLFLOW_TRACKING_SERVER_CERT_PATH", &ca)]),
+        (
+            "works",
+            vec![
+                ("MLFLOW_TRACKING_INSECURE_TLS", "true"),
+                ("MLFLOW_TRACKING_CLIENT_CERT_PATH", &client),
+            ],
+        ),
+    ];
+    for (phase, extra) in cases {
+        let mut env: Vec<(String, String)> = vec![
+            ("PHASE".into(), phase.into()),
+            ("TLS_URI".into(), tls_uri.clone()),
+            ("EXP".into(), experiment.clone()),
+            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES".into(), "1".into()),
+            ("MLFLOW_RS_FIRST_CONTACT_TIMEOUT".into(), "10".into()),
+        ];
+        let insecure = extra.iter().any(|(k, _)| *k == "MLFLOW_TRACKING_INSECURE_TLS");
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let output = bounded(Duration::from_secs(120), move || {
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            run_self(
+                "tls_verification_custom_ca_client_certificate_and_opt_out",
+                None,
+                &env,
+            )
+        });
+        if insecure {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains("NOT verified"), "the opt-out warns: {stderr}");
+        }
+    }
+}

@@ -35,6 +35,8 @@ pub struct Server {
     child: Option<Child>,
     extra: Vec<(String, String)>,
     args: Vec<String>,
+    /// Serves TLS: health is then "the port accepts connections".
+    pub tls: bool,
 }
 
 impl Server {
@@ -56,6 +58,7 @@ impl Server {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            tls: args.iter().any(|a| a.contains("--ssl-certfile")),
         };
         server.restart();
         server
@@ -92,7 +95,11 @@ impl Server {
             .process_group(0);
         self.child = Some(cmd.spawn().expect("spawn mlflow server"));
         let deadline = Instant::now() + Duration::from_secs(120);
-        while !health_ok(self.port) {
+        while !(if self.tls {
+            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
+        } else {
+            health_ok(self.port)
+        }) {
             let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
             assert!(
                 exited.is_none(),
