@@ -34,3 +34,6 @@ pub use scope::{Scoped, ScopedRun};
 pub use signals::install_signal_handlers;
 pub use spill::{ReplayReport, replay_spill};
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};
+
+#[cfg(test)]
+mod props;
