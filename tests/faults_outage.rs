@@ -232,3 +232,62 @@ fn first_contact_fails_fast_and_a_spill_file_replays_later() {
     run_child(name, env, Duration::from_secs(120));
     check_sweep(&uri, &experiment);
 }
+
+#[test]
+fn logging_never_stalls_while_retries_are_long() {
+    if in_child() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill_dir = std::path::PathBuf::from(std::env::var("MLFLOW_RS_SPILL_DIR").unwrap());
+        let mut server = Server::start(dir.path());
+        let uri = server.uri();
+        mlflow::set_tracking_uri(&uri).unwrap();
+        let experiment = unique_name("stall");
+        mlflow::set_experiment(&experiment).unwrap();
+        let run = mlflow::start_run().name("busy").start();
+        mlflow::log_metric("warmup", 0.0).unwrap();
+        mlflow::flush().unwrap();
+        server.kill();
+        // The official schedule would retry the first failed request for minutes; the
+        // queue must keep draining meanwhile.
+        let n: i64 = 100_000; // the queue holds 100,000 calls
+        let started = Instant::now();
+        for step in 0..n {
+            mlflow::log_metric_with_step("m", step as f64, step).unwrap();
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(30), "logging stalled for {took:?}");
+        let err = mlflow::flush().expect_err("spilled while down");
+        assert!(matches!(err, mlflow::Error::Spilled { .. }), "{err}");
+        assert_eq!(spill_files(&spill_dir).len(), 1);
+        server.restart();
+        mlflow::flush().expect("delivered from the spill");
+        run.end(mlflow::RunStatus::Finished);
+        mlflow::flush().unwrap();
+        let lengths = {
+            let json = run_python(
+                r#"
+import json, os
+from mlflow import MlflowClient
+c = MlflowClient(os.environ["URI"])
+e = c.get_experiment_by_name(os.environ["EXP"])
+r = c.search_runs([e.experiment_id])[0]
+print(json.dumps([len(c.get_metric_history(r.info.run_id, "m")), r.info.status]))
+"#,
+                &[("URI", &uri), ("EXP", &experiment)],
+            );
+            json
+        };
+        assert_eq!(lengths, serde_json::json!([n, "FINISHED"]));
+        return;
+    }
+    require_python!();
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().display().to_string();
+    // The official defaults: 7 retries, factor 2 (minutes of backoff).
+    let env = vec![("MLFLOW_RS_SPILL_DIR".to_owned(), spill_dir)];
+    run_child(
+        "logging_never_stalls_while_retries_are_long",
+        env,
+        Duration::from_secs(400),
+    );
+}
