@@ -25,16 +25,22 @@ fn a_bad_key_is_refused_and_the_rest_of_the_call_lands() {
         .name("keys")
         .experiment_name(&experiment)
         .start();
-    let err = mlflow::log_params([("good", "1"), ("bad key!", "2"), ("also_good", "3")])
-        .unwrap_err();
+    let err =
+        mlflow::log_params([("good", "1"), ("bad key!", "2"), ("also_good", "3")]).unwrap_err();
     assert!(
         matches!(&err, Error::InvalidKey { key, .. } if key == "bad key!"),
         "{err}"
     );
     let err = mlflow::log_metrics([("m1", 1.0), ("/abs", 2.0), ("m2", 3.0)]).unwrap_err();
-    assert!(matches!(&err, Error::InvalidKey { key, .. } if key == "/abs"), "{err}");
+    assert!(
+        matches!(&err, Error::InvalidKey { key, .. } if key == "/abs"),
+        "{err}"
+    );
     let err = mlflow::set_tags([("t1", "a"), ("a//b", "b")]).unwrap_err();
-    assert!(matches!(&err, Error::InvalidKey { key, .. } if key == "a//b"), "{err}");
+    assert!(
+        matches!(&err, Error::InvalidKey { key, .. } if key == "a//b"),
+        "{err}"
+    );
     run.end(RunStatus::Finished);
     mlflow::flush().unwrap();
     let runs = read_runs(&uri, &experiment);
@@ -95,7 +101,9 @@ fn a_conflict_found_by_the_server_loses_only_that_param() {
         .unwrap();
     handle.log_metric("after", 5.0).unwrap();
     handle.set_tag("t", "x").unwrap();
-    let err = client.flush().expect_err("the server refuses the changed param");
+    let err = client
+        .flush()
+        .expect_err("the server refuses the changed param");
     let changed: Vec<_> = flatten(&err)
         .into_iter()
         .filter_map(|e| match e {
@@ -141,9 +149,16 @@ fn non_finite_metrics_round_trip_like_the_official_client() {
         .name("rust")
         .experiment_name(&experiment)
         .start();
-    for (step, v) in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5, -0.0, f64::MAX]
-        .into_iter()
-        .enumerate()
+    for (step, v) in [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1.5,
+        -0.0,
+        f64::MAX,
+    ]
+    .into_iter()
+    .enumerate()
     {
         mlflow::log_metric_with_step("v", v, step as i64).unwrap();
     }
@@ -248,6 +263,9 @@ print(json.dumps(out))
         .map(|v| v.as_bool().unwrap())
         .collect();
     for ((k, o), s) in keys.iter().zip(&ours).zip(&server) {
-        assert_eq!(o, s, "key {k:?}: this crate accepts={o}, the server accepts={s}");
+        assert_eq!(
+            o, s,
+            "key {k:?}: this crate accepts={o}, the server accepts={s}"
+        );
     }
 }

@@ -50,7 +50,10 @@ fn child(phase: &str) {
             assert!(text.contains("401"), "{text}");
             assert_no_secret("error", &text);
             let auth = proxy.authorizations();
-            assert_eq!(auth.first().map(String::as_str), Some(&*format!("Bearer {TOKEN}")));
+            assert_eq!(
+                auth.first().map(String::as_str),
+                Some(&*format!("Bearer {TOKEN}"))
+            );
         }
         "wrong" => {
             let err = result.expect_err("wrong password");
@@ -75,7 +78,10 @@ fn basic_auth_server() {
         .status()
         .is_ok_and(|s| s.success());
     if !has_auth {
-        assert!(!mlflow_test_support::is_ci(), "CI needs mlflow[auth] in the venv");
+        assert!(
+            !mlflow_test_support::is_ci(),
+            "CI needs mlflow[auth] in the venv"
+        );
         eprintln!("skipped: the venv lacks Flask-WTF (pip install 'mlflow[auth]')");
         return;
     }
@@ -238,7 +244,9 @@ fn tls_child(phase: &str) {
     match phase {
         "works" => {
             result.unwrap();
-            let run = mlflow::start_run().name(format!("tls-{}", std::process::id())).start();
+            let run = mlflow::start_run()
+                .name(format!("tls-{}", std::process::id()))
+                .start();
             mlflow::log_param("over", "tls").unwrap();
             let id = run.id().unwrap();
             drop(run);
@@ -250,7 +258,10 @@ fn tls_child(phase: &str) {
         "refused" => {
             let err = result.expect_err("the TLS handshake must fail");
             let text = err.to_string();
-            assert!(text.contains(&uri.trim_end_matches('/').to_string()), "{text}");
+            assert!(
+                text.contains(&uri.trim_end_matches('/').to_string()),
+                "{text}"
+            );
             if let Ok(needle) = std::env::var("NEEDLE") {
                 assert!(text.to_lowercase().contains(&needle), "{text}");
             }
@@ -268,7 +279,10 @@ fn tls_verification_custom_ca_client_certificate_and_opt_out() {
     require_python!();
     let dir = tempfile::tempdir().unwrap();
     if !make_certs(dir.path()) {
-        assert!(!mlflow_test_support::is_ci(), "CI needs the openssl command");
+        assert!(
+            !mlflow_test_support::is_ci(),
+            "CI needs the openssl command"
+        );
         eprintln!("skipped: cannot make certificates with the openssl command");
         return;
     }
@@ -317,7 +331,9 @@ fn tls_verification_custom_ca_client_certificate_and_opt_out() {
             ("MLFLOW_HTTP_REQUEST_MAX_RETRIES".into(), "1".into()),
             ("MLFLOW_RS_FIRST_CONTACT_TIMEOUT".into(), "10".into()),
         ];
-        let insecure = extra.iter().any(|(k, _)| *k == "MLFLOW_TRACKING_INSECURE_TLS");
+        let insecure = extra
+            .iter()
+            .any(|(k, _)| *k == "MLFLOW_TRACKING_INSECURE_TLS");
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let output = bounded(Duration::from_secs(120), move || {
             let env: Vec<(&str, &str)> =
@@ -330,7 +346,10 @@ fn tls_verification_custom_ca_client_certificate_and_opt_out() {
         });
         if insecure {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            assert!(stderr.contains("NOT verified"), "the opt-out warns: {stderr}");
+            assert!(
+                stderr.contains("NOT verified"),
+                "the opt-out warns: {stderr}"
+            );
         }
     }
 }

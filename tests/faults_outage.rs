@@ -7,7 +7,9 @@ mod faults_support;
 use std::time::{Duration, Instant};
 
 use faults_support::{Server, env_with, run_child, spill_files};
-use mlflow_test_support::{RunRecord, in_child, read_runs, require_python, run_python, unique_name};
+use mlflow_test_support::{
+    RunRecord, in_child, read_runs, require_python, run_python, unique_name,
+};
 
 const TRIALS: usize = 6;
 const STEPS: i64 = 50;
@@ -50,14 +52,21 @@ print(json.dumps(out))
 fn check_sweep(uri: &str, experiment: &str) {
     let runs = read_runs(uri, experiment);
     let names: Vec<&str> = runs.iter().map(|r| r.run_name.as_str()).collect();
-    assert_eq!(runs.len(), TRIALS + 1, "one run each, no duplicates: {names:?}");
+    assert_eq!(
+        runs.len(),
+        TRIALS + 1,
+        "one run each, no duplicates: {names:?}"
+    );
     let sweep = RunRecord::named(&runs, "sweep");
     assert_eq!(sweep.status, "FINISHED");
     for i in 0..TRIALS {
         let run = RunRecord::named(&runs, &format!("trial-{i}"));
         assert_eq!(run.status, "FINISHED", "trial-{i}");
         assert_eq!(run.parent_run_id.as_deref(), Some(sweep.run_id.as_str()));
-        assert_eq!(run.params.get("i").map(String::as_str), Some(&*i.to_string()));
+        assert_eq!(
+            run.params.get("i").map(String::as_str),
+            Some(&*i.to_string())
+        );
         assert_eq!(run.tags.get("kind"), Some(&format!("k{i}")));
     }
     let lengths = history_lengths(uri, experiment);
@@ -109,7 +118,11 @@ fn retries_ride_out_a_server_restart() {
         ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "10"),
         ("MLFLOW_RS_SPILL_DIR", &spill_dir),
     ]);
-    run_child("retries_ride_out_a_server_restart", env, Duration::from_secs(300));
+    run_child(
+        "retries_ride_out_a_server_restart",
+        env,
+        Duration::from_secs(300),
+    );
 }
 
 #[test]
@@ -150,7 +163,10 @@ fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
         assert_eq!(creates, TRIALS - 2, "{lines:?}");
         server.restart();
         mlflow::flush().expect("the spill is delivered once the server answers");
-        assert!(spill_files(&spill_dir).is_empty(), "delivered spill removed");
+        assert!(
+            spill_files(&spill_dir).is_empty(),
+            "delivered spill removed"
+        );
         sweep.end(mlflow::RunStatus::Finished);
         mlflow::flush().unwrap();
         check_sweep(&uri, &experiment);
@@ -255,7 +271,10 @@ fn logging_never_stalls_while_retries_are_long() {
             mlflow::log_metric_with_step("m", step as f64, step).unwrap();
         }
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(30), "logging stalled for {took:?}");
+        assert!(
+            took < Duration::from_secs(30),
+            "logging stalled for {took:?}"
+        );
         let err = mlflow::flush().expect_err("spilled while down");
         assert!(matches!(err, mlflow::Error::Spilled { .. }), "{err}");
         assert_eq!(spill_files(&spill_dir).len(), 1);

@@ -52,7 +52,11 @@ fn injected_faults_are_retried_as_the_official_client_does() {
         assert!(took >= Duration::from_secs(4), "took {took:?}");
 
         assert_eq!(proxy.count("runs/create"), 3, "429, 408, then created once");
-        assert_eq!(proxy.count("runs/log-batch"), 8, "7 injected faults, then stored");
+        assert_eq!(
+            proxy.count("runs/log-batch"),
+            8,
+            "7 injected faults, then stored"
+        );
         assert_eq!(proxy.count("runs/update"), 2, "503, then stored");
         return;
     }
@@ -81,7 +85,12 @@ fn injected_faults_are_retried_as_the_official_client_does() {
 
 fn upstream_port() -> u16 {
     let uri = std::env::var("UPSTREAM").unwrap();
-    uri.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap()
+    uri.rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -98,7 +107,11 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
         // Not resent: kept in the spill and delivered on the next flush, once.
         let _ = mlflow::flush();
         mlflow::flush().expect("delivered from the spill");
-        assert_eq!(proxy.count("runs/create"), 2, "one refused, one from the spill");
+        assert_eq!(
+            proxy.count("runs/create"),
+            2,
+            "one refused, one from the spill"
+        );
         return;
     }
     let uri = require_server!();

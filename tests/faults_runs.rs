@@ -127,8 +127,12 @@ fn sixteen_threads_of_children_under_one_parent() {
                         let _child = mlflow::start_run().name(format!("child-{t}")).start();
                         mlflow::log_param("thread", t).unwrap();
                         for step in 0..METRICS {
-                            mlflow::log_metric_with_step("m", (t as i64 * METRICS + step) as f64, step)
-                                .unwrap();
+                            mlflow::log_metric_with_step(
+                                "m",
+                                (t as i64 * METRICS + step) as f64,
+                                step,
+                            )
+                            .unwrap();
                         }
                     })
                 });
@@ -180,6 +184,10 @@ print(json.dumps(out))
     assert_eq!(out.len(), THREADS);
     for (name, v) in out {
         assert_eq!(v[0].as_u64(), Some(METRICS as u64), "{name}");
-        assert_eq!(v[1].as_bool(), Some(true), "{name}: points under the wrong run");
+        assert_eq!(
+            v[1].as_bool(),
+            Some(true),
+            "{name}: points under the wrong run"
+        );
     }
 }

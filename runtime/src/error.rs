@@ -109,7 +109,9 @@ pub enum Error {
 
     /// Data could not be delivered and was written to a spill file instead (see
     /// `mlflow::spill`): it is sent when the store answers again, or by `replay_spill`.
-    #[error("{count} value(s) in {lines} operation(s) could not be delivered ({source}) and wait in the spill file {path}; they are sent when the store is back, or replay them with mlflow::replay_spill")]
+    #[error(
+        "{count} value(s) in {lines} operation(s) could not be delivered ({source}) and wait in the spill file {path}; they are sent when the store is back, or replay them with mlflow::replay_spill"
+    )]
     Spilled {
         /// The spill file.
         path: String,

@@ -43,7 +43,13 @@ pub(crate) async fn after_refusal(
             continue;
         };
         if stored.is_none() {
-            stored = Some(store.get_run(run_id).await.map(|r| r.params).unwrap_or_default());
+            stored = Some(
+                store
+                    .get_run(run_id)
+                    .await
+                    .map(|r| r.params)
+                    .unwrap_or_default(),
+            );
         }
         let old = stored
             .as_ref()

@@ -5,8 +5,8 @@
 mod client;
 pub mod config;
 mod context;
-mod isolate;
 pub mod error;
+mod isolate;
 mod logging;
 pub mod model;
 pub mod outcome;

@@ -102,7 +102,11 @@ impl Sender {
             self.replayed_ids.insert(reference.clone(), id.clone());
         }
         for state in self.runs.values_mut() {
-            if let Some(id) = state.spill_ref.as_ref().and_then(|r| outcome.created.get(r)) {
+            if let Some(id) = state
+                .spill_ref
+                .as_ref()
+                .and_then(|r| outcome.created.get(r))
+            {
                 state.id = Ok(id.clone());
                 state.spill_ref = None;
             }
@@ -133,7 +137,8 @@ impl Sender {
             );
             self.spill.reset();
         } else {
-            self.spill.reopen(remaining.len(), remaining.iter().map(SpillOp::len).sum());
+            self.spill
+                .reopen(remaining.len(), remaining.iter().map(SpillOp::len).sum());
         }
     }
 
@@ -152,6 +157,17 @@ impl Sender {
                 None => Error::Config("the store was unreachable".into()),
             }),
         }
+    }
+
+    /// Says, when a run ends during an outage, where its data waits.
+    pub(super) fn report_spilled_end(&self, run_name: &str, status: crate::model::RunStatus) {
+        eprintln!(
+            "mlflow: run {run_name:?} ended {status} while the tracking store was unreachable; its data waits in the spill file {}",
+            self.spill
+                .path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        );
     }
 
     /// Adds the spill, if anything waits in it, to what the next flush reports.

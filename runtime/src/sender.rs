@@ -551,6 +551,7 @@ impl Sender {
             Some(target) => {
                 let op = SpillOp::update_run(&target, &run.name, status, Some(end_time));
                 self.spill_op(&op);
+                self.report_spilled_end(&run.name, status);
                 return;
             }
             None => return,
@@ -564,6 +565,7 @@ impl Sender {
                 self.enter_outage(e);
                 let op = SpillOp::update_run(&RunRef::Id(id), &run.name, status, Some(end_time));
                 self.spill_op(&op);
+                self.report_spilled_end(&run.name, status);
                 return;
             }
             self.fail(Error::Undelivered {

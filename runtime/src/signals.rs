@@ -42,7 +42,7 @@ pub(crate) fn live_runs() -> Vec<RunHandle> {
         .iter()
         .filter_map(|(seq, w)| w.upgrade().map(|c| (*seq, c)))
         .collect();
-    runs.sort_by(|a, b| b.0.cmp(&a.0));
+    runs.sort_by_key(|(seq, _)| std::cmp::Reverse(*seq));
     runs.into_iter()
         .map(|(_, cell)| RunHandle { cell })
         .collect()

@@ -523,7 +523,9 @@ async fn replay_one(
         } => {
             let id = resolve(ids, run_id, run_ref, run_name)?;
             let status = RunStatus::parse(status).ok_or_else(|| {
-                Error::Config(format!("spilled run status {status:?} is not an MLflow status"))
+                Error::Config(format!(
+                    "spilled run status {status:?} is not an MLflow status"
+                ))
             })?;
             store.update_run(&id, status, *end_time).await
         }

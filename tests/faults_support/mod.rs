@@ -77,22 +77,30 @@ impl Server {
             .open(&self.log)
             .expect("server log");
         let mut cmd = Command::new(python);
-        cmd.args(["-m", "mlflow", "server", "--workers", "1", "--host", "127.0.0.1"])
-            .arg("--port")
-            .arg(self.port.to_string())
-            .arg("--backend-store-uri")
-            .arg(format!("sqlite:///{}", self.db.display()))
-            .arg("--default-artifact-root")
-            .arg(&self.art)
-            .args(&self.args)
-            .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-            .env("MLFLOW_DISABLE_TELEMETRY", "true")
-            .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .env_remove("MLFLOW_TRACKING_URI")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .process_group(0);
+        cmd.args([
+            "-m",
+            "mlflow",
+            "server",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+        ])
+        .arg("--port")
+        .arg(self.port.to_string())
+        .arg("--backend-store-uri")
+        .arg(format!("sqlite:///{}", self.db.display()))
+        .arg("--default-artifact-root")
+        .arg(&self.art)
+        .args(&self.args)
+        .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+        .env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env_remove("MLFLOW_TRACKING_URI")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .process_group(0);
         self.child = Some(cmd.spawn().expect("spawn mlflow server"));
         let deadline = Instant::now() + Duration::from_secs(120);
         while !(if self.tls {
@@ -100,7 +108,10 @@ impl Server {
         } else {
             health_ok(self.port)
         }) {
-            let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
             assert!(
                 exited.is_none(),
                 "mlflow server exited ({exited:?}):\n{}",
@@ -178,7 +189,9 @@ pub fn bounded<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send 
     });
     match rx.recv_timeout(limit) {
         Ok(v) => v,
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("did not finish within {limit:?}"),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("did not finish within {limit:?}")
+        }
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => panic!("failed (see above)"),
     }
 }

@@ -130,7 +130,8 @@ impl RestStore {
                 "cannot reach the MLflow tracking server at {} (gave up after {:.0} s{}). Check that the server is running and reachable from here, and that MLFLOW_TRACKING_URI (or mlflow::set_tracking_uri) names it; {FIRST_CONTACT_TIMEOUT_ENV} sets this limit (default {} s)",
                 self.shown,
                 waited.as_secs_f64(),
-                last.map(|l| format!("; last error: {l}")).unwrap_or_default(),
+                last.map(|l| format!("; last error: {l}"))
+                    .unwrap_or_default(),
                 DEFAULT_FIRST_CONTACT_TIMEOUT.as_secs()
             ),
         }
@@ -518,12 +519,7 @@ impl Store for RestStore {
     async fn ping(&self) -> Result<()> {
         // One attempt, no retries: the sender probes a server it believes down.
         let url = self.endpoint("experiments/get-by-name")?;
-        let probe = self.attempt(
-            Method::GET,
-            &url,
-            &[("experiment_name", "Default")],
-            None,
-        );
+        let probe = self.attempt(Method::GET, &url, &[("experiment_name", "Default")], None);
         match tokio::time::timeout(self.settings.timeout.min(Duration::from_secs(10)), probe).await
         {
             Ok(Ok(_)) => Ok(()),
