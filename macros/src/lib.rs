@@ -1,53 +1,81 @@
-//! Implementation detail of the `mlflow-tracking` crate.
-// Minimal stand-in until the full macro crate lands.
+//! Implementation detail of the `mlflow-tracking` crate: the `#[parent_run]` and
+//! `#[child_run]` attribute macros. Use them through the `mlflow` facade
+//! (`#[mlflow::parent_run]`), which documents them.
+
+use std::fmt;
 
 use proc_macro::TokenStream;
-use quote::quote;
-use syn::{ItemFn, LitStr, ReturnType, parse_macro_input};
 
-/// Runs the function as an MLflow run (nesting under the active run).
+mod args;
+mod expand;
+mod item;
+mod template;
+mod validate;
+
+/// Which attribute is expanding; both generate the same code, this only names them in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Parent,
+    Child,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Parent => "`#[parent_run]`",
+            Kind::Child => "`#[child_run]`",
+        })
+    }
+}
+
+/// Runs every call of the function as an MLflow run that groups the runs started inside it.
+///
+/// ```ignore
+/// #[mlflow::parent_run(name = "parent_run_test_default_{test_no}")]
+/// fn execute_tuning(test_no: u32) {
+///     mlflow::set_tag("test_identifier", "default").ok();
+///     for i in 0..5 {
+///         train_one(i, test_no); // each call is a child run of this one
+///     }
+/// }
+///
+/// #[mlflow::child_run(name = "run_{i}_test_{test_no}")]
+/// fn train_one(i: u32, test_no: u32) {
+///     mlflow::log_param("param1", "x").ok();
+///     mlflow::log_metric("metric1", 0.42).ok();
+/// }
+/// ```
+///
+/// `#[parent_run]` and [`#[child_run]`](macro@child_run) behave the same; the two names say
+/// what the function is for. A run started while another run is active on the same thread
+/// nests under it, so a `#[parent_run]` called from inside a run becomes that run's child,
+/// and a `#[child_run]` called with no active run is a top-level run.
+///
+#[doc = include_str!("run_attribute.md")]
 #[proc_macro_attribute]
 pub fn parent_run(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(args, item)
+    expand::run_attribute(Kind::Parent, args.into(), item.into()).into()
 }
 
-/// Runs the function as an MLflow run nested under the active run.
+/// Runs every call of the function as an MLflow run, nested under the run active on the
+/// calling thread if there is one.
+///
+/// ```ignore
+/// #[mlflow::child_run(name = "run_{i}_test_{test_no}")]
+/// fn train_one(i: u32, test_no: u32) -> anyhow::Result<f64> {
+///     mlflow::log_param("param1", "x")?;
+///     let loss = 0.42;
+///     mlflow::log_metric("loss", loss)?;
+///     Ok(loss)
+/// }
+/// ```
+///
+/// `#[child_run]` and [`#[parent_run]`](macro@parent_run) behave the same; the two names say
+/// what the function is for. With no active run (called outside any `#[parent_run]`), the run
+/// is a top-level run.
+///
+#[doc = include_str!("run_attribute.md")]
 #[proc_macro_attribute]
 pub fn child_run(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand(args, item)
-}
-
-fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut f = parse_macro_input!(item as ItemFn);
-    let mut name: Option<LitStr> = None;
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("name") {
-            name = Some(meta.value()?.parse()?);
-            Ok(())
-        } else {
-            Err(meta.error("unknown key"))
-        }
-    });
-    parse_macro_input!(args with parser);
-    let fn_name = f.sig.ident.to_string();
-    let name = match name {
-        Some(lit) => quote!(::mlflow::__private::format!(#lit)),
-        None => quote!(#fn_name),
-    };
-    let ret = match &f.sig.output {
-        ReturnType::Default => quote!(()),
-        ReturnType::Type(_, ty) => quote!(#ty),
-    };
-    let block = &f.block;
-    f.block = syn::parse_quote!({
-        let __mlflow_run = ::mlflow::__private::start_run().name(#name).start();
-        #[allow(clippy::redundant_closure_call)]
-        let __mlflow_ret: #ret = (move || -> #ret #block)();
-        #[allow(unused_imports)]
-        use ::mlflow::__private::{OtherOutcome as _, ResultDebugOutcome as _, ResultDisplayOutcome as _};
-        let __mlflow_outcome = (&&&::mlflow::__private::Probe(&__mlflow_ret)).run_outcome();
-        __mlflow_run.end_with(__mlflow_outcome);
-        __mlflow_ret
-    });
-    quote!(#f).into()
+    expand::run_attribute(Kind::Child, args.into(), item.into()).into()
 }

@@ -14,6 +14,7 @@ use crate::validate;
 /// like everything else; reads see everything queued before them.
 ///
 /// ```no_run
+/// # use mlflow_tracking_runtime as mlflow;
 /// let client = mlflow::Client::new();
 /// client.log_metric("0123456789abcdef0123456789abcdef", "loss", 0.25, 3)?;
 /// client.flush()?;

@@ -169,10 +169,12 @@ impl HttpSettings {
             None => true,
             Some(v) => !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
         };
-        if !(backoff_factor.is_finite() && backoff_factor >= 0.0)
-            || !(backoff_jitter.is_finite() && backoff_jitter >= 0.0)
-            || !(timeout.is_finite() && timeout > 0.0)
-        {
+        let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+        let valid = non_negative(backoff_factor)
+            && non_negative(backoff_jitter)
+            && timeout.is_finite()
+            && timeout > 0.0;
+        if !valid {
             return Err(Error::Config(
                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, _JITTER must be >= 0 and MLFLOW_HTTP_REQUEST_TIMEOUT > 0".into(),
             ));

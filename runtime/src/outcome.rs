@@ -72,7 +72,9 @@ mod tests {
     #[derive(Debug)]
     struct NoDisplay;
 
+    // Written exactly as the macros write it: they cannot know the type, so always `&&&`.
     #[test]
+    #[allow(clippy::needless_borrow)]
     fn picks_the_most_specific_impl() {
         let ok: Result<u8, String> = Ok(1);
         let err: Result<u8, String> = Err("boom".into());

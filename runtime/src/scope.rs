@@ -80,6 +80,7 @@ impl RunHandle {
     /// started inside nest under this one.
     ///
     /// ```no_run
+    /// # use mlflow_tracking_runtime as mlflow;
     /// let parent = mlflow::start_run().name("sweep").start();
     /// let handle = parent.handle();
     /// std::thread::scope(|s| {
@@ -104,6 +105,7 @@ impl RunHandle {
     /// executors; without it a spawned task starts with an empty stack.
     ///
     /// ```no_run
+    /// # use mlflow_tracking_runtime as mlflow;
     /// # async fn demo() {
     /// let run = mlflow::current_run().expect("inside a run");
     /// tokio::spawn(run.scope(async {

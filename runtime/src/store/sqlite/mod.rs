@@ -1,54 +1,299 @@
-//! The embedded default store: an SQLite file in MLflow's own schema.
-// Stand-in until the SQLite store lands; it refuses to open.
+//! The embedded default store: an SQLite file in MLflow's own schema, so that `mlflow ui`
+//! (or `mlflow server --backend-store-uri sqlite:///...`) shows what Rust logged, and runs
+//! from Python and Rust live side by side in one file.
+//!
+//! - A fresh (empty) file gets the complete schema of the pinned MLflow (3.17.2, alembic head
+//!   [`PINNED_HEAD`]) and the rows MLflow itself puts there, in one transaction. A file made
+//!   by MLflow is written into as it is, after checking the columns this store writes.
+//! - Rows are written as MLflow's `SqlAlchemyStore` writes them (see the sub-modules).
+//! - Several processes may write the same file at once: see the `tx` module for locking.
+//!   The journal mode is left as it is (MLflow's default rollback journal for files this
+//!   store creates): WAL would be persistent in the file, change it for every MLflow process
+//!   that opens it, need the `-wal`/`-shm` side files to travel with a copied `mlflow.db`,
+//!   and does not work on network file systems.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use rusqlite::{Connection, Transaction};
 
-use crate::error::{Error, Result};
+use super::{BatchLimits, Store};
+use crate::error::Error;
 use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
-use crate::store::Store;
 
-/// The embedded store.
-#[derive(Debug)]
+mod batch;
+mod experiments;
+mod metrics;
+mod runs;
+mod schema;
+mod tx;
+
+pub use schema::{KNOWN_HEADS, PINNED_HEAD};
+
+/// How large one `log_batch` may be: the store writes a batch in one local transaction, so
+/// it can take far more than a server's request limits.
+pub const SQLITE_LIMITS: BatchLimits = BatchLimits {
+    metrics: 10_000,
+    params: 10_000,
+    tags: 10_000,
+    entities: 10_000,
+};
+
+/// The embedded store: MLflow's tracking tables in an SQLite file.
+///
+/// Cheap to clone; clones share one connection. Blocking database work runs on tokio's
+/// blocking pool, so the methods of [`Store`] must be called inside a tokio runtime.
+#[derive(Clone)]
 pub struct SqliteStore {
-    _private: (),
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    ctx: Ctx,
+}
+
+/// What every operation needs to know besides the connection.
+#[derive(Debug, Clone)]
+struct Ctx {
+    /// The database file, for error messages.
+    path: String,
+    /// `sqlite:///<absolute path>`.
+    uri: String,
+    /// Absolute default artifact root, without a trailing slash.
+    artifact_root: String,
+    /// Whether `experiments.workspace` exists.
+    has_workspace: bool,
+    /// The alembic head recorded in the file.
+    head: String,
+}
+
+impl Ctx {
+    fn err(&self, e: rusqlite::Error) -> Error {
+        Error::sqlite(self.path.clone(), e)
+    }
+
+    fn corrupt(&self, message: &str) -> Error {
+        Error::Sqlite {
+            path: self.path.clone(),
+            message: message.to_owned(),
+            source: None,
+        }
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("uri", &self.inner.ctx.uri)
+            .field("artifact_root", &self.inner.ctx.artifact_root)
+            .field("schema_head", &self.inner.ctx.head)
+            .finish()
+    }
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database at `db_path`.
-    pub fn open(db_path: &Path, _default_artifact_root: &Path) -> Result<SqliteStore> {
-        Err(Error::Config(format!(
-            "SQLite store not available yet: {}",
-            db_path.display()
-        )))
+    /// Opens (or creates) the database at `db_path`. New experiments put their artifacts
+    /// under `default_artifact_root` (made absolute, as MLflow does: `<root>/<experiment id>`).
+    ///
+    /// Errors: [`Error::Config`] when the file is not an SQLite database, not an MLflow
+    /// database, or an MLflow database whose schema this store cannot write into (the message
+    /// says to run `mlflow db upgrade`), or cannot be opened; [`Error::Sqlite`] when SQLite
+    /// fails otherwise.
+    ///
+    /// This blocks (it may wait for another process's write lock): call it outside async code
+    /// or through `tokio::task::spawn_blocking`.
+    pub fn open(db_path: &Path, default_artifact_root: &Path) -> Result<SqliteStore, Error> {
+        let db_path = absolute(db_path)?;
+        let path = utf8(&db_path)?.to_owned();
+        let uri = format!("sqlite:///{path}");
+        let root = absolute(default_artifact_root)?;
+        let artifact_root = utf8(&root)?.trim_end_matches('/').to_owned();
+
+        let explain = |e| schema::explain_open_error(e, &uri, &path);
+        let mut conn =
+            Connection::open(&db_path).map_err(|e| explain(Error::sqlite(path.clone(), e)))?;
+        configure(&conn).map_err(|e| explain(Error::sqlite(path.clone(), e)))?;
+        let info = tx::write(&mut conn, &path, |tx| {
+            schema::prepare(tx, &uri, &path, &artifact_root, now_millis())
+        })
+        .map_err(explain)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                ctx: Ctx {
+                    path,
+                    uri,
+                    artifact_root,
+                    has_workspace: info.has_workspace,
+                    head: info.head,
+                },
+            }),
+        })
     }
+
+    /// The alembic migration head recorded in the database.
+    pub fn schema_head(&self) -> &str {
+        &self.inner.ctx.head
+    }
+
+    /// The absolute path of the database file.
+    pub fn path(&self) -> &Path {
+        Path::new(&self.inner.ctx.path)
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&Transaction<'_>, &Ctx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.blocking(move |conn, ctx| {
+            let mut f = f;
+            tx::write(conn, &ctx.path, |tx| f(tx, ctx))
+        })
+        .await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnMut(&Transaction<'_>, &Ctx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        self.blocking(move |conn, ctx| {
+            let mut f = f;
+            tx::read(conn, &ctx.path, |tx| f(tx, ctx))
+        })
+        .await
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &Ctx) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let inner = Arc::clone(&self.inner);
+        let path = inner.ctx.path.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while the lock was held cannot leave a transaction open: rusqlite's
+            // `Transaction` rolls back on drop, so the connection is still sound.
+            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn, &inner.ctx)
+        })
+        .await
+        .map_err(|e| Error::Sqlite {
+            path,
+            message: format!("database worker failed: {e}"),
+            source: None,
+        })?
+    }
+}
+
+/// Connection settings MLflow's SQLAlchemy store also uses.
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(tx::BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path)
+        .map_err(|e| Error::Config(format!("cannot resolve path {}: {e}", path.display())))
+}
+
+fn utf8(path: &Path) -> Result<&str, Error> {
+    path.to_str().ok_or_else(|| {
+        Error::Config(format!(
+            "path {} is not valid UTF-8, which MLflow's database cannot record",
+            path.display()
+        ))
+    })
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn get_experiment_by_name(&self, _: &str) -> Result<Option<Experiment>> {
-        unreachable!()
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>, Error> {
+        let name = name.to_owned();
+        self.read(move |tx, ctx| experiments::by_name(tx, ctx, &name))
+            .await
     }
-    async fn get_experiment(&self, _: &str) -> Result<Option<Experiment>> {
-        unreachable!()
+
+    async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>, Error> {
+        let id = experiment_id.to_owned();
+        self.read(move |tx, ctx| experiments::by_id(tx, ctx, &id))
+            .await
     }
-    async fn create_experiment(&self, _: &str) -> Result<String> {
-        unreachable!()
+
+    async fn create_experiment(&self, name: &str) -> Result<String, Error> {
+        let name = name.to_owned();
+        self.write(move |tx, ctx| experiments::create(tx, ctx, &name, now_millis()))
+            .await
     }
-    async fn create_run(&self, _: &CreateRun) -> Result<RunInfo> {
-        unreachable!()
+
+    async fn create_run(&self, request: &CreateRun) -> Result<RunInfo, Error> {
+        let request = request.clone();
+        let run_id = request
+            .run_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        self.write(move |tx, ctx| runs::create(tx, ctx, &request, &run_id))
+            .await
     }
-    async fn update_run(&self, _: &str, _: RunStatus, _: Option<i64>) -> Result<()> {
-        unreachable!()
+
+    async fn update_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        end_time: Option<i64>,
+    ) -> Result<(), Error> {
+        let run_id = run_id.to_owned();
+        self.write(move |tx, ctx| runs::update(tx, ctx, &run_id, status, end_time))
+            .await
     }
-    async fn log_batch(&self, _: &str, _: &Batch) -> Result<()> {
-        unreachable!()
+
+    /// Stores the whole batch in one transaction. A param that already holds a different
+    /// value is not changed and is reported as [`Error::ParamChanged`] (several as
+    /// [`Error::Many`]), but, unlike MLflow, which rejects the whole batch, everything else in
+    /// the batch is stored.
+    async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), Error> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let run_id = run_id.to_owned();
+        let batch = batch.clone();
+        let mut refused = self
+            .write(move |tx, ctx| batch::log(tx, ctx, &run_id, &batch))
+            .await?;
+        match refused.len() {
+            0 => Ok(()),
+            1 => Err(refused.remove(0)),
+            _ => Err(Error::Many(refused)),
+        }
     }
-    async fn get_run(&self, _: &str) -> Result<Run> {
-        unreachable!()
+
+    async fn get_run(&self, run_id: &str) -> Result<Run, Error> {
+        let run_id = run_id.to_owned();
+        self.read(move |tx, ctx| runs::get(tx, ctx, &run_id)).await
     }
+
+    fn limits(&self) -> BatchLimits {
+        SQLITE_LIMITS
+    }
+
+    fn accepts_client_run_ids(&self) -> bool {
+        true
+    }
+
     fn location(&self) -> String {
-        String::new()
+        self.inner.ctx.uri.clone()
     }
 }
+
+#[cfg(test)]
+mod tests;

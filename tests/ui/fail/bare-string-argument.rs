@@ -1,0 +1,8 @@
+#[mlflow::child_run("run_{i}")]
+fn train(i: u32) {
+    let _ = i;
+}
+
+fn main() {
+    train(1);
+}

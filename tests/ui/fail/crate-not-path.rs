@@ -1,0 +1,6 @@
+#[mlflow::child_run(crate = 42)]
+fn train() {}
+
+fn main() {
+    train();
+}

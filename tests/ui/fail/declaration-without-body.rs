@@ -1,0 +1,6 @@
+trait Trainer {
+    #[mlflow::child_run]
+    fn train(&self);
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+const NAME: &str = "train";
+
+#[mlflow::child_run(name = NAME)]
+fn train() {}
+
+fn main() {
+    train();
+}

@@ -1,0 +1,6 @@
+#[mlflow::child_run(name)]
+fn train() {}
+
+fn main() {
+    train();
+}

@@ -1,0 +1,6 @@
+#[mlflow::child_run(name = "run_{self}")]
+fn train() {}
+
+fn main() {
+    train();
+}

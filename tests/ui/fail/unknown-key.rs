@@ -1,0 +1,6 @@
+#[mlflow::child_run(nmae = "run")]
+fn train() {}
+
+fn main() {
+    train();
+}

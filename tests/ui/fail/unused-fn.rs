@@ -1,0 +1,6 @@
+#![deny(dead_code)]
+
+#[mlflow::child_run]
+fn never_called() {}
+
+fn main() {}
