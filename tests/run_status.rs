@@ -151,7 +151,7 @@ fn guards_and_closures_end_runs_as_told() {
     let experiment = use_fresh_experiment(&uri, "status-imperative");
     let out: Result<(), TrainingDiverged> = mlflow::start_run()
         .name("closure_err")
-        .run(|| Err(TrainingDiverged));
+        .try_run(|| Err(TrainingDiverged));
     assert!(out.is_err());
     let out = mlflow::start_run().name("closure_ok").run(|| 5);
     assert_eq!(out, 5);
