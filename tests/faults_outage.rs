@@ -282,9 +282,8 @@ fn logging_never_stalls_while_retries_are_long() {
         mlflow::flush().expect("delivered from the spill");
         run.end(mlflow::RunStatus::Finished);
         mlflow::flush().unwrap();
-        let lengths = {
-            let json = run_python(
-                r#"
+        let lengths = run_python(
+            r#"
 import json, os
 from mlflow import MlflowClient
 c = MlflowClient(os.environ["URI"])
@@ -292,10 +291,8 @@ e = c.get_experiment_by_name(os.environ["EXP"])
 r = c.search_runs([e.experiment_id])[0]
 print(json.dumps([len(c.get_metric_history(r.info.run_id, "m")), r.info.status]))
 "#,
-                &[("URI", &uri), ("EXP", &experiment)],
-            );
-            json
-        };
+            &[("URI", &uri), ("EXP", &experiment)],
+        );
         assert_eq!(lengths, serde_json::json!([n, "FINISHED"]));
         return;
     }
