@@ -269,3 +269,64 @@ print(json.dumps(out))
         );
     }
 }
+
+#[test]
+fn non_finite_metrics_round_trip_through_the_embedded_store_too() {
+    if mlflow_test_support::in_child() {
+        let run = mlflow::start_run().name("rust").start();
+        for (step, v) in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.5,
+            -0.0,
+            f64::MAX,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            mlflow::log_metric_with_step("v", v, step as i64).unwrap();
+        }
+        run.end(RunStatus::Finished);
+        mlflow::flush().unwrap();
+        return;
+    }
+    mlflow_test_support::require_python!();
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("sqlite:///{}", dir.path().join("m.db").display());
+    let experiment = unique_name("non-finite-sqlite");
+    mlflow_test_support::run_self(
+        "non_finite_metrics_round_trip_through_the_embedded_store_too",
+        Some(dir.path()),
+        &[
+            ("MLFLOW_TRACKING_URI", &uri),
+            ("MLFLOW_EXPERIMENT_NAME", &experiment),
+        ],
+    );
+    let json = run_python(
+        r#"
+import json, math, os, sys
+import mlflow
+from mlflow import MlflowClient
+def enc(x):
+    if math.isnan(x): return "NaN"
+    if math.isinf(x): return "Infinity" if x > 0 else "-Infinity"
+    return x
+mlflow.set_tracking_uri(os.environ["URI"])
+mlflow.set_experiment(os.environ["EXP"])
+with mlflow.start_run(run_name="python"):
+    for step, v in enumerate([float("nan"), float("inf"), float("-inf"), 1.5, -0.0, sys.float_info.max]):
+        mlflow.log_metric("v", v, step=step)
+c = MlflowClient()
+e = c.get_experiment_by_name(os.environ["EXP"])
+out = {}
+for r in c.search_runs([e.experiment_id]):
+    h = sorted(c.get_metric_history(r.info.run_id, "v"), key=lambda m: m.step)
+    out[r.info.run_name] = [enc(m.value) for m in h]
+print(json.dumps(out))
+"#,
+        &[("URI", &uri), ("EXP", &experiment)],
+    );
+    assert_eq!(json["rust"], json["python"], "{json}");
+    assert_eq!(json["rust"][0], "NaN");
+}

@@ -163,7 +163,13 @@ impl RestStore {
         let jitter = self.settings.backoff_jitter;
         let respect = self.settings.respect_retry_after;
         let last_error: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-        let attempt = || self.attempt(method.clone(), &url, query, body.clone());
+        // Giving up is only safe between attempts: a request abandoned in flight may still
+        // be acted on by the server, and a run created twice.
+        let backing_off = AtomicBool::new(false);
+        let attempt = || {
+            backing_off.store(false, Ordering::Release);
+            self.attempt(method.clone(), &url, query, body.clone())
+        };
         let retried = attempt
             .retry(retry::backoff(&self.settings))
             .sleep(tokio::time::sleep)
@@ -177,6 +183,7 @@ impl RestStore {
                 Some(wait)
             })
             .notify(|a: &Attempt, wait| {
+                backing_off.store(true, Ordering::Release);
                 if let Ok(mut last) = last_error.lock() {
                     *last = Some(a.error.to_string());
                 }
@@ -200,7 +207,7 @@ impl RestStore {
             match &self.give_up {
                 Some(give_up) => loop {
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    if give_up() {
+                    if give_up() && backing_off.load(Ordering::Acquire) {
                         break;
                     }
                 },
