@@ -101,6 +101,61 @@
 //! process ends; a process killed by a signal or an aborting panic loses what was still
 //! queued.
 //!
+//! # When things go wrong
+//!
+//! **Retries.** Requests to a tracking server are retried as the official client retries
+//! them: on 408, 429, 500, 502, 503, 504 and connection errors, with exponential backoff
+//! (`MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` x 2^n seconds, default factor 2, at most 120 s) plus
+//! up to `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` seconds of jitter (default 1), at most
+//! `MLFLOW_HTTP_REQUEST_MAX_RETRIES` times (default 7), each attempt bounded by
+//! `MLFLOW_HTTP_REQUEST_TIMEOUT` seconds (default 120). A `Retry-After` header (in seconds)
+//! replaces the computed wait unless `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false`. Run and
+//! experiment creation is resent only after a refused connection, a 408 or a 429, where the
+//! server cannot have acted on it, so retries never create a run twice. Unlike the Python
+//! client, the backoff factor may be fractional.
+//!
+//! **First contact.** Until the server has answered once, failures are bounded by
+//! `MLFLOW_RS_FIRST_CONTACT_TIMEOUT` seconds (default 30): [`set_experiment`] against a
+//! server that is down or a wrong URI fails within that time with an error that names the
+//! URI and what to check, instead of backing off for minutes.
+//!
+//! **Outages.** Once runs are going, an outage is ridden out by the retries. When the
+//! retries are exhausted, or the logging queue fills up half-way while a request is being
+//! retried, nothing is dropped: the background sender writes what it cannot deliver (run
+//! creations, metrics, params, tags, run ends, in order) to a spill file,
+//! `./mlflow-spill/<pid>-<unix time>.jsonl` (the folder is `MLFLOW_RS_SPILL_DIR` when set),
+//! and keeps draining the queue, so training never stalls. It probes the server every 2 s;
+//! when the server answers again the spill is delivered, in order, before anything newer, and
+//! the file is removed. [`flush`] reports data still waiting as [`Error::Spilled`] (with the
+//! file), and a run that ends during an outage says so on stderr. A file left behind (the
+//! process ended during the outage) is replayed with [`replay_spill`] or
+//! `cargo run --example replay -- <file>`; the format is in [`spill`]. Replaying is
+//! idempotent where MLflow is: params with the same value and tags are accepted again, and
+//! MLflow's SQL stores keep one row per identical metric point; only run creation is not,
+//! which is why delivered lines are removed from the file.
+//!
+//! **Bad input.** A key MLflow would reject, or a param changed to another value, is an
+//! error from the logging call naming the key (and for params the old and new value), and
+//! the other entries of the same call are still logged. When the conflict is found by the
+//! server (a run resumed through `MLFLOW_RUN_ID` that already has the param), the rest of
+//! the batch is sent again without the params, then each param alone, so only the
+//! conflicting param is lost; [`flush`] reports it as [`Error::ParamChanged`].
+//!
+//! **Panics and signals.** A panic ends every run it unwinds through FAILED, innermost
+//! first, and what was logged is delivered before the process exits. Ctrl-C and SIGTERM are
+//! handled only after [`install_signal_handlers`]: the open runs then end KILLED (the Python
+//! client marks such runs FAILED), the queue is flushed for at most
+//! `MLFLOW_RS_SIGNAL_FLUSH_TIMEOUT` seconds (default 10), and the signal is raised again with
+//! its default action, so the process ends as it would have.
+//!
+//! **Credentials and TLS.** `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD` (HTTP
+//! Basic) win over `MLFLOW_TRACKING_TOKEN` (Bearer); credentials in the URI come last.
+//! Certificates are verified (rustls, with the Mozilla roots); `MLFLOW_TRACKING_SERVER_CERT_PATH`
+//! adds a CA bundle, `MLFLOW_TRACKING_CLIENT_CERT_PATH` names a PEM file with a client
+//! certificate and its key, and `MLFLOW_TRACKING_INSECURE_TLS=true` turns verification off,
+//! with a warning. Secrets never appear in `Debug` or `Display` output, errors, logs or spill
+//! files; credentials in a tracking URI are shown as `***`.
+//!
 //! # Working with run ids
 //!
 //! [`active_run_id`] gives the id of the current run. Over REST the server assigns ids, so
@@ -198,6 +253,13 @@ pub use mlflow_tracking_runtime::{
     current_run, flush, get_tracking_uri, log_metric, log_metric_with_step, log_metrics, log_param,
     log_params, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
 };
+pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
+
+/// The spill file: where data that could not be delivered during an outage goes, its
+/// format, and how it is replayed.
+pub mod spill {
+    pub use mlflow_tracking_runtime::spill::*;
+}
 
 // Reading runs back and artifacts (see the "Reading runs back" and "Artifacts" sections).
 pub use mlflow_tracking_runtime::{

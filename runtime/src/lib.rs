@@ -7,6 +7,7 @@ mod client;
 pub mod config;
 mod context;
 pub mod error;
+mod isolate;
 mod logging;
 pub mod model;
 pub mod outcome;
@@ -14,6 +15,8 @@ pub mod query;
 mod run;
 mod scope;
 mod sender;
+mod signals;
+pub mod spill;
 pub mod store;
 mod system;
 mod time;
@@ -38,4 +41,9 @@ pub use query::{
 };
 pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
 pub use scope::{Scoped, ScopedRun};
+pub use signals::install_signal_handlers;
+pub use spill::{ReplayReport, replay_spill};
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};
+
+#[cfg(test)]
+mod props;

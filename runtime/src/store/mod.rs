@@ -95,6 +95,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// A printable description of where data goes (credentials redacted).
     fn location(&self) -> String;
+
+    /// One cheap request without retries: `Ok` when the store answers at all. The sender
+    /// uses it to find out whether a store it saw go down is back.
+    async fn ping(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Size limits for one batch.

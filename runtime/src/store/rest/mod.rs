@@ -5,7 +5,9 @@ mod retry;
 mod search;
 mod wire;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::Retryable;
@@ -24,6 +26,21 @@ use crate::store::Store;
 use retry::{Failure, Idempotency};
 use wire::*;
 
+/// Environment variable bounding how long the first contact with a server may take.
+pub const FIRST_CONTACT_TIMEOUT_ENV: &str = "MLFLOW_RS_FIRST_CONTACT_TIMEOUT";
+
+/// Default bound on the first contact, in seconds.
+pub const DEFAULT_FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// True for the HTTP statuses the official client retries (408, 429, 500, 502, 503, 504).
+pub(crate) fn is_retry_status(status: u16) -> bool {
+    retry::RETRY_CODES.contains(&status)
+}
+
+/// Asked while a request is being retried: true when the caller would rather have the
+/// failure now (its queue is filling up) than wait out the backoff.
+pub type GiveUp = Arc<dyn Fn() -> bool + Send + Sync>;
+
 /// A tracking server reached over HTTP(S).
 pub struct RestStore {
     http: reqwest::Client,
@@ -31,6 +48,11 @@ pub struct RestStore {
     api: Url,
     shown: String,
     settings: HttpSettings,
+    /// Set once the server has answered anything: until then, failures are bounded by
+    /// `first_contact` instead of the full retry schedule.
+    contacted: AtomicBool,
+    first_contact: Duration,
+    give_up: Option<GiveUp>,
 }
 
 impl std::fmt::Debug for RestStore {
@@ -75,12 +97,47 @@ impl RestStore {
         // Credentials live in the Authorization header; keep them out of request URLs.
         let _ = api.set_username("");
         let _ = api.set_password(None);
+        let first_contact = match config::env_nonempty(FIRST_CONTACT_TIMEOUT_ENV) {
+            None => DEFAULT_FIRST_CONTACT_TIMEOUT,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{FIRST_CONTACT_TIMEOUT_ENV}={v:?} is not a positive number of seconds"
+                    )));
+                }
+            },
+        };
         Ok(RestStore {
             http,
             api,
             shown,
             settings,
+            contacted: AtomicBool::new(false),
+            first_contact,
+            give_up: None,
         })
+    }
+
+    /// Lets the caller cut retries short (see [`GiveUp`]).
+    pub fn with_give_up(mut self, give_up: GiveUp) -> RestStore {
+        self.give_up = Some(give_up);
+        self
+    }
+
+    /// The error for a first contact that failed: it names the server and what to check.
+    fn first_contact_error(&self, waited: Duration, last: Option<String>) -> Error {
+        Error::Transport {
+            url: self.shown.clone(),
+            message: format!(
+                "cannot reach the MLflow tracking server at {} (gave up after {:.0} s{}). Check that the server is running and reachable from here, and that MLFLOW_TRACKING_URI (or mlflow::set_tracking_uri) names it; {FIRST_CONTACT_TIMEOUT_ENV} sets this limit (default {} s)",
+                self.shown,
+                waited.as_secs_f64(),
+                last.map(|l| format!("; last error: {l}"))
+                    .unwrap_or_default(),
+                DEFAULT_FIRST_CONTACT_TIMEOUT.as_secs()
+            ),
+        }
     }
 
     fn endpoint(&self, path: &str) -> Result<Url> {
@@ -108,8 +165,15 @@ impl RestStore {
         };
         let jitter = self.settings.backoff_jitter;
         let respect = self.settings.respect_retry_after;
-        let attempt = || self.attempt(method.clone(), &url, query, body.clone());
-        let bytes = attempt
+        let last_error: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        // Giving up is only safe between attempts: a request abandoned in flight may still
+        // be acted on by the server, and a run created twice.
+        let backing_off = AtomicBool::new(false);
+        let attempt = || {
+            backing_off.store(false, Ordering::Release);
+            self.attempt(method.clone(), &url, query, body.clone())
+        };
+        let retried = attempt
             .retry(retry::backoff(&self.settings))
             .sleep(tokio::time::sleep)
             .when(|a: &Attempt| retry::should_retry(a.failure, idempotency))
@@ -122,15 +186,56 @@ impl RestStore {
                 Some(wait)
             })
             .notify(|a: &Attempt, wait| {
+                backing_off.store(true, Ordering::Release);
+                if let Ok(mut last) = last_error.lock() {
+                    *last = Some(a.error.to_string());
+                }
                 tracing::warn!(
                     "mlflow: {} failed ({}); retrying in {:.1} s",
                     path,
                     a.error,
                     wait.as_secs_f64()
                 );
-            })
-            .await
-            .map_err(|a| a.error)?;
+            });
+        let last = || last_error.lock().ok().and_then(|l| l.clone());
+        let started = Instant::now();
+        let first_contact = !self.contacted.load(Ordering::Acquire);
+        let limit = if first_contact {
+            self.first_contact
+        } else {
+            // Later requests ride outages out; only the caller's queue cuts them short.
+            Duration::MAX
+        };
+        let give_up = async {
+            match &self.give_up {
+                Some(give_up) => loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if give_up() && backing_off.load(Ordering::Acquire) {
+                        break;
+                    }
+                },
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let outcome = tokio::select! {
+            r = retried => Some(r.map_err(|a| a.error)),
+            _ = tokio::time::sleep(limit) => None,
+            _ = give_up => {
+                let message = format!(
+                    "gave up retrying {path} because the logging queue is full{}",
+                    last().map(|l| format!("; last error: {l}")).unwrap_or_default()
+                );
+                Some(Err(Error::Transport { url: self.shown_url(path), message }))
+            }
+        };
+        let bytes = match outcome {
+            Some(Ok(bytes)) => bytes,
+            Some(Err(e)) if first_contact && !self.contacted.load(Ordering::Acquire) => {
+                return Err(self.first_contact_error(started.elapsed(), Some(e.to_string())));
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(self.first_contact_error(started.elapsed(), last())),
+        };
         let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
         serde_json::from_slice(bytes).map_err(|e| Error::Transport {
             url: self.shown_url(path),
@@ -168,6 +273,7 @@ impl RestStore {
             },
         };
         let resp = req.send().await.map_err(transport)?;
+        self.contacted.store(true, Ordering::Release);
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -453,5 +559,23 @@ impl Store for RestStore {
 
     fn location(&self) -> String {
         self.shown.clone()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // One attempt, no retries: the sender probes a server it believes down.
+        let url = self.endpoint("experiments/get-by-name")?;
+        let probe = self.attempt(Method::GET, &url, &[("experiment_name", "Default")], None);
+        match tokio::time::timeout(self.settings.timeout.min(Duration::from_secs(10)), probe).await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(a)) => match a.failure {
+                Failure::Status(s) if !is_retry_status(s) => Ok(()),
+                _ => Err(a.error),
+            },
+            Err(_) => Err(Error::Transport {
+                url: self.shown_url("experiments/get-by-name"),
+                message: "no answer".into(),
+            }),
+        }
     }
 }
