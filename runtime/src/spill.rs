@@ -553,6 +553,23 @@ pub(crate) fn rewrite(path: &Path, ops: &[SpillOp]) -> Result<()> {
     std::fs::rename(&tmp, path).map_err(|e| io_error(path, e))
 }
 
+/// Replays a spill file (see the [module docs](self)) into the store of the tracking URI in
+/// effect, after everything queued before. Lines delivered are removed from the file, and
+/// the file once empty; lines the store refused are reported and dropped; lines not
+/// delivered because the store is still unreachable stay in the file.
+pub fn replay_spill(path: impl AsRef<Path>) -> Result<ReplayReport> {
+    let path = path.as_ref().to_path_buf();
+    crate::tracker::current().request(Box::new(move |ctx| {
+        Box::pin(async move {
+            let store = ctx.store()?.clone();
+            let ops = read_spill(&path)?;
+            let (report, remaining) = replay_ops(&store, &ops, &HashMap::new()).await;
+            rewrite(&path, &remaining)?;
+            Ok(report)
+        })
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,21 +607,4 @@ mod tests {
         assert_eq!(metrics[3].value, 0.25);
         assert_eq!(op.len(), 5);
     }
-}
-
-/// Replays a spill file (see the [module docs](self)) into the store of the tracking URI in
-/// effect, after everything queued before. Lines delivered are removed from the file, and
-/// the file once empty; lines the store refused are reported and dropped; lines not
-/// delivered because the store is still unreachable stay in the file.
-pub fn replay_spill(path: impl AsRef<Path>) -> Result<ReplayReport> {
-    let path = path.as_ref().to_path_buf();
-    crate::tracker::current().request(Box::new(move |ctx| {
-        Box::pin(async move {
-            let store = ctx.store()?.clone();
-            let ops = read_spill(&path)?;
-            let (report, remaining) = replay_ops(&store, &ops, &HashMap::new()).await;
-            rewrite(&path, &remaining)?;
-            Ok(report)
-        })
-    }))
 }
