@@ -35,7 +35,7 @@ venv="$cache/venv-mlflow-$MLFLOW_VERSION"
 
 venv_ok() {
     [ -x "$venv/bin/python" ] &&
-        "$venv/bin/python" -c "import mlflow; assert mlflow.__version__ == '$MLFLOW_VERSION'" >/dev/null 2>&1
+        "$venv/bin/python" -c "import mlflow, flask_wtf; assert mlflow.__version__ == '$MLFLOW_VERSION'" >/dev/null 2>&1
 }
 
 mkdir -p "$cache"
@@ -45,11 +45,12 @@ mkdir -p "$cache"
     if venv_ok; then
         say "Reusing the MLflow $MLFLOW_VERSION venv at $venv"
     else
-        say "Installing mlflow==$MLFLOW_VERSION from PyPI into $venv (once; a few minutes)"
+        # The [auth] extra brings what `mlflow server --app-name basic-auth` needs (Flask-WTF).
+        say "Installing mlflow[auth]==$MLFLOW_VERSION from PyPI into $venv (once; a few minutes)"
         rm -rf "$venv"
         "${PYTHON:-python3}" -m venv "$venv"
         "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            "mlflow==$MLFLOW_VERSION" --constraint scripts/mlflow-constraints.txt
+            "mlflow[auth]==$MLFLOW_VERSION" --constraint scripts/mlflow-constraints.txt
         if ! venv_ok; then
             echo "error: $venv does not import mlflow $MLFLOW_VERSION after installing it" >&2
             exit 1
