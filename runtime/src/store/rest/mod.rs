@@ -91,6 +91,9 @@ impl RestStore {
             .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers);
         builder = tls(builder)?;
+        if !keep_alive(url)? {
+            builder = builder.pool_max_idle_per_host(0);
+        }
         let http = builder
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
@@ -308,6 +311,26 @@ impl RestStore {
     ) -> Result<T> {
         self.call(Method::POST, path, &[], Some(body), idempotency)
             .await
+    }
+}
+
+/// Whether to reuse connections. `mlflow server` with more than one uvicorn worker leaves
+/// Nagle's algorithm on, so on a kept-alive connection each answer's second segment waits
+/// for our delayed ACK: about 40 ms per request (uvicorn issue #3149). A fresh connection
+/// starts in quick-ACK mode and does not wait, and over plain `http` a connection costs one
+/// round trip, so plain `http` uses a fresh connection per request; `https` keeps its
+/// connections, since a TLS handshake per request would cost far more.
+/// `MLFLOW_RS_HTTP_KEEPALIVE=true|false` overrides the choice.
+fn keep_alive(url: &Url) -> Result<bool> {
+    match config::env_nonempty("MLFLOW_RS_HTTP_KEEPALIVE") {
+        None => Ok(url.scheme() == "https"),
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(Error::Config(format!(
+                "MLFLOW_RS_HTTP_KEEPALIVE={v:?}: expected true or false"
+            ))),
+        },
     }
 }
 
