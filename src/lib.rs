@@ -101,6 +101,45 @@
 //! process ends; a process killed by a signal or an aborting panic loses what was still
 //! queued.
 //!
+//! # What logging costs
+//!
+//! A logging call checks its input, puts one entry on a queue and returns; it does no
+//! network or disk I/O. One background thread per tracking URI (with its own tokio runtime)
+//! drains the queue in order:
+//!
+//! - consecutive calls for a run become one `runs/log-batch` request, cut to the server's
+//!   limits (1000 metrics, 100 params, 100 tags, 1000 entities), or one SQLite transaction
+//!   of up to 10,000 values for the embedded store;
+//! - a run is created with its system tags and the tags set right after it started (they
+//!   ride on the create request); ending a run stores its pending data, then its status. The
+//!   seed sweep costs at most 3 requests per run (create, one batch, update) plus the
+//!   experiment lookup;
+//! - order follows MLflow's semantics: a run is created before anything is logged to it, a
+//!   child after its parent, a param before a conflicting one; tags are last-write-wins.
+//!
+//! Over REST the server assigns run ids, so a new run's id is pending for a moment: the run
+//! handle holds it, [`active_run_id`] and [`RunHandle::id`] wait for it, and a child's
+//! `mlflow.parentRunId` is filled in on the background thread once the parent exists. The
+//! embedded store knows ids at once.
+//!
+//! The queue holds at most [`QUEUE_CAPACITY`] entries: when the store is healthy but slower
+//! than the training loop, logging calls wait for room (back-pressure) instead of growing
+//! memory; when the store is unreachable, what cannot be delivered moves to the spill file
+//! (see below) so that training never stalls on an outage. Nothing is dropped silently.
+//!
+//! Everything queued is stored by [`flush`], when a run ends, and when the process exits
+//! normally (`main` returns or `std::process::exit` runs: an exit hook flushes, for up to
+//! 120 s). A process killed by SIGKILL, or a panic with `panic = "abort"`, loses what was
+//! still queued; runs then stay RUNNING in MLflow.
+//!
+//! Connections: requests go out with `TCP_NODELAY`. `mlflow server` with its default 4
+//! uvicorn workers leaves Nagle's algorithm on, so on a kept-alive connection each answer
+//! waits about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
+//! pays this on every call). Over plain `http` this crate therefore opens a fresh connection
+//! per request, which starts in quick-ACK mode and costs one round trip; `https` keeps its
+//! connections, since a TLS handshake per request would cost more. Set
+//! `MLFLOW_RS_HTTP_KEEPALIVE=true` or `false` to choose.
+//!
 //! # When things go wrong
 //!
 //! **Retries.** Requests to a tracking server are retried as the official client retries
@@ -248,10 +287,11 @@
 pub use mlflow_tracking_macros::{child_run, parent_run};
 
 pub use mlflow_tracking_runtime::{
-    Batch, Client, Error, Experiment, Metric, Outcome, Param, Result, Run, RunBuilder, RunGuard,
-    RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run, active_run_id,
-    current_run, flush, get_tracking_uri, log_metric, log_metric_with_step, log_metrics, log_param,
-    log_params, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
+    Batch, Client, Error, Experiment, Metric, Outcome, Param, QUEUE_CAPACITY, Result, Run,
+    RunBuilder, RunGuard, RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run,
+    active_run_id, current_run, flush, get_tracking_uri, log_metric, log_metric_with_step,
+    log_metrics, log_param, log_params, set_experiment, set_tag, set_tags, set_tracking_uri,
+    start_run,
 };
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
 
