@@ -18,6 +18,24 @@ pub enum Outcome {
     Failed(String),
 }
 
+impl Outcome {
+    /// The outcome of a `Result`: FAILED with the error's `Display` on `Err`.
+    pub fn of_result<T, E: Display>(value: &Result<T, E>) -> Outcome {
+        match value {
+            Ok(_) => Outcome::Finished,
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+
+    /// The status to end with, and the message for the `error` tag.
+    pub(crate) fn into_parts(self) -> (crate::model::RunStatus, Option<String>) {
+        match self {
+            Outcome::Finished => (crate::model::RunStatus::Finished, None),
+            Outcome::Failed(msg) => (crate::model::RunStatus::Failed, Some(msg)),
+        }
+    }
+}
+
 /// Wraps a reference to a return value for [`ResultDisplayOutcome`], [`ResultDebugOutcome`]
 /// and [`OtherOutcome`] to inspect.
 #[derive(Debug)]

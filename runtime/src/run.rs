@@ -285,6 +285,13 @@ impl RunHandle {
     }
 
     /// Ends the run with `status`, once; later calls do nothing.
+    /// Ends the run as its guard going out of scope asks, except that a panic unwinding now,
+    /// or one that passed through a future scoped to this run, makes it FAILED.
+    pub(crate) fn end_from_guard(&self, status: RunStatus, error: Option<String>) {
+        let panicked = std::thread::panicking() || self.cell.panicked.load(Ordering::Acquire);
+        self.end(if panicked { RunStatus::Failed } else { status }, error);
+    }
+
     pub(crate) fn end(&self, status: RunStatus, error: Option<String>) {
         if self.cell.ended.swap(true, Ordering::AcqRel) {
             return;
@@ -436,10 +443,7 @@ impl RunBuilder {
     ) -> std::result::Result<T, E> {
         let guard = self.start();
         let value = f();
-        guard.end_with(match &value {
-            Ok(_) => Outcome::Finished,
-            Err(e) => Outcome::Failed(e.to_string()),
-        });
+        guard.end_with(Outcome::of_result(&value));
         value
     }
 
@@ -565,10 +569,8 @@ impl RunGuard {
     /// Ends the run as `outcome` says: FINISHED, or FAILED with the message in the `error`
     /// tag. A panic in progress always ends it FAILED.
     pub fn end_with(mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Finished => self.finish(RunStatus::Finished, None),
-            Outcome::Failed(msg) => self.finish(RunStatus::Failed, Some(msg)),
-        }
+        let (status, error) = outcome.into_parts();
+        self.finish(status, error);
     }
 
     fn finish(&mut self, status: RunStatus, error: Option<String>) {
@@ -577,12 +579,7 @@ impl RunGuard {
         }
         self.done = true;
         context::remove(&self.handle);
-        let status = if std::thread::panicking() {
-            RunStatus::Failed
-        } else {
-            status
-        };
-        self.handle.end(status, error);
+        self.handle.end_from_guard(status, error);
     }
 }
 

@@ -179,10 +179,8 @@ impl ScopedRun {
 
     /// Ends the run as `outcome` says: FINISHED, or FAILED with the message in the `error` tag.
     pub fn end_with(mut self, outcome: Outcome) {
-        match outcome {
-            Outcome::Finished => self.finish(RunStatus::Finished, None),
-            Outcome::Failed(msg) => self.finish(RunStatus::Failed, Some(msg)),
-        }
+        let (status, error) = outcome.into_parts();
+        self.finish(status, error);
     }
 
     fn finish(&mut self, status: RunStatus, error: Option<String>) {
@@ -190,10 +188,7 @@ impl ScopedRun {
             return;
         }
         self.done = true;
-        let panicked =
-            std::thread::panicking() || self.handle.cell.panicked.load(Ordering::Acquire);
-        let status = if panicked { RunStatus::Failed } else { status };
-        self.handle.end(status, error);
+        self.handle.end_from_guard(status, error);
     }
 }
 
@@ -237,10 +232,7 @@ impl RunBuilder {
     ) -> std::result::Result<T, E> {
         let run = self.start_scoped().status_on_drop(RunStatus::Killed);
         let value = run.scope(fut).await;
-        run.end_with(match &value {
-            Ok(_) => Outcome::Finished,
-            Err(e) => Outcome::Failed(e.to_string()),
-        });
+        run.end_with(Outcome::of_result(&value));
         value
     }
 }

@@ -298,6 +298,17 @@ impl RestStore {
         format!("{}/api/2.0/mlflow/{path}", self.shown.trim_end_matches('/'))
     }
 
+    /// An experiment looked up by `query`; MLflow's 404 becomes `None`.
+    async fn find_experiment(&self, path: &str, query: (&str, &str)) -> Result<Option<Experiment>> {
+        match self.get::<GetExperimentResponse>(path, &[query]).await {
+            Ok(r) => Ok(Some(r.experiment.into())),
+            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
         self.call::<(), T>(Method::GET, path, query, None, Idempotency::Safe)
             .await
@@ -440,29 +451,13 @@ fn tls(mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
 #[async_trait]
 impl Store for RestStore {
     async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        match self
-            .get::<GetExperimentResponse>("experiments/get-by-name", &[("experiment_name", name)])
+        self.find_experiment("experiments/get-by-name", ("experiment_name", name))
             .await
-        {
-            Ok(r) => Ok(Some(r.experiment.into())),
-            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
     }
 
     async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>> {
-        match self
-            .get::<GetExperimentResponse>("experiments/get", &[("experiment_id", experiment_id)])
+        self.find_experiment("experiments/get", ("experiment_id", experiment_id))
             .await
-        {
-            Ok(r) => Ok(Some(r.experiment.into())),
-            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
     }
 
     async fn create_experiment(&self, name: &str) -> Result<String> {
