@@ -213,10 +213,30 @@ pub mod outcome {
 }
 
 /// Items the macros' generated code names. **Not a stable API**: only the macros should use
-/// these paths. Everything here is a re-export of public items.
+/// these paths. Everything here is a re-export of public items, or a helper that only
+/// improves the macros' error messages.
 #[doc(hidden)]
 pub mod __private {
     pub use ::std::format;
+
+    /// An argument named in `params(..)` (or taken by `params(*)`): what can be logged as a
+    /// param. Only here for its error message, which lands on the argument.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be logged as a param: it does not implement `std::fmt::Display`",
+        label = "this argument is logged as a param by `params(..)`",
+        note = "leave it out with `skip(<argument>)` next to `params(*)` (or drop it from \
+                `params(..)`), or log something printable from the body with `mlflow::log_param`"
+    )]
+    pub trait ParamValue: ::std::fmt::Display {}
+
+    impl<T: ::std::fmt::Display + ?Sized> ParamValue for T {}
+
+    /// Passes `value` through; the bound makes a non-`Display` argument an error at the
+    /// argument, with [`ParamValue`]'s message.
+    #[inline]
+    pub fn display_param<T: ParamValue + ?Sized>(value: &T) -> &T {
+        value
+    }
     pub use mlflow_tracking_runtime::outcome::{
         OtherOutcome, Outcome, Probe, ResultDebugOutcome, ResultDisplayOutcome,
     };
