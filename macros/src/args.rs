@@ -42,8 +42,8 @@ pub(crate) struct RunArgs {
 
 /// What `params(..)` selects.
 pub(crate) enum Params {
-    /// `params(*)`: every argument but `self` and the skipped ones; the span of `*`.
-    All(Span),
+    /// `params(*)`: every argument but `self` and the skipped ones.
+    All,
     /// `params(a, b)`: these, in this order.
     Named(Vec<Ident>),
 }
@@ -189,7 +189,7 @@ fn params_value(list: &Punctuated<Expr, Token![,]>) -> syn::Result<Params> {
     if let Some(Expr::Verbatim(tokens)) = list.first()
         && tokens.to_string() == "*"
     {
-        return Ok(Params::All(tokens.span()));
+        return Ok(Params::All);
     }
     names_value(list, "params", Span::call_site()).map(Params::Named)
 }
@@ -453,7 +453,7 @@ mod tests {
         );
         assert!(matches!(
             parse("params(*)").unwrap().params,
-            Some(Params::All(_))
+            Some(Params::All)
         ));
         let args = parse(r#"experiment = "tuning""#).unwrap();
         assert_eq!(args.experiment.unwrap().1.value(), "tuning");

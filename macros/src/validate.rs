@@ -105,7 +105,7 @@ fn params(
         (LitStr::new(&argument.name, at), value)
     };
     match &args.params {
-        Some(Params::All(_)) => arguments
+        Some(Params::All) => arguments
             .iter()
             .filter(|arg| arg.name != "self" && skipped.iter().all(|s| s.unraw() != arg.name))
             .map(|arg| {
