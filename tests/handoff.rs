@@ -36,7 +36,10 @@ fn enter_on_scoped_threads(t: &Target) {
     assert_eq!(runs.len(), 5);
     for i in 0..4 {
         assert_child_of(&runs, &format!("worker_{i}"), "threads");
-        assert_eq!(named(&runs, &format!("worker_{i}")).metrics["i"], f64::from(i));
+        assert_eq!(
+            named(&runs, &format!("worker_{i}")).metrics["i"],
+            f64::from(i)
+        );
     }
 }
 

@@ -69,7 +69,10 @@ fn params_are_logged_when_the_run_starts(t: &Target) {
         ]
     );
     assert_eq!(params("method_star"), [("epochs", "7")], "no `self`");
-    assert_eq!(params("method_self"), [("epochs", "9"), ("self", "model-m")]);
+    assert_eq!(
+        params("method_self"),
+        [("epochs", "9"), ("self", "model-m")]
+    );
     for run in &runs {
         assert_eq!(run.status, "FINISHED");
     }
@@ -84,7 +87,6 @@ fn tags_are_set_when_the_run_starts(t: &Target) {
     assert_eq!(run.tags["from_body"], "yes");
     assert_eq!(run.status, "FINISHED");
 }
-
 
 fn experiment_takes_the_run_and_its_children(t: &Target) {
     // The experiment name is a literal, so each test process uses its own fixed name and

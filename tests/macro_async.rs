@@ -39,11 +39,22 @@ fn check_children(runs: &[RunRecord], parent_name: &str, n: u32) {
         let name = format!("child_{i}");
         assert_child_of(runs, &name, parent_name);
         let run = named(runs, &name);
-        assert_eq!(run.params["i"], i.to_string(), "{name} logged its own param");
-        assert_eq!(run.metrics["i"], f64::from(i), "{name} logged its own metric");
+        assert_eq!(
+            run.params["i"],
+            i.to_string(),
+            "{name} logged its own param"
+        );
+        assert_eq!(
+            run.metrics["i"],
+            f64::from(i),
+            "{name} logged its own metric"
+        );
         assert_eq!(run.tags["who"], name);
         assert_eq!(run.status, "FINISHED");
-        assert!(run.tags.get("role").is_none(), "parent's tag stays on the parent");
+        assert!(
+            !run.tags.contains_key("role"),
+            "parent's tag stays on the parent"
+        );
     }
     assert_eq!(runs.len(), n as usize + 1, "no stray runs: {runs:#?}");
 }

@@ -28,7 +28,11 @@ fn with_anyhow(ok: bool) -> anyhow::Result<()> {
 
 #[mlflow::child_run(name = "io_{ok}")]
 fn with_io(ok: bool) -> io::Result<u32> {
-    let value: u32 = if ok { 1 } else { Err(io::Error::other("io failure"))? };
+    let value: u32 = if ok {
+        1
+    } else {
+        Err(io::Error::other("io failure"))?
+    };
     Ok(value)
 }
 
@@ -43,7 +47,11 @@ fn with_alias(ok: bool) -> MyResult<String> {
 
 #[mlflow::child_run(name = "std_{ok}")]
 fn with_std(ok: bool) -> std::result::Result<(), Box<dyn std::error::Error>> {
-    if ok { Ok(()) } else { Err("boxed failure".into()) }
+    if ok {
+        Ok(())
+    } else {
+        Err("boxed failure".into())
+    }
 }
 
 #[mlflow::parent_run(name = "results")]

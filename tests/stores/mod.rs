@@ -60,7 +60,10 @@ pub(crate) fn target(backend: Backend, prefix: &str) -> Option<Target> {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().canonicalize().expect("canonical temp dir");
             // Four slashes: `sqlite:///` and the absolute path's own `/`.
-            (format!("sqlite:///{}", path.join("mlflow.db").display()), Some(dir))
+            (
+                format!("sqlite:///{}", path.join("mlflow.db").display()),
+                Some(dir),
+            )
         }
     };
     mlflow::set_tracking_uri(&uri).expect("set_tracking_uri");
