@@ -318,10 +318,10 @@
 //!   through); the panic goes on unchanged. With `panic = "abort"` nothing unwinds, so the
 //!   runs stay RUNNING.
 //! - **Cancellation**: an `async fn` whose future is dropped before completing ends KILLED.
-//! - **Ctrl-C**: by default the process dies at once and its runs stay RUNNING, as with
-//!   Python. With the opt-in signal handlers (`mlflow::install_signal_handlers()`), the
-//!   open runs end KILLED before the process exits. (The Python
-//!   client marks runs FAILED on an uncaught `KeyboardInterrupt`.)
+//! - **Ctrl-C**: by default the signal ends the process at once and its runs stay RUNNING.
+//!   With the opt-in signal handlers (`mlflow::install_signal_handlers()`), the open runs
+//!   end KILLED before the process exits. (In Python, Ctrl-C raises `KeyboardInterrupt`,
+//!   and the client marks the runs it unwinds through FAILED.)
 #![warn(missing_docs)]
 
 #[cfg(feature = "macros")]

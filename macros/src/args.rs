@@ -58,8 +58,8 @@ impl Parse for RunArgs {
                 set_once(&mut args.name, "name", key.span, name_value(value)?)?;
             } else if input.peek(kw::params) {
                 let key = input.parse::<kw::params>()?;
-                let list = list_of(input, "params", key.span)?;
-                set_once(&mut args.params, "params", key.span, params_value(&list)?)?;
+                let value = params_value(input, key.span)?;
+                set_once(&mut args.params, "params", key.span, value)?;
             } else if input.peek(kw::skip) {
                 let key = input.parse::<kw::skip>()?;
                 let list = list_of(input, "skip", key.span)?;
@@ -170,28 +170,34 @@ fn list_of(
     }
     let content;
     syn::parenthesized!(content in input);
-    if content.peek(Token![*]) && key == "params" {
-        // `*` alone is not an expression; parse it here and let `params_value` see it as a
-        // verbatim marker.
-        let star = content.parse::<Token![*]>()?;
+    Punctuated::parse_terminated(&content)
+}
+
+/// `(*)`, or a list of names.
+fn params_value(input: ParseStream<'_>, key_span: Span) -> syn::Result<Params> {
+    if starts_with_star(input) {
+        let content;
+        syn::parenthesized!(content in input);
+        content.parse::<Token![*]>()?;
         if !content.is_empty() {
             return Err(content
                 .error("`params(*)` takes no other names: use `skip(..)` to leave arguments out"));
         }
-        let mut list = Punctuated::new();
-        list.push(Expr::Verbatim(quote::quote_spanned!(star.span=> *)));
-        return Ok(list);
-    }
-    Punctuated::parse_terminated(&content)
-}
-
-fn params_value(list: &Punctuated<Expr, Token![,]>) -> syn::Result<Params> {
-    if let Some(Expr::Verbatim(tokens)) = list.first()
-        && tokens.to_string() == "*"
-    {
         return Ok(Params::All);
     }
-    names_value(list, "params", Span::call_site()).map(Params::Named)
+    let list = list_of(input, "params", key_span)?;
+    names_value(&list, "params", key_span).map(Params::Named)
+}
+
+/// True for `(*..`; `*` alone is no expression, so [`list_of`] cannot take it.
+fn starts_with_star(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    let peek = || -> syn::Result<bool> {
+        let content;
+        syn::parenthesized!(content in fork);
+        Ok(content.peek(Token![*]))
+    };
+    peek().unwrap_or(false)
 }
 
 /// A list of argument names, each given once.
@@ -288,20 +294,30 @@ fn tags_value(list: &Punctuated<Expr, Token![,]>) -> syn::Result<Vec<(LitStr, Li
     Ok(tags)
 }
 
-/// MLflow's rule for keys: alphanumerics, `_`, `-`, `.`, ` ` and `/`, at most 250 characters,
-/// not a path that leaves its folder.
+/// MLflow's rule for keys, as the runtime checks them: alphanumerics, `_`, `-`, `.`, ` `,
+/// `:` and `/`, at most 250 characters, and no empty, `.` or `..` path segment.
 fn tag_key_problem(key: &str) -> Option<String> {
-    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | '/');
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/');
     if key.is_empty() {
         return Some("a tag key cannot be empty".to_owned());
     }
-    if key.len() > 250 {
+    if key.chars().count() > 250 {
         return Some("a tag key has at most 250 characters".to_owned());
     }
-    if !key.chars().all(allowed) || key.starts_with('/') || key.split('/').any(|p| p == "..") {
+    if !key.chars().all(allowed) {
         return Some(format!(
             "invalid tag key `{key}`: MLflow keys may contain only alphanumerics, \
-             underscores, dashes, periods, spaces and slashes"
+             underscores, dashes, periods, spaces, colons and slashes"
+        ));
+    }
+    if key.starts_with('/')
+        || key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Some(format!(
+            "invalid tag key `{key}`: a key may not start with `/` or have an empty, \
+             `.` or `..` path segment"
         ));
     }
     None
@@ -472,6 +488,8 @@ mod tests {
         assert!(error("tags(team = 1)").contains("must be a string literal"));
         assert!(error(r#"tags(a = "x", a = "y")"#).contains("given twice"));
         assert!(error(r#"tags("a$b" = "x")"#).contains("invalid tag key"));
+        assert!(error(r#"tags("a//b" = "x")"#).contains("empty"));
+        assert!(parse(r#"tags("a:b/c" = "x")"#).is_ok());
         assert!(error("experiment = 1").contains("non-empty string literal"));
         assert!(error(r#"experiment = """#).contains("non-empty string literal"));
         assert!(error("experiment").contains("`experiment` takes a value"));

@@ -26,11 +26,6 @@ impl Target {
     pub(crate) fn runs(&self) -> Vec<RunRecord> {
         self.runs_in(&self.experiment)
     }
-
-    /// A name for another experiment, unique to this test.
-    pub(crate) fn other_experiment(&self, prefix: &str) -> String {
-        unique_name(prefix)
-    }
 }
 
 /// Which store a test runs against.

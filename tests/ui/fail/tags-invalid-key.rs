@@ -1,4 +1,4 @@
-#[mlflow::parent_run(tags("team:name" = "vision"))]
+#[mlflow::parent_run(tags("team$name" = "vision"))]
 fn sweep() {}
 
 fn main() {}
