@@ -161,7 +161,57 @@ fn arguments_combine_with_nesting(t: &Target) {
     }
 }
 
+#[mlflow::parent_run(
+    name = "async_parent",
+    experiment = "macro-args-async",
+    params(*),
+    skip(case),
+    tags(mode = "async")
+)]
+async fn async_parent(trials: u32, case: String) {
+    mlflow::set_tag("case", &case).unwrap();
+    let children = (0..trials).map(|i| async_child(i, case.clone()));
+    futures::future::join_all(children).await;
+}
+
+#[mlflow::child_run(name = "async_child_{i}", params(i), tags(mode = "async-child"))]
+async fn async_child(i: u32, case: String) {
+    tokio::task::yield_now().await;
+    mlflow::set_tag("case", case).unwrap();
+}
+
+fn async_functions_take_every_argument(t: &Target) {
+    let case = mlflow_test_support::unique_name("async");
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async_parent(3, case.clone()));
+    let runs: Vec<_> = t
+        .runs_in("macro-args-async")
+        .into_iter()
+        .filter(|r| r.tags.get("case") == Some(&case))
+        .collect();
+    assert_eq!(runs.len(), 4, "{runs:#?}");
+    let parent = named(&runs, "async_parent");
+    assert_eq!(parent.parent_run_id, None);
+    assert_eq!(parent.params.len(), 1, "`case` is skipped");
+    assert_eq!(parent.params["trials"], "3");
+    assert_eq!(parent.tags["mode"], "async");
+    for i in 0..3 {
+        let name = format!("async_child_{i}");
+        assert_child_of(&runs, &name, "async_parent");
+        let child = named(&runs, &name);
+        assert_eq!(child.params["i"], i.to_string());
+        assert_eq!(child.tags["mode"], "async-child");
+        assert_eq!(child.experiment_id, parent.experiment_id);
+    }
+    assert!(t.runs().is_empty(), "nothing in the test's own experiment");
+}
+
 on_both_stores!(
+    async_functions_take_every_argument,
     params_are_logged_when_the_run_starts,
     tags_are_set_when_the_run_starts,
     experiment_takes_the_run_and_its_children,
