@@ -280,6 +280,142 @@
 //! # let _ = files;
 //! # Ok::<(), mlflow::Error>(())
 //! ```
+//!
+//! # The macros in depth
+//!
+//! ## Every argument
+//!
+//! All arguments are optional, in any order, each given at most once. A mistake (an unknown
+//! key, a key given twice, a value of the wrong shape, a name that is not an argument) is a
+//! compile error pointing at it, and an unknown key's error lists the valid ones: `name`,
+//! `params`, `skip`, `tags`, `experiment`, `crate`.
+//!
+//! ```no_run
+//! use std::path::PathBuf;
+//!
+//! #[mlflow::parent_run(
+//!     name = "sweep_{test_no}",            // run name; {placeholders} are arguments
+//!     experiment = "Nested Child Association", // this run and its children go there
+//!     tags(team = "vision", "mlflow.note.content" = "nightly sweep"),
+//!     params(test_no),                     // logged as params when the run starts
+//! )]
+//! fn sweep(test_no: u32, data: PathBuf) -> anyhow::Result<()> {
+//!     for (i, lr) in [0.1, 0.01, 0.001].into_iter().enumerate() {
+//!         train(i, lr, "adam", &data)?;
+//!     }
+//!     Ok(())
+//! }
+//!
+//! // `params(*)`: every argument (never `self` unless named), minus `skip(..)`.
+//! #[mlflow::child_run(name = "trial_{i}", params(*), skip(data), tags(kind = "trial"))]
+//! fn train(i: usize, lr: f64, optimizer: &str, data: &PathBuf) -> anyhow::Result<f64> {
+//!     let loss = lr * i as f64;
+//!     mlflow::log_metric("loss", loss)?;
+//!     Ok(loss)
+//! }
+//! # fn main() -> anyhow::Result<()> { sweep(1, "data.csv".into()) }
+//! ```
+//!
+//! - `name = ".."`: the run name, with `{placeholders}` naming arguments (format specs such
+//!   as `{lr:.3}` and `{cfg:?}` work); by default the function's name.
+//! - `params(a, b)`: these arguments are logged as params (their `Display` text, key = the
+//!   argument's name) when the run starts, before the body runs. `params(*)` logs every
+//!   argument binding (each name bound by a pattern such as `(a, b): (u8, u8)`) except
+//!   `self`; `params(self, epochs)` logs `self` too. Each must implement `Display`: the
+//!   compile error for one that does not points at it and suggests `skip(..)`.
+//! - `skip(a, ..)`: arguments `params(*)` leaves out. Only meaningful with `params(*)`:
+//!   without it, or naming an argument that `params(..)` also names, it is an error.
+//! - `tags(key = "value", ..)`: tags set when the run starts. A key is an identifier or a
+//!   string (for keys with dots); values are string literals. For values known only at run
+//!   time, call [`set_tag`] in the body.
+//! - `experiment = ".."` (`#[parent_run]` only): the run goes to this experiment, got or
+//!   created by name, and the runs started inside it follow (a run goes to its parent's
+//!   experiment). Called inside a run of another experiment, it starts a **top-level** run
+//!   in its own experiment: MLflow nests runs only within one experiment, so it gets no
+//!   `mlflow.parentRunId`. `#[child_run]` rejects `experiment` at compile time: a child
+//!   belongs with its parent, and a run that opens its own experiment is a parent.
+//! - `crate = path`: where the generated code finds this crate (for re-exporting crates).
+//!
+//! ## What the macro does for you
+//!
+//! ```no_run
+//! #[mlflow::child_run(name = "run_{i}", params(lr), tags(kind = "trial"))]
+//! fn train(i: u32, lr: f64) -> Result<f64, std::io::Error> {
+//!     Ok(lr * f64::from(i))
+//! }
+//! ```
+//!
+//! expands to (roughly; the real code uses hidden paths and hygienic names):
+//!
+//! ```no_run
+//! fn train(i: u32, lr: f64) -> Result<f64, std::io::Error> {
+//!     let run = mlflow::start_run()
+//!         .name(format!("run_{i}"))
+//!         .tag("kind", "trial")
+//!         .param("lr", &lr) // formatted now: the body may consume `lr`
+//!         .start(); // nests under the run active on this thread, if any
+//!     let result = (move || -> Result<f64, std::io::Error> { Ok(lr * f64::from(i)) })();
+//!     run.end_with(match &result {
+//!         Ok(_) => mlflow::Outcome::Finished,
+//!         Err(e) => mlflow::Outcome::Failed(e.to_string()),
+//!     });
+//!     result // a panic in the body unwinds through `run`, whose drop ends it FAILED
+//! }
+//! ```
+//!
+//! An `async fn` does the same with [`RunBuilder::start_scoped`]: the run starts when the
+//! future is first polled and is the active run only while the body's future is polled.
+//!
+//! ## Nesting rules
+//!
+//! - **Threads**: the active run is per thread. A run started on a thread nests under the
+//!   run active on that thread; a new thread starts with none, so its runs are top-level
+//!   unless handed a parent.
+//! - **Futures**: an annotated `async fn` is the active run while (and only while) its
+//!   future is polled, on whichever worker polls it. Concurrent futures under one parent
+//!   (`join!`, `join_all`, `select!`) each log to their own run, all nested under the
+//!   parent, on single- and multi-threaded runtimes alike.
+//! - **Hand-off**: a spawned thread or task does not inherit the run. Take a
+//!   [`RunHandle`] with [`current_run`] and enter it there: [`RunHandle::enter`] for a
+//!   closure on another thread, [`RunHandle::scope`] for a future given to `tokio::spawn`
+//!   (or use [`RunBuilder::parent`] for one run).
+//!
+//! ```no_run
+//! #[mlflow::child_run(name = "shard_{i}")]
+//! fn shard(i: u32) {}
+//!
+//! #[mlflow::child_run(name = "task_{i}")]
+//! async fn task(i: u32) {}
+//!
+//! #[mlflow::parent_run]
+//! async fn sweep() {
+//!     let run = mlflow::current_run().expect("inside the parent run");
+//!     std::thread::scope(|s| {
+//!         for i in 0..4 {
+//!             let run = run.clone();
+//!             s.spawn(move || run.enter(|| shard(i))); // child of `sweep`
+//!         }
+//!     });
+//!     let spawned = tokio::spawn(run.scope(task(0))); // child of `sweep`
+//!     spawned.await.ok();
+//!     tokio::spawn(task(1)).await.ok(); // no hand-off: a top-level run
+//! }
+//! ```
+//!
+//! ## When things go wrong
+//!
+//! - **`Err`**: a function returning a `Result`, however spelled (`anyhow::Result<()>`,
+//!   `io::Result<T>`, a type alias), ends its run FAILED on `Err`, with the error's
+//!   `Display` text in the tag `error`; `Ok` ends it FINISHED. The value is returned
+//!   unchanged.
+//! - **Panic**: the run ends FAILED (and so does every enclosing run the panic unwinds
+//!   through); the panic goes on unchanged. With `panic = "abort"` nothing unwinds, so the
+//!   runs stay RUNNING.
+//! - **Cancellation**: an `async fn` whose future is dropped before completing ends KILLED.
+//! - **Ctrl-C**: by default the signal ends the process at once and its runs stay RUNNING.
+//!   With the opt-in signal handlers (`mlflow::install_signal_handlers()`), the open runs
+//!   end KILLED before the process exits. (In Python, Ctrl-C raises `KeyboardInterrupt`,
+//!   and the client marks the runs it unwinds through FAILED.)
 #![warn(missing_docs)]
 
 #[cfg(feature = "macros")]
@@ -315,10 +451,31 @@ pub mod outcome {
 }
 
 /// Items the macros' generated code names. **Not a stable API**: only the macros should use
-/// these paths. Everything here is a re-export of public items.
+/// these paths. Everything here is a re-export of public items, or a helper that only
+/// improves the macros' error messages.
 #[doc(hidden)]
 pub mod __private {
     pub use ::std::format;
+
+    /// An argument named in `params(..)` (or taken by `params(*)`): what can be logged as a
+    /// param. Only here for its error message, which lands on the argument.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be logged as a param: it does not implement `std::fmt::Display`",
+        label = "this argument is logged as a param by `params(..)`",
+        note = "leave it out with `skip(<argument>)` next to `params(*)` (or drop it from \
+                `params(..)`), or log something printable from the body with `mlflow::log_param`"
+    )]
+    pub trait ParamValue: ::std::fmt::Display {}
+
+    impl<T: ::std::fmt::Display + ?Sized> ParamValue for T {}
+
+    /// `value`'s `Display` text. The bound makes a non-`Display` argument an error at the
+    /// argument, with [`ParamValue`]'s message; the return type does not depend on it, so
+    /// that is the only error.
+    #[inline]
+    pub fn display_param<T: ParamValue + ?Sized>(value: &T) -> ::std::string::String {
+        ::std::string::ToString::to_string(value)
+    }
     pub use mlflow_tracking_runtime::outcome::{
         OtherOutcome, Outcome, Probe, ResultDebugOutcome, ResultDisplayOutcome,
     };

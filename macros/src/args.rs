@@ -1,28 +1,51 @@
-//! The attribute's arguments: `#[child_run(name = "...", crate = path)]`.
+//! The attribute's arguments: `#[child_run(name = "...", params(lr), skip(data),
+//! tags(team = "vision"), experiment = "...", crate = path)]`.
 //!
-//! Each key parses its own value, so keys with other shapes (`skip(a, b)`, `tags(..)`) can be
-//! added as one more arm of [`RunArgs::parse`] and one entry in [`KEYS`].
+//! Each key parses its own value: `key = value` keys through [`value_of`], list keys
+//! (`params(..)`, `skip(..)`, `tags(..)`) through [`list_of`]. Whether the names in the
+//! lists are arguments of the function is checked later, against the signature.
 
 use proc_macro2::Span;
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprPath, Ident, Lit, LitStr, Path, Token};
 
 mod kw {
     syn::custom_keyword!(name);
+    syn::custom_keyword!(params);
+    syn::custom_keyword!(skip);
+    syn::custom_keyword!(tags);
+    syn::custom_keyword!(experiment);
 }
 
 /// Every key the attribute accepts, in the order error messages list them.
-pub(crate) const KEYS: &[&str] = &["name", "crate"];
+pub(crate) const KEYS: &[&str] = &["name", "params", "skip", "tags", "experiment", "crate"];
 
-/// Parsed `key = value` arguments; `None` means "not given".
+/// Parsed arguments; `None` means "not given".
 #[derive(Default)]
 pub(crate) struct RunArgs {
     /// The run name template, checked against the function later.
     pub(crate) name: Option<LitStr>,
+    /// `params(..)`: which arguments are logged as params when the run starts.
+    pub(crate) params: Option<Params>,
+    /// `skip(..)`: arguments left out of `params(*)`, with the span of `skip`.
+    pub(crate) skip: Option<(Span, Vec<Ident>)>,
+    /// `tags(key = "value", ..)`: tags set when the run starts.
+    pub(crate) tags: Option<Vec<(LitStr, LitStr)>>,
+    /// `experiment = ".."`, with the span of the key (only `#[parent_run]` accepts it).
+    pub(crate) experiment: Option<(Span, LitStr)>,
     /// Where generated code finds the runtime (`crate = my_reexport::mlflow`).
     pub(crate) krate: Option<Path>,
+}
+
+/// What `params(..)` selects.
+pub(crate) enum Params {
+    /// `params(*)`: every argument but `self` and the skipped ones.
+    All,
+    /// `params(a, b)`: these, in this order.
+    Named(Vec<Ident>),
 }
 
 impl Parse for RunArgs {
@@ -33,6 +56,29 @@ impl Parse for RunArgs {
                 let key = input.parse::<kw::name>()?;
                 let value = value_of(input, "name", key.span)?;
                 set_once(&mut args.name, "name", key.span, name_value(value)?)?;
+            } else if input.peek(kw::params) {
+                let key = input.parse::<kw::params>()?;
+                let value = params_value(input, key.span)?;
+                set_once(&mut args.params, "params", key.span, value)?;
+            } else if input.peek(kw::skip) {
+                let key = input.parse::<kw::skip>()?;
+                let list = list_of(input, "skip", key.span)?;
+                let names = names_value(&list, "skip", key.span)?;
+                set_once(&mut args.skip, "skip", key.span, (key.span, names))?;
+            } else if input.peek(kw::tags) {
+                let key = input.parse::<kw::tags>()?;
+                let list = list_of(input, "tags", key.span)?;
+                set_once(&mut args.tags, "tags", key.span, tags_value(&list)?)?;
+            } else if input.peek(kw::experiment) {
+                let key = input.parse::<kw::experiment>()?;
+                let value = value_of(input, "experiment", key.span)?;
+                let lit = experiment_value(value)?;
+                set_once(
+                    &mut args.experiment,
+                    "experiment",
+                    key.span,
+                    (key.span, lit),
+                )?;
             } else if input.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 let value = value_of(input, "crate", key.span)?;
@@ -80,6 +126,7 @@ fn value_of(input: ParseStream<'_>, key: &str, key_span: Span) -> syn::Result<Ex
     if !input.peek(Token![=]) {
         let example = match key {
             "name" => "name = \"run_{i}\"",
+            "experiment" => "experiment = \"my-experiment\"",
             _ => "crate = my_reexport::mlflow",
         };
         return Err(syn::Error::new(
@@ -101,6 +148,192 @@ fn set_once<T>(slot: &mut Option<T>, key: &str, key_span: Span, value: T) -> syn
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// The parenthesized list after a list key (`params(..)`), as comma-separated
+/// expressions, explaining the expected shape when it is written `key = ..` or bare.
+fn list_of(
+    input: ParseStream<'_>,
+    key: &str,
+    key_span: Span,
+) -> syn::Result<Punctuated<Expr, Token![,]>> {
+    if !input.peek(syn::token::Paren) {
+        let example = match key {
+            "params" => "`params(lr, batch_size)`, or `params(*)` for every argument",
+            "skip" => "`skip(data)`, next to `params(*)`",
+            _ => "`tags(team = \"vision\", stage = \"dev\")`",
+        };
+        return Err(syn::Error::new(
+            key_span,
+            format!("`{key}` takes a list in parentheses: {example}"),
+        ));
+    }
+    let content;
+    syn::parenthesized!(content in input);
+    Punctuated::parse_terminated(&content)
+}
+
+/// `(*)`, or a list of names.
+fn params_value(input: ParseStream<'_>, key_span: Span) -> syn::Result<Params> {
+    if starts_with_star(input) {
+        let content;
+        syn::parenthesized!(content in input);
+        content.parse::<Token![*]>()?;
+        if !content.is_empty() {
+            return Err(content
+                .error("`params(*)` takes no other names: use `skip(..)` to leave arguments out"));
+        }
+        return Ok(Params::All);
+    }
+    let list = list_of(input, "params", key_span)?;
+    names_value(&list, "params", key_span).map(Params::Named)
+}
+
+/// True for `(*..`; `*` alone is no expression, so [`list_of`] cannot take it.
+fn starts_with_star(input: ParseStream<'_>) -> bool {
+    let fork = input.fork();
+    let peek = || -> syn::Result<bool> {
+        let content;
+        syn::parenthesized!(content in fork);
+        Ok(content.peek(Token![*]))
+    };
+    peek().unwrap_or(false)
+}
+
+/// A list of argument names, each given once.
+fn names_value(
+    list: &Punctuated<Expr, Token![,]>,
+    key: &str,
+    key_span: Span,
+) -> syn::Result<Vec<Ident>> {
+    if list.is_empty() {
+        return Err(syn::Error::new(
+            key_span,
+            format!("`{key}()` names no argument: name at least one, e.g. `{key}(lr)`"),
+        ));
+    }
+    let mut names: Vec<Ident> = Vec::new();
+    for expr in list {
+        let ident = match expr {
+            Expr::Path(ExprPath {
+                qself: None, path, ..
+            }) if path.get_ident().is_some() => path.get_ident().cloned(),
+            _ => None,
+        };
+        let Some(ident) = ident else {
+            return Err(syn::Error::new(
+                expr.span(),
+                format!("`{key}(..)` takes argument names, e.g. `{key}(lr, batch_size)`"),
+            ));
+        };
+        if names.iter().any(|n| n.unraw() == ident.unraw()) {
+            return Err(syn::Error::new(
+                ident.span(),
+                format!("`{}` is named twice in `{key}(..)`", ident.unraw()),
+            ));
+        }
+        names.push(ident);
+    }
+    Ok(names)
+}
+
+/// `key = "value"` pairs; a key is an identifier or, for keys with dots, a string.
+fn tags_value(list: &Punctuated<Expr, Token![,]>) -> syn::Result<Vec<(LitStr, LitStr)>> {
+    let mut tags: Vec<(LitStr, LitStr)> = Vec::new();
+    for expr in list {
+        let Expr::Assign(assign) = expr else {
+            return Err(syn::Error::new(
+                expr.span(),
+                "`tags(..)` takes `key = \"value\"` pairs, e.g. `tags(team = \"vision\")`",
+            ));
+        };
+        let key = match &*assign.left {
+            Expr::Path(ExprPath {
+                qself: None, path, ..
+            }) if path.get_ident().is_some() => path
+                .get_ident()
+                .map(|ident| LitStr::new(&ident.unraw().to_string(), ident.span())),
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }) => Some(lit.clone()),
+            _ => None,
+        };
+        let Some(key) = key else {
+            return Err(syn::Error::new(
+                assign.left.span(),
+                "a tag key is an identifier or a string literal: `team = \"..\"`, \
+                 `\"mlflow.note.content\" = \"..\"`",
+            ));
+        };
+        if let Some(problem) = tag_key_problem(&key.value()) {
+            return Err(syn::Error::new(key.span(), problem));
+        }
+        let Expr::Lit(ExprLit {
+            lit: Lit::Str(value),
+            ..
+        }) = &*assign.right
+        else {
+            return Err(syn::Error::new(
+                assign.right.span(),
+                format!(
+                    "the value of tag `{}` must be a string literal, e.g. `{} = \"vision\"`; \
+                     for values known only at run time, call `mlflow::set_tag` in the body",
+                    key.value(),
+                    key.value()
+                ),
+            ));
+        };
+        if tags.iter().any(|(k, _)| k.value() == key.value()) {
+            return Err(syn::Error::new(
+                key.span(),
+                format!("tag `{}` is given twice in `tags(..)`", key.value()),
+            ));
+        }
+        tags.push((key, value.clone()));
+    }
+    Ok(tags)
+}
+
+/// MLflow's rule for keys, as the runtime checks them: alphanumerics, `_`, `-`, `.`, ` `,
+/// `:` and `/`, at most 250 characters, and no empty, `.` or `..` path segment.
+fn tag_key_problem(key: &str) -> Option<String> {
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/');
+    if key.is_empty() {
+        return Some("a tag key cannot be empty".to_owned());
+    }
+    if key.chars().count() > 250 {
+        return Some("a tag key has at most 250 characters".to_owned());
+    }
+    if !key.chars().all(allowed) {
+        return Some(format!(
+            "invalid tag key `{key}`: MLflow keys may contain only alphanumerics, \
+             underscores, dashes, periods, spaces, colons and slashes"
+        ));
+    }
+    if key.starts_with('/')
+        || key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Some(format!(
+            "invalid tag key `{key}`: a key may not start with `/` or have an empty, \
+             `.` or `..` path segment"
+        ));
+    }
+    None
+}
+
+fn experiment_value(value: Expr) -> syn::Result<LitStr> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if !lit.value().trim().is_empty() => Ok(lit),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`experiment` must be a non-empty string literal naming the experiment, \
+             e.g. `experiment = \"tuning\"`",
+        )),
+    }
 }
 
 fn name_value(value: Expr) -> syn::Result<LitStr> {
@@ -179,7 +412,8 @@ mod tests {
     fn unknown_key_lists_the_valid_keys() {
         assert_eq!(
             error(r#"nmae = "x""#),
-            "unknown argument `nmae`; expected one of: `name`, `crate`"
+            "unknown argument `nmae`; expected one of: `name`, `params`, `skip`, `tags`, \
+             `experiment`, `crate`"
         );
         assert!(error("type = 1").contains("unknown argument `type`"));
     }
@@ -212,6 +446,53 @@ mod tests {
             "expected `key = value`: the run name is given as `name = \"run_{i}\"`"
         );
         assert!(error("= 1").contains("expected `key = value`"));
+    }
+
+    #[test]
+    fn list_keys_parse_their_lists() {
+        let args =
+            parse(r#"params(lr, r#type), skip(data), tags(team = "v", "a.b" = "c")"#).unwrap();
+        let Some(Params::Named(names)) = args.params else {
+            panic!("expected named params")
+        };
+        assert_eq!(names.len(), 2);
+        assert_eq!(args.skip.unwrap().1[0], "data");
+        let tags: Vec<_> = args
+            .tags
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.value(), v.value()))
+            .collect();
+        assert_eq!(
+            tags,
+            [("team".into(), "v".into()), ("a.b".into(), "c".into())]
+        );
+        assert!(matches!(
+            parse("params(*)").unwrap().params,
+            Some(Params::All)
+        ));
+        let args = parse(r#"experiment = "tuning""#).unwrap();
+        assert_eq!(args.experiment.unwrap().1.value(), "tuning");
+    }
+
+    #[test]
+    fn list_keys_explain_their_shape() {
+        assert!(error("params = lr").contains("`params` takes a list in parentheses"));
+        assert!(error("skip").contains("`skip` takes a list"));
+        assert!(error("params()").contains("names no argument"));
+        assert!(error("params(*, lr)").contains("takes no other names"));
+        assert!(error("params(a.b)").contains("takes argument names"));
+        assert!(error("params(a, a)").contains("`a` is named twice"));
+        assert!(error("params(a), params(b)").contains("duplicate argument `params`"));
+        assert!(error("tags(team)").contains("`key = \"value\"` pairs"));
+        assert!(error("tags(team = 1)").contains("must be a string literal"));
+        assert!(error(r#"tags(a = "x", a = "y")"#).contains("given twice"));
+        assert!(error(r#"tags("a$b" = "x")"#).contains("invalid tag key"));
+        assert!(error(r#"tags("a//b" = "x")"#).contains("empty"));
+        assert!(parse(r#"tags("a:b/c" = "x")"#).is_ok());
+        assert!(error("experiment = 1").contains("non-empty string literal"));
+        assert!(error(r#"experiment = """#).contains("non-empty string literal"));
+        assert!(error("experiment").contains("`experiment` takes a value"));
     }
 
     #[test]

@@ -92,6 +92,11 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
 // Input:  `name = "run_{i}"` on `fn f(i: u32)`, or no `name`
 // Output: `::mlflow::__private::start_run().name(::mlflow::__private::format!("run_{i}", i = i))`
 //         `::mlflow::__private::start_run().name("f")`
+// Then, when given, in this order:
+//         `.experiment_name("tuning")`
+//         `.tag("team", "vision")`
+//         `.param("lr", ::mlflow::__private::display_param(&lr))`
+// The params borrow the arguments before the body takes them.
 fn gen_builder(plan: &Plan) -> TokenStream {
     let krate = &plan.krate;
     let name = match &plan.name {
@@ -101,8 +106,20 @@ fn gen_builder(plan: &Plan) -> TokenStream {
             quote!(#krate::__private::format!(#template, #(#args),*))
         }
     };
+    let experiment = plan
+        .experiment
+        .iter()
+        .map(|lit| quote!(.experiment_name(#lit)));
+    let tags = plan
+        .tags
+        .iter()
+        .map(|(key, value)| quote!(.tag(#key, #value)));
+    let params = plan
+        .params
+        .iter()
+        .map(|(key, value)| quote!(.param(#key, #value)));
     quote! {
-        #krate::__private::start_run().name(#name)
+        #krate::__private::start_run().name(#name) #(#experiment)* #(#tags)* #(#params)*
     }
 }
 
@@ -346,6 +363,27 @@ mod tests {
         );
         assert!(out.contains(". await"), "{out}");
         assert!(!out.contains("move ||"), "{out}");
+    }
+
+    #[test]
+    fn arguments_configure_the_builder_before_start() {
+        let out = run_attribute(
+            Kind::Parent,
+            quote!(params(*), skip(data), tags(team = "v"), experiment = "e"),
+            quote!(
+                fn f(&self, lr: f64, data: Vec<u8>, (a, b): (u8, u8)) {}
+            ),
+        )
+        .to_string();
+        assert!(
+            out.contains(
+                ". name (\"f\") . experiment_name (\"e\") . tag (\"team\" , \"v\") \
+                 . param (\"lr\" , :: mlflow :: __private :: display_param (& lr)) \
+                 . param (\"a\" , :: mlflow :: __private :: display_param (& a)) \
+                 . param (\"b\" , :: mlflow :: __private :: display_param (& b)) . start ()"
+            ),
+            "{out}"
+        );
     }
 
     #[test]

@@ -3,12 +3,12 @@
 use std::ops::Range;
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::ToTokens as _;
+use quote::{ToTokens as _, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::{FnArg, LitStr, Pat, Path, Signature};
 
 use crate::Kind;
-use crate::args::RunArgs;
+use crate::args::{Params, RunArgs};
 use crate::item::RunFn;
 use crate::template::{self, Piece};
 
@@ -17,6 +17,11 @@ pub(crate) struct Plan {
     /// Path to the `mlflow` facade, `::mlflow` unless `crate = ..` says otherwise.
     pub(crate) krate: Path,
     pub(crate) name: RunName,
+    /// `(key, value)`: the value an expression borrowing the argument, spanned so that a
+    /// missing `Display` is reported at the argument.
+    pub(crate) params: Vec<(LitStr, TokenStream)>,
+    pub(crate) tags: Vec<(LitStr, LitStr)>,
+    pub(crate) experiment: Option<LitStr>,
 }
 
 /// How the run name is produced when the run starts.
@@ -44,14 +49,136 @@ pub(crate) fn check(kind: Kind, args: &RunArgs, func: &RunFn) -> syn::Result<Pla
             func.sig.ident.span(),
         )),
     };
+    let krate: Path = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::mlflow));
+    let params = params(args, &func.sig, &krate, &mut errors);
+    if let (Kind::Child, Some((span, _))) = (kind, &args.experiment) {
+        errors.push(syn::Error::new(
+            *span,
+            "`experiment` is accepted only by `#[parent_run]`: a `#[child_run]` goes to its \
+             parent's experiment. To start a run in another experiment, use \
+             `#[mlflow::parent_run(experiment = \"..\")]`",
+        ));
+    }
     errors.finish()?;
     Ok(Plan {
-        krate: args
-            .krate
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote!(::mlflow)),
+        krate,
         name,
+        params,
+        tags: args.tags.clone().unwrap_or_default(),
+        experiment: args.experiment.as_ref().map(|(_, lit)| lit.clone()),
     })
+}
+
+/// The params to log: `params(a, b)` in that order, or for `params(*)` every binding of the
+/// parameter patterns but `self` and the skipped ones, in signature order.
+fn params(
+    args: &RunArgs,
+    sig: &Signature,
+    krate: &Path,
+    errors: &mut Errors,
+) -> Vec<(LitStr, TokenStream)> {
+    let arguments = arguments(sig);
+    let lookup = |key: &str, ident: &Ident, errors: &mut Errors| {
+        let name = ident.unraw().to_string();
+        let found = arguments.iter().find(|arg| arg.name == name);
+        if found.is_none() {
+            errors.push(syn::Error::new(
+                ident.span(),
+                not_an_argument(key, &name, sig, &arguments),
+            ));
+        }
+        found
+    };
+    let skipped: Vec<&Ident> = match &args.skip {
+        Some((_, names)) => names
+            .iter()
+            .filter(|ident| lookup("skip", ident, errors).is_some())
+            .collect(),
+        None => Vec::new(),
+    };
+    let value = |argument: &Argument, at: Span| {
+        let binding = relocated(argument.tokens.clone(), at);
+        let value = quote_spanned!(at=> #krate::__private::display_param(&#binding));
+        (LitStr::new(&argument.name, at), value)
+    };
+    match &args.params {
+        Some(Params::All) => arguments
+            .iter()
+            .filter(|arg| arg.name != "self" && skipped.iter().all(|s| s.unraw() != arg.name))
+            .map(|arg| {
+                value(
+                    arg,
+                    arg.tokens
+                        .clone()
+                        .into_iter()
+                        .last()
+                        .map_or_else(Span::call_site, |t| t.span()),
+                )
+            })
+            .collect(),
+        Some(Params::Named(names)) => {
+            for skip in &skipped {
+                if names.iter().any(|n| n.unraw() == skip.unraw()) {
+                    errors.push(syn::Error::new(
+                        skip.span(),
+                        format!(
+                            "`{}` is named in both `params(..)` and `skip(..)`: \
+                             remove it from one of them",
+                            skip.unraw()
+                        ),
+                    ));
+                }
+            }
+            if let Some((span, _)) = &args.skip
+                && skipped
+                    .iter()
+                    .all(|s| names.iter().all(|n| n.unraw() != s.unraw()))
+            {
+                errors.push(skip_without_star(*span));
+            }
+            names
+                .iter()
+                .filter_map(|ident| {
+                    lookup("params", ident, errors).map(|arg| value(arg, ident.span()))
+                })
+                .collect()
+        }
+        None => {
+            if let Some((span, _)) = &args.skip {
+                errors.push(skip_without_star(*span));
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn skip_without_star(span: Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        "`skip(..)` leaves arguments out of `params(*)`, and there is no `params(*)`: \
+         add `params(*)`, or remove `skip(..)`",
+    )
+}
+
+fn not_an_argument(key: &str, name: &str, sig: &Signature, arguments: &[Argument]) -> String {
+    let fn_name = sig.ident.unraw();
+    if arguments.is_empty() {
+        return format!(
+            "`{name}` in `{key}(..)` does not name an argument: `{fn_name}` takes no arguments"
+        );
+    }
+    let list = arguments
+        .iter()
+        .map(|arg| format!("`{}`", arg.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "`{name}` in `{key}(..)` does not name an argument of `{fn_name}`; \
+         its arguments are: {list}"
+    )
 }
 
 fn check_signature(kind: Kind, sig: &Signature, errors: &mut Errors) {
@@ -355,6 +482,63 @@ mod tests {
                 )
             )
             .contains("empty placeholder")
+        );
+    }
+
+    #[test]
+    fn params_and_skip_must_name_arguments() {
+        let item = quote!(
+            fn train(&self, lr: f64, data: Vec<u8>) {}
+        );
+        assert_eq!(
+            error(quote!(params(lr, rate)), item.clone()),
+            "`rate` in `params(..)` does not name an argument of `train`; \
+             its arguments are: `self`, `lr`, `data`"
+        );
+        assert!(error(quote!(params(*), skip(dta)), item.clone()).contains("`dta` in `skip(..)`"));
+        assert!(
+            error(quote!(params(lr), skip(lr)), item.clone())
+                .contains("`lr` is named in both `params(..)` and `skip(..)`")
+        );
+        assert!(error(quote!(skip(data)), item.clone()).contains("there is no `params(*)`"));
+        let plan = plan(quote!(params(*), skip(data)), item.clone()).unwrap();
+        let keys: Vec<_> = plan.params.iter().map(|(k, _)| k.value()).collect();
+        assert_eq!(keys, ["lr"], "`self` only when named");
+        let plan = plan_of(quote!(params(data, self)), item);
+        let keys: Vec<_> = plan.params.iter().map(|(k, _)| k.value()).collect();
+        assert_eq!(keys, ["data", "self"]);
+    }
+
+    fn plan_of(args: TokenStream, item: TokenStream) -> Plan {
+        plan(args, item).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn experiment_is_for_parent_runs_only() {
+        let args: RunArgs = syn::parse2(quote!(experiment = "e")).unwrap();
+        let func = RunFn::parse(
+            Kind::Parent,
+            quote!(
+                fn f() {}
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            check(Kind::Parent, &args, &func)
+                .unwrap()
+                .experiment
+                .unwrap()
+                .value(),
+            "e"
+        );
+        assert!(
+            error(
+                quote!(experiment = "e"),
+                quote!(
+                    fn f() {}
+                )
+            )
+            .contains("`experiment` is accepted only by `#[parent_run]`")
         );
     }
 

@@ -1,0 +1,6 @@
+#[mlflow::child_run(params(lr), params(batch_size))]
+fn train(lr: f64, batch_size: u32) {
+    let _ = (lr, batch_size);
+}
+
+fn main() {}

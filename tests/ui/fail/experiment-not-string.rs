@@ -1,0 +1,4 @@
+#[mlflow::parent_run(experiment = tuning)]
+fn sweep() {}
+
+fn main() {}

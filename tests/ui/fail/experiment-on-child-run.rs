@@ -1,0 +1,4 @@
+#[mlflow::child_run(experiment = "tuning")]
+fn train() {}
+
+fn main() {}

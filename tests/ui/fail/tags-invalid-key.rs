@@ -1,0 +1,4 @@
+#[mlflow::parent_run(tags("team$name" = "vision"))]
+fn sweep() {}
+
+fn main() {}

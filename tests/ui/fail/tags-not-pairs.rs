@@ -1,0 +1,4 @@
+#[mlflow::parent_run(tags(team))]
+fn sweep() {}
+
+fn main() {}
