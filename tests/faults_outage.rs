@@ -79,6 +79,18 @@ fn check_sweep(uri: &str, experiment: &str) {
     }
 }
 
+/// Runs the test `name` in a child process with `max_retries` retries and a fresh spill
+/// folder (`MLFLOW_RS_SPILL_DIR`), bounded.
+fn run_child_spilling(name: &'static str, max_retries: &str) {
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().display().to_string();
+    let env = env_with(&[
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", max_retries),
+        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
+    ]);
+    run_child(name, env, Duration::from_secs(300));
+}
+
 #[test]
 fn retries_ride_out_a_server_restart() {
     if in_child() {
@@ -112,17 +124,7 @@ fn retries_ride_out_a_server_restart() {
         return;
     }
     require_python!();
-    let spill = tempfile::tempdir().unwrap();
-    let spill_dir = spill.path().display().to_string();
-    let env = env_with(&[
-        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "10"),
-        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-    ]);
-    run_child(
-        "retries_ride_out_a_server_restart",
-        env,
-        Duration::from_secs(300),
-    );
+    run_child_spilling("retries_ride_out_a_server_restart", "10");
 }
 
 #[test]
@@ -173,16 +175,9 @@ fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
         return;
     }
     require_python!();
-    let spill = tempfile::tempdir().unwrap();
-    let spill_dir = spill.path().display().to_string();
-    let env = env_with(&[
-        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1"),
-        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-    ]);
-    run_child(
+    run_child_spilling(
         "a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back",
-        env,
-        Duration::from_secs(300),
+        "1",
     );
 }
 
