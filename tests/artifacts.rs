@@ -7,7 +7,9 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use mlflow_test_support::{in_child, python, require_python, run_python, run_self, unique_name};
+use mlflow_test_support::{
+    ServerGuard, ServerSpec, in_child, python, require_python, run_python, run_self, unique_name,
+};
 
 /// Tests here switch the process-wide tracking URI and measure peak memory: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -18,90 +20,29 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 /// A private `mlflow server` that serves artifacts through its proxy
 /// (`--artifacts-destination`, default artifact root `mlflow-artifacts:/`), which the
-/// shared test server (local `--default-artifact-root`) does not exercise. Stopped at exit.
-struct ProxyServer {
-    uri: String,
-    /// Kept so that the exit hook's signal reaches a process this test owns.
-    _child: std::process::Child,
-    _dir: tempfile::TempDir,
-}
-
-static PROXY_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
-
-extern "C" fn stop_proxy() {
-    let pid = PROXY_PID.load(std::sync::atomic::Ordering::SeqCst);
-    if pid > 0 {
-        // SAFETY: signals the process group this test started, nothing else.
-        unsafe { libc::kill(-pid, libc::SIGTERM) };
-    }
-}
-
-fn proxy_server() -> Option<&'static ProxyServer> {
-    use std::os::unix::process::CommandExt as _;
-    static SERVER: std::sync::OnceLock<Option<ProxyServer>> = std::sync::OnceLock::new();
+/// shared test server (local `--default-artifact-root`) does not exercise. Never dropped:
+/// it stops when this process exits (the guard's parent-death signal).
+fn proxy_server() -> Option<&'static ServerGuard> {
+    static SERVER: std::sync::OnceLock<Option<(ServerGuard, tempfile::TempDir)>> =
+        std::sync::OnceLock::new();
     SERVER
         .get_or_init(|| {
-            let py = python()?;
+            python()?;
             let dir = tempfile::tempdir().unwrap();
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let log = File::create(dir.path().join("server.log")).unwrap();
-            let mut child = std::process::Command::new(py);
-            child
-                .args([
-                    "-m",
-                    "mlflow",
-                    "server",
-                    "--workers",
-                    "1",
-                    "--host",
-                    "127.0.0.1",
-                ])
-                .arg("--port")
-                .arg(port.to_string())
-                .arg("--backend-store-uri")
-                .arg(format!("sqlite:///{}", dir.path().join("m.db").display()))
-                .arg("--artifacts-destination")
-                .arg(dir.path().join("proxied"))
-                .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-                .env("MLFLOW_DISABLE_TELEMETRY", "true")
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .process_group(0);
-            // No PR_SET_PDEATHSIG: it fires when the spawning *thread* (one test) ends, and
-            // the server is shared by this binary's tests; the exit hook stops it.
-            let child = child.spawn().unwrap();
-            PROXY_PID.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
-            // SAFETY: registers a plain extern "C" fn that only sends a signal.
-            unsafe { libc::atexit(stop_proxy) };
-            let uri = format!("http://127.0.0.1:{port}");
-            let server = ProxyServer {
-                uri,
-                _child: child,
-                _dir: dir,
-            };
-            for _ in 0..120 {
-                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    let c = mlflow::Client::with_tracking_uri(&server.uri).unwrap();
-                    if c.get_experiment_by_name("Default").is_ok() {
-                        return Some(server);
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(500));
-            }
-            panic!("the proxy mlflow server did not start");
+            let server = ServerSpec::sqlite(&dir.path().join("m.db"))
+                .artifacts_destination(dir.path().join("proxied"))
+                .start();
+            Some((server, dir))
         })
         .as_ref()
+        .map(|(server, _)| server)
 }
 
 /// The proxy server's URI, or skip the test when there is no MLflow venv.
 macro_rules! require_proxy {
     () => {
         match proxy_server() {
-            Some(s) => s.uri.clone(),
+            Some(s) => s.uri().to_owned(),
             None => {
                 eprintln!("skipped: no MLflow venv (set MLFLOW_TEST_PYTHON)");
                 return;

@@ -141,14 +141,9 @@ fn long_values_are_truncated_as_the_official_client_does() {
     assert_eq!(r.tags["t"], "é".repeat(8000));
 }
 
-#[test]
-fn non_finite_metrics_round_trip_like_the_official_client() {
-    let uri = require_server!();
-    let (_, experiment) = setup_with(&uri);
-    let run = mlflow::start_run()
-        .name("rust")
-        .experiment_name(&experiment)
-        .start();
+/// Logs NaN, both infinities, -0.0, f64::MAX and 1.5 as metric `v`, one per step, to the
+/// active run.
+fn log_non_finite_metrics() {
     for (step, v) in [
         f64::NAN,
         f64::INFINITY,
@@ -162,10 +157,12 @@ fn non_finite_metrics_round_trip_like_the_official_client() {
     {
         mlflow::log_metric_with_step("v", v, step as i64).unwrap();
     }
-    run.end(RunStatus::Finished);
-    mlflow::flush().unwrap();
-    let json = run_python(
-        r#"
+}
+
+/// Logs the same values as [`log_non_finite_metrics`] from the official client (run
+/// `python`) to experiment `EXP` at `URI`, and prints every run's `v` history by run name,
+/// non-finite values as strings.
+const NON_FINITE_READBACK: &str = r#"
 import json, math, os, sys
 import mlflow
 from mlflow import MlflowClient
@@ -185,9 +182,20 @@ for r in c.search_runs([e.experiment_id]):
     h = sorted(c.get_metric_history(r.info.run_id, "v"), key=lambda m: m.step)
     out[r.info.run_name] = [enc(m.value) for m in h]
 print(json.dumps(out))
-"#,
-        &[("URI", &uri), ("EXP", &experiment)],
-    );
+"#;
+
+#[test]
+fn non_finite_metrics_round_trip_like_the_official_client() {
+    let uri = require_server!();
+    let (_, experiment) = setup_with(&uri);
+    let run = mlflow::start_run()
+        .name("rust")
+        .experiment_name(&experiment)
+        .start();
+    log_non_finite_metrics();
+    run.end(RunStatus::Finished);
+    mlflow::flush().unwrap();
+    let json = run_python(NON_FINITE_READBACK, &[("URI", &uri), ("EXP", &experiment)]);
     assert_eq!(json["rust"], json["python"], "{json}");
     // MLflow's SQL store keeps NaN and turns the infinities into +/- f64::MAX, for the
     // official client's values and ours alike.
@@ -274,19 +282,7 @@ print(json.dumps(out))
 fn non_finite_metrics_round_trip_through_the_embedded_store_too() {
     if mlflow_test_support::in_child() {
         let run = mlflow::start_run().name("rust").start();
-        for (step, v) in [
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            1.5,
-            -0.0,
-            f64::MAX,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            mlflow::log_metric_with_step("v", v, step as i64).unwrap();
-        }
+        log_non_finite_metrics();
         run.end(RunStatus::Finished);
         mlflow::flush().unwrap();
         return;
@@ -303,30 +299,7 @@ fn non_finite_metrics_round_trip_through_the_embedded_store_too() {
             ("MLFLOW_EXPERIMENT_NAME", &experiment),
         ],
     );
-    let json = run_python(
-        r#"
-import json, math, os, sys
-import mlflow
-from mlflow import MlflowClient
-def enc(x):
-    if math.isnan(x): return "NaN"
-    if math.isinf(x): return "Infinity" if x > 0 else "-Infinity"
-    return x
-mlflow.set_tracking_uri(os.environ["URI"])
-mlflow.set_experiment(os.environ["EXP"])
-with mlflow.start_run(run_name="python"):
-    for step, v in enumerate([float("nan"), float("inf"), float("-inf"), 1.5, -0.0, sys.float_info.max]):
-        mlflow.log_metric("v", v, step=step)
-c = MlflowClient()
-e = c.get_experiment_by_name(os.environ["EXP"])
-out = {}
-for r in c.search_runs([e.experiment_id]):
-    h = sorted(c.get_metric_history(r.info.run_id, "v"), key=lambda m: m.step)
-    out[r.info.run_name] = [enc(m.value) for m in h]
-print(json.dumps(out))
-"#,
-        &[("URI", &uri), ("EXP", &experiment)],
-    );
+    let json = run_python(NON_FINITE_READBACK, &[("URI", &uri), ("EXP", &experiment)]);
     assert_eq!(json["rust"], json["python"], "{json}");
     assert_eq!(json["rust"][0], "NaN");
 }

@@ -6,8 +6,8 @@ mod faults_support;
 use std::time::Duration;
 
 use faults_support::proxy::Proxy;
-use faults_support::{Server, bounded, free_port, spill_files};
-use mlflow_test_support::{in_child, require_python, run_python, run_self, unique_name};
+use faults_support::{bounded, spill_files};
+use mlflow_test_support::{free_port, in_child, require_python, run_python, run_self, unique_name};
 
 const ADMIN_PASSWORD: &str = "Adm1n-Passw0rd-Long-SECRET";
 const WRONG_PASSWORD: &str = "wrong-pw-SECRET-42";
@@ -96,7 +96,7 @@ fn basic_auth_server() {
     )
     .unwrap();
     let ini_path = ini.display().to_string();
-    let server = Server::start_with(
+    let server = faults_support::start_with(
         dir.path(),
         &["--app-name", "basic-auth"],
         &[
@@ -104,7 +104,7 @@ fn basic_auth_server() {
             ("MLFLOW_FLASK_SERVER_SECRET_KEY", "test-only-csrf-key"),
         ],
     );
-    let port = server.port.to_string();
+    let port = server.port().to_string();
     let experiment = unique_name("auth");
     let cases: [(&str, &[(&str, &str)]); 5] = [
         // Basic wins when a token is set too.
@@ -159,7 +159,7 @@ e = c.get_experiment_by_name(os.environ["EXP"])
 print(json.dumps([r.data.params.get("who") for r in c.search_runs([e.experiment_id])]))
 "#,
         &[
-            ("URI", &server.uri()),
+            ("URI", server.uri()),
             ("EXP", &experiment),
             ("MLFLOW_TRACKING_USERNAME", "admin"),
             ("MLFLOW_TRACKING_PASSWORD", ADMIN_PASSWORD),
@@ -293,8 +293,8 @@ fn tls_verification_custom_ca_client_certificate_and_opt_out() {
         p("server.pem"),
         p("ca.pem")
     );
-    let server = Server::start_with(dir.path(), &["--uvicorn-opts", &uvicorn], &[]);
-    let tls_uri = format!("https://127.0.0.1:{}", server.port);
+    let server = faults_support::start_with(dir.path(), &["--uvicorn-opts", &uvicorn], &[]);
+    let tls_uri = format!("https://127.0.0.1:{}", server.port());
     let experiment = unique_name("tls");
     let (ca, client) = (p("ca.pem"), p("client-with-key.pem"));
     let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![

@@ -6,7 +6,7 @@ mod faults_support;
 
 use std::time::{Duration, Instant};
 
-use faults_support::{Server, env_with, run_child, spill_files};
+use faults_support::{env_with, run_child, spill_files};
 use mlflow_test_support::{
     RunRecord, in_child, read_runs, require_python, run_python, unique_name,
 };
@@ -79,12 +79,24 @@ fn check_sweep(uri: &str, experiment: &str) {
     }
 }
 
+/// Runs the test `name` in a child process with `max_retries` retries and a fresh spill
+/// folder (`MLFLOW_RS_SPILL_DIR`), bounded.
+fn run_child_spilling(name: &'static str, max_retries: &str) {
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().display().to_string();
+    let env = env_with(&[
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", max_retries),
+        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
+    ]);
+    run_child(name, env, Duration::from_secs(300));
+}
+
 #[test]
 fn retries_ride_out_a_server_restart() {
     if in_child() {
         let dir = tempfile::tempdir().unwrap();
-        let mut server = Some(Server::start(dir.path()));
-        let uri = server.as_ref().unwrap().uri();
+        let mut server = Some(faults_support::start(dir.path()));
+        let uri = server.as_ref().unwrap().uri().to_owned();
         mlflow::set_tracking_uri(&uri).unwrap();
         let experiment = unique_name("restart");
         mlflow::set_experiment(&experiment).unwrap();
@@ -112,17 +124,7 @@ fn retries_ride_out_a_server_restart() {
         return;
     }
     require_python!();
-    let spill = tempfile::tempdir().unwrap();
-    let spill_dir = spill.path().display().to_string();
-    let env = env_with(&[
-        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "10"),
-        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-    ]);
-    run_child(
-        "retries_ride_out_a_server_restart",
-        env,
-        Duration::from_secs(300),
-    );
+    run_child_spilling("retries_ride_out_a_server_restart", "10");
 }
 
 #[test]
@@ -130,8 +132,8 @@ fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
     if in_child() {
         let dir = tempfile::tempdir().unwrap();
         let spill_dir = std::path::PathBuf::from(std::env::var("MLFLOW_RS_SPILL_DIR").unwrap());
-        let mut server = Server::start(dir.path());
-        let uri = server.uri();
+        let mut server = faults_support::start(dir.path());
+        let uri = server.uri().to_owned();
         mlflow::set_tracking_uri(&uri).unwrap();
         let experiment = unique_name("spill");
         mlflow::set_experiment(&experiment).unwrap();
@@ -173,16 +175,9 @@ fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
         return;
     }
     require_python!();
-    let spill = tempfile::tempdir().unwrap();
-    let spill_dir = spill.path().display().to_string();
-    let env = env_with(&[
-        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1"),
-        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-    ]);
-    run_child(
+    run_child_spilling(
         "a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back",
-        env,
-        Duration::from_secs(300),
+        "1",
     );
 }
 
@@ -224,7 +219,7 @@ fn first_contact_fails_fast_and_a_spill_file_replays_later() {
     let spill = tempfile::tempdir().unwrap();
     let spill_dir = spill.path().display().to_string();
     let experiment = unique_name("replay");
-    let dead = format!("http://127.0.0.1:{}", faults_support::free_port());
+    let dead = format!("http://127.0.0.1:{}", mlflow_test_support::free_port());
     let env = env_with(&[
         ("MLFLOW_RS_SPILL_DIR", spill_dir.as_str()),
         ("MLFLOW_RS_FIRST_CONTACT_TIMEOUT", "3"),
@@ -237,8 +232,8 @@ fn first_contact_fails_fast_and_a_spill_file_replays_later() {
     let files = spill_files(spill.path());
     assert_eq!(files.len(), 1, "{files:?}");
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path());
-    let uri = server.uri();
+    let server = faults_support::start(dir.path());
+    let uri = server.uri().to_owned();
     let file = files[0].display().to_string();
     let env = env_with(&[
         ("MLFLOW_TRACKING_URI", uri.as_str()),
@@ -254,8 +249,8 @@ fn logging_never_stalls_while_retries_are_long() {
     if in_child() {
         let dir = tempfile::tempdir().unwrap();
         let spill_dir = std::path::PathBuf::from(std::env::var("MLFLOW_RS_SPILL_DIR").unwrap());
-        let mut server = Server::start(dir.path());
-        let uri = server.uri();
+        let mut server = faults_support::start(dir.path());
+        let uri = server.uri().to_owned();
         mlflow::set_tracking_uri(&uri).unwrap();
         let experiment = unique_name("stall");
         mlflow::set_experiment(&experiment).unwrap();

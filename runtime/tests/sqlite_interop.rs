@@ -2,12 +2,13 @@
 //! MLflow server opens a Rust-made file without migrating it, and concurrent writers from
 //! both sides neither corrupt the file nor fail on a busy lock.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use mlflow_test_support::{
+    ServerSpec, http_get, http_post_json, last_json, python_command, require_python, run_python_in,
+};
 use mlflow_tracking_runtime::model::{Batch, CreateRun, Metric, Param, RunStatus, RunTag};
 use mlflow_tracking_runtime::store::Store;
 use mlflow_tracking_runtime::store::sqlite::{PINNED_HEAD, SqliteStore};
@@ -104,9 +105,7 @@ print(json.dumps(out))
 
 #[test]
 fn mlflow_server_and_client_read_a_rust_made_file() {
-    let Some(python) = support::python() else {
-        return;
-    };
+    require_python!();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mlflow.db");
     let uri = format!("sqlite:///{}", db.display());
@@ -173,25 +172,23 @@ fn mlflow_server_and_client_read_a_rust_made_file() {
     let before = schema_snapshot(&db);
 
     // The server opens the file as it is and shows the nesting.
-    let mut server = support::Server::start(
-        &python,
-        &uri,
-        &dir.path().join("artifacts"),
-        &dir.path().join("server.log"),
-    );
-    let found = support::http_post_json(
-        &server.url,
+    let mut server = ServerSpec::new(&uri)
+        .default_artifact_root(dir.path().join("artifacts"))
+        .log_path(dir.path().join("server.log"))
+        .start();
+    let found = http_post_json(
+        server.uri(),
         "/api/2.0/mlflow/runs/search",
         &json!({"experiment_ids": [experiment_id]}),
     )
-    .unwrap_or_else(|| panic!("runs/search failed:\n{}", server.log_text()));
-    let history = support::http_get(
-        &server.url,
+    .unwrap_or_else(|| panic!("runs/search failed:\n{}", server.log()));
+    let history = http_get(
+        server.uri(),
         &format!("/api/2.0/mlflow/metrics/get-history?run_id={parent}&metric_key=loss"),
     )
     .expect("get-history");
     server.stop();
-    let log = server.log_text();
+    let log = server.log();
     for migration_sign in [
         "Creating initial MLflow database tables",
         "Running upgrade",
@@ -237,12 +234,7 @@ fn mlflow_server_and_client_read_a_rust_made_file() {
     );
 
     // The Python client reads names, statuses, params, metrics and tags.
-    let out = support::last_json(&support::run_python(
-        &python,
-        dir.path(),
-        PY_SEARCH,
-        &[&uri, "interop"],
-    ));
+    let out = last_json(&run_python_in(dir.path(), PY_SEARCH, &[&uri, "interop"]));
     let p = &out["runs"]["parent"];
     assert_eq!(p["run_id"], parent.as_str());
     assert_eq!(p["status"], "FAILED");
@@ -274,13 +266,10 @@ fn mlflow_server_and_client_read_a_rust_made_file() {
 
 #[test]
 fn rust_appends_to_a_file_made_by_the_python_client() {
-    let Some(python) = support::python() else {
-        return;
-    };
+    require_python!();
     let dir = tempfile::tempdir().unwrap();
     // Python's defaults: tracking URI sqlite:///mlflow.db and artifacts in ./mlruns.
-    let made = support::last_json(&support::run_python(
-        &python,
+    let made = last_json(&run_python_in(
         dir.path(),
         r#"
 import json, mlflow
@@ -346,8 +335,7 @@ print(json.dumps({"run_id": run.info.run_id, "experiment_id": exp.experiment_id,
     });
     drop(store);
 
-    let back = support::last_json(&support::run_python(
-        &python,
+    let back = last_json(&run_python_in(
         dir.path(),
         r#"
 import json, sys, mlflow
@@ -458,9 +446,7 @@ fn concurrent_writer_child() {
 
 #[test]
 fn concurrent_writers() {
-    let Some(python) = support::python() else {
-        return;
-    };
+    require_python!();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mlflow.db");
     let go = dir.path().join("go");
@@ -485,7 +471,7 @@ fn concurrent_writers() {
                 .unwrap()
         })
         .collect();
-    let python_writer = support::python_command(&python)
+    let python_writer = python_command()
         .current_dir(dir.path())
         .arg("-c")
         .arg(
@@ -535,12 +521,7 @@ print(json.dumps({"run_id": rid}))
         "python writer failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    run_ids.push(
-        support::last_json(&stdout)["run_id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-    );
+    run_ids.push(last_json(&stdout)["run_id"].as_str().unwrap().to_owned());
     windows.push(window(&stdout));
     // The writers really wrote at the same time.
     let latest_start = windows.iter().map(|w| w.0).max().unwrap();

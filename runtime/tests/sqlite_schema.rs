@@ -1,9 +1,8 @@
 //! The schema `SqliteStore` creates is exactly the one the pinned MLflow creates.
 
-mod support;
-
 use std::path::Path;
 
+use mlflow_test_support::{require_python, run_python_in};
 use mlflow_tracking_runtime::store::sqlite::{PINNED_HEAD, SqliteStore};
 use rusqlite::Connection;
 
@@ -68,9 +67,8 @@ fn rows(db: &Path, sql: &str) -> Vec<Vec<String>> {
     .unwrap()
 }
 
-fn mlflow_db_upgrade(python: &Path, db: &Path) {
-    support::run_python(
-        python,
+fn mlflow_db_upgrade(db: &Path) {
+    run_python_in(
         db.parent().unwrap(),
         "import sys; from mlflow.cli import cli; sys.argv = ['mlflow', 'db', 'upgrade', sys.argv[1]]; cli()",
         &[&format!("sqlite:///{}", db.display())],
@@ -79,13 +77,11 @@ fn mlflow_db_upgrade(python: &Path, db: &Path) {
 
 #[test]
 fn fresh_store_schema_equals_mlflow_db_upgrade() {
-    let Some(python) = support::python() else {
-        return;
-    };
+    require_python!();
     let dir = tempfile::tempdir().unwrap();
     let reference = dir.path().join("reference.db");
     std::fs::File::create(&reference).unwrap();
-    mlflow_db_upgrade(&python, &reference);
+    mlflow_db_upgrade(&reference);
 
     let ours = dir.path().join("ours.db");
     let store = SqliteStore::open(&ours, &dir.path().join("mlruns")).unwrap();
@@ -124,9 +120,7 @@ fn fresh_store_schema_equals_mlflow_db_upgrade() {
 /// MLflow's own migrations) are written into as they are.
 #[test]
 fn older_heads_are_written_as_they_are() {
-    let Some(python) = support::python() else {
-        return;
-    };
+    require_python!();
     let dir = tempfile::tempdir().unwrap();
     let heads: Vec<&str> = mlflow_tracking_runtime::store::sqlite::KNOWN_HEADS
         .iter()
@@ -134,10 +128,9 @@ fn older_heads_are_written_as_they_are() {
         .collect();
     let fresh = dir.path().join("fresh.db");
     std::fs::File::create(&fresh).unwrap();
-    mlflow_db_upgrade(&python, &fresh);
+    mlflow_db_upgrade(&fresh);
     // One Python process for every downgrade: importing MLflow takes seconds.
-    support::run_python(
-        &python,
+    run_python_in(
         dir.path(),
         "import shutil, sys, sqlalchemy
 from alembic import command

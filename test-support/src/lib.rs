@@ -29,14 +29,19 @@
 //! ```
 
 mod child;
+mod http;
 mod python;
 mod readback;
 mod server;
 
 pub use child::{CHILD_ENV, in_child, run_self};
-pub use python::{MLFLOW_VERSION, default_venv_dir, is_ci, python, run_python};
+pub use http::{http_get, http_post_json};
+pub use python::{
+    MLFLOW_VERSION, default_venv_dir, is_ci, last_json, python, python_command, run_python,
+    run_python_in,
+};
 pub use readback::{MetricPoint, RunRecord, metric_history, read_runs};
-pub use server::{ServerGuard, server_log_tail, server_uri, start_server};
+pub use server::{ServerGuard, ServerSpec, free_port, server_log_tail, server_uri, start_server};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,6 +1,6 @@
 //! The pinned MLflow's Python: where the venv is, and running snippets in it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -42,7 +42,8 @@ pub fn default_venv_dir() -> PathBuf {
     cache.join(format!("venv-mlflow-{MLFLOW_VERSION}"))
 }
 
-/// The venv's `python`: `MLFLOW_TEST_PYTHON`, else the one in [`default_venv_dir`].
+/// The venv's `python`: `MLFLOW_TEST_PYTHON`, else `bin/python` in `MLFLOW_TEST_VENV`, else
+/// the one in [`default_venv_dir`].
 ///
 /// `None` when it does not exist; under `CI=true` that panics instead, because CI must
 /// run every test. Tests use [`require_python!`](crate::require_python) rather than this.
@@ -50,7 +51,14 @@ pub fn python() -> Option<PathBuf> {
     let path = std::env::var_os("MLFLOW_TEST_PYTHON")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| default_venv_dir().join("bin").join("python"));
+        .unwrap_or_else(|| {
+            std::env::var_os("MLFLOW_TEST_VENV")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(default_venv_dir)
+                .join("bin")
+                .join("python")
+        });
     if path.exists() {
         return Some(path);
     }
@@ -63,9 +71,12 @@ pub fn python() -> Option<PathBuf> {
     None
 }
 
-/// A `Command` for the venv's Python with telemetry off and no inherited MLflow run or
-/// experiment settings.
-pub(crate) fn python_command() -> Command {
+/// A `Command` for the venv's Python with telemetry off, unbuffered output and no inherited
+/// MLflow run or experiment settings.
+///
+/// Panics when there is no venv (guard the test with
+/// [`require_python!`](crate::require_python)).
+pub fn python_command() -> Command {
     let python = python().unwrap_or_else(|| {
         panic!(
             "no MLflow venv at {}: guard the test with require_python!() or require_server!()",
@@ -73,7 +84,8 @@ pub(crate) fn python_command() -> Command {
         )
     });
     let mut cmd = Command::new(python);
-    cmd.env("MLFLOW_DISABLE_TELEMETRY", "true");
+    cmd.env("MLFLOW_DISABLE_TELEMETRY", "true")
+        .env("PYTHONUNBUFFERED", "1");
     for name in SCRUBBED_ENV {
         cmd.env_remove(name);
     }
@@ -99,14 +111,46 @@ pub fn run_python(script: &str, env: &[(&str, &str)]) -> Value {
             output.status
         );
     }
+    parse_last_json(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "python snippet printed no JSON on its last line ({e}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        )
+    })
+}
+
+/// Runs a Python script (given as source) with `args` in `cwd` and returns its stdout.
+///
+/// Panics, showing its stdout and stderr, when it fails.
+pub fn run_python_in(cwd: &Path, script: &str, args: &[&str]) -> String {
+    let output = python_command()
+        .current_dir(cwd)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the venv's python: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        panic!(
+            "python script failed ({}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    stdout
+}
+
+/// The JSON document on the last non-empty line of `stdout` (what a script prints at the
+/// end); panics when there is none.
+pub fn last_json(stdout: &str) -> Value {
+    parse_last_json(stdout).unwrap_or_else(|e| panic!("no JSON on the last line ({e}):\n{stdout}"))
+}
+
+fn parse_last_json(stdout: &str) -> serde_json::Result<Value> {
     let last = stdout
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("");
-    serde_json::from_str(last).unwrap_or_else(|e| {
-        panic!(
-            "python snippet printed no JSON on its last line ({e}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
-        )
-    })
+    serde_json::from_str(last)
 }

@@ -1,7 +1,7 @@
-//! Real `mlflow server` processes: the suite's shared one, and private ones over a given
-//! SQLite file.
+//! Real `mlflow server` processes: the suite's shared one, and private ones a test
+//! describes with [`ServerSpec`].
 
-use std::io::{Read, Write};
+use std::ffi::{OsStr, OsString};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::http::health_ok;
 use crate::python::python_command;
 
 /// How long a server may take to answer `GET /health`: about 10 s alone, but a private
@@ -17,21 +18,176 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a stopping server gets after SIGTERM before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A running `mlflow server` that this process started; stopped (its whole process group)
-/// when dropped.
+/// How to start a real `mlflow server --workers 1 --host 127.0.0.1`: the backend store,
+/// where artifacts go, extra arguments and environment, the port and the log file.
+/// [`start`](ServerSpec::start) runs it.
+///
+/// ```no_run
+/// # use std::path::Path;
+/// # let dir = Path::new("/tmp/x");
+/// let server = mlflow_test_support::ServerSpec::sqlite(&dir.join("m.db"))
+///     .artifacts_destination(dir.join("proxied"))
+///     .start();
+/// println!("{}", server.uri());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServerSpec {
+    backend_store_uri: String,
+    artifacts: Artifacts,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    port: Option<u16>,
+    log_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+enum Artifacts {
+    /// `--default-artifact-root` in the guard's temporary folder.
+    Temporary,
+    DefaultRoot(PathBuf),
+    Destination(PathBuf),
+}
+
+impl ServerSpec {
+    /// A server over the backend store `backend_store_uri` (any `--backend-store-uri`).
+    pub fn new(backend_store_uri: impl Into<String>) -> ServerSpec {
+        ServerSpec {
+            backend_store_uri: backend_store_uri.into(),
+            artifacts: Artifacts::Temporary,
+            args: Vec::new(),
+            env: Vec::new(),
+            port: None,
+            log_path: None,
+        }
+    }
+
+    /// A server over the SQLite file `db_path` (created if missing).
+    ///
+    /// Panics when the path cannot be made absolute.
+    pub fn sqlite(db_path: &Path) -> ServerSpec {
+        let db_path = std::path::absolute(db_path)
+            .unwrap_or_else(|e| panic!("cannot resolve {}: {e}", db_path.display()));
+        ServerSpec::new(format!("sqlite:///{}", db_path.display()))
+    }
+
+    /// `--default-artifact-root dir` (the default: a folder the guard owns).
+    pub fn default_artifact_root(mut self, dir: impl Into<PathBuf>) -> ServerSpec {
+        self.artifacts = Artifacts::DefaultRoot(dir.into());
+        self
+    }
+
+    /// `--artifacts-destination dir`: the server proxies artifacts (`mlflow-artifacts:/`).
+    pub fn artifacts_destination(mut self, dir: impl Into<PathBuf>) -> ServerSpec {
+        self.artifacts = Artifacts::Destination(dir.into());
+        self
+    }
+
+    /// Extra `mlflow server` arguments. One containing `--ssl-certfile` makes the server
+    /// speak TLS, and it then counts as up once its port accepts connections.
+    pub fn args<I, S>(mut self, args: I) -> ServerSpec
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Extra environment for the server.
+    pub fn envs<I, K, V>(mut self, env: I) -> ServerSpec
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<OsStr>,
+        V: AsRef<OsStr>,
+    {
+        self.env.extend(
+            env.into_iter()
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned())),
+        );
+        self
+    }
+
+    /// Listen on `port` (default: a free one, retried if another process takes it first).
+    pub fn port(mut self, port: u16) -> ServerSpec {
+        self.port = Some(port);
+        self
+    }
+
+    /// Append the server's stdout and stderr to `path` (default: a file the guard owns).
+    pub fn log_path(mut self, path: impl Into<PathBuf>) -> ServerSpec {
+        self.log_path = Some(path.into());
+        self
+    }
+
+    fn tls(&self) -> bool {
+        self.args
+            .iter()
+            .any(|a| a.to_string_lossy().contains("--ssl-certfile"))
+    }
+
+    /// Starts the server and waits until it is up.
+    ///
+    /// Panics, printing the server's log, when it does not come up; needs the venv (guard
+    /// the test with [`require_python!`](crate::require_python)).
+    pub fn start(self) -> ServerGuard {
+        let dir = tempfile::Builder::new()
+            .prefix("mlflow-test-server-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary folder: {e}"));
+        let log_path = self
+            .log_path
+            .clone()
+            .unwrap_or_else(|| dir.path().join("server.log"));
+        // A port picked free can be taken before the server binds it; try a few.
+        let attempts = if self.port.is_some() { 1 } else { 3 };
+        let mut guard = ServerGuard {
+            spec: self,
+            port: 0,
+            uri: String::new(),
+            log_path,
+            child: None,
+            dir,
+        };
+        let mut last_log = String::new();
+        for _ in 0..attempts {
+            guard.port = guard.spec.port.unwrap_or_else(free_port);
+            guard.uri = format!("http://127.0.0.1:{}", guard.port);
+            match guard.launch() {
+                Ok(()) => return guard,
+                Err(log) => last_log = log,
+            }
+        }
+        panic!(
+            "mlflow server over {} did not start:\n{last_log}",
+            guard.spec.backend_store_uri
+        );
+    }
+}
+
+/// A running `mlflow server` that this process started (see [`ServerSpec`]); stopped (its
+/// whole process group) when dropped. It keeps its port across [`kill`](ServerGuard::kill)
+/// and [`restart`](ServerGuard::restart).
 #[derive(Debug)]
 pub struct ServerGuard {
-    child: Child,
+    spec: ServerSpec,
+    port: u16,
     uri: String,
     log_path: PathBuf,
-    // Holds the log and the artifact root; removed after the server has stopped.
-    _dir: tempfile::TempDir,
+    child: Option<Child>,
+    // Holds the default log and artifact root; removed after the server has stopped.
+    dir: tempfile::TempDir,
 }
 
 impl ServerGuard {
     /// `http://127.0.0.1:PORT`.
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The file holding the server's stdout and stderr.
@@ -44,25 +200,144 @@ impl ServerGuard {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
-    fn stop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_some() {
+    /// Starts the server again on the same port, store and log (stopping it first if it
+    /// runs); panics, printing the log, when it does not come up.
+    pub fn restart(&mut self) {
+        self.stop();
+        if let Err(log) = self.launch() {
+            panic!("mlflow server did not restart:\n{log}");
+        }
+    }
+
+    /// Kills the server abruptly (SIGKILL to its process group), as a crash would, and waits
+    /// until its port refuses connections.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill(2) with a negative pid signals the process group we created; the
+            // pid is ours and still unreaped, so it cannot have been reused.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server (SIGTERM to its process group, SIGKILL after a grace period) and
+    /// waits for it.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if child.try_wait().ok().flatten().is_some() {
             return;
         }
         // The server runs in its own process group (uvicorn is a child of `mlflow`), so
         // signal the group. The pid is ours and still unreaped, so it cannot be reused.
-        let pgid = self.child.id() as libc::pid_t;
+        let pgid = child.id() as libc::pid_t;
         // SAFETY: kill(2) with a negative pid signals the process group we created.
         unsafe { libc::kill(-pgid, libc::SIGTERM) };
         let deadline = Instant::now() + STOP_TIMEOUT;
         while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() {
+            if child.try_wait().ok().flatten().is_some() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         // SAFETY: as above.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        let _ = self.child.wait();
+        let _ = child.wait();
+    }
+
+    /// Spawns the server on `self.port`; `Err` carries its log when it exited or never came
+    /// up.
+    fn launch(&mut self) -> Result<(), String> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|e| format!("cannot open the log {}: {e}", self.log_path.display()))?;
+        let log_err = log
+            .try_clone()
+            .map_err(|e| format!("cannot share the log: {e}"))?;
+        let mut cmd = python_command();
+        cmd.args([
+            "-m",
+            "mlflow",
+            "server",
+            "--workers",
+            "1",
+            "--host",
+            "127.0.0.1",
+        ])
+        .arg("--port")
+        .arg(self.port.to_string())
+        .arg("--backend-store-uri")
+        .arg(&self.spec.backend_store_uri);
+        match &self.spec.artifacts {
+            Artifacts::Temporary => cmd
+                .arg("--default-artifact-root")
+                .arg(self.dir.path().join("artifacts")),
+            Artifacts::DefaultRoot(dir) => cmd.arg("--default-artifact-root").arg(dir),
+            Artifacts::Destination(dir) => cmd.arg("--artifacts-destination").arg(dir),
+        };
+        cmd.args(&self.spec.args)
+            .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
+            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .process_group(0);
+        // If this process dies without dropping the guard (abort, SIGKILL, a guard kept in
+        // a static), the kernel sends SIGTERM to `mlflow`, which forwards it to uvicorn.
+        // SAFETY: prctl is async-signal-safe and touches only the child being exec'd.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        self.child = Some(
+            spawn_from_immortal_thread(cmd)
+                .map_err(|e| format!("cannot start mlflow server: {e}"))?,
+        );
+
+        let tls = self.spec.tls();
+        let deadline = Instant::now() + HEALTH_TIMEOUT;
+        loop {
+            let up = if tls {
+                TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
+            } else {
+                health_ok(self.port)
+            };
+            if up {
+                return Ok(());
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!(
+                    "mlflow server exited with {status}; its log:\n{}",
+                    self.log()
+                ));
+            }
+            if Instant::now() >= deadline {
+                self.stop();
+                return Err(format!(
+                    "mlflow server was not healthy after {HEALTH_TIMEOUT:?}; its log:\n{}",
+                    self.log()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 }
 
@@ -74,102 +349,13 @@ impl Drop for ServerGuard {
 
 /// Starts a private `mlflow server --workers 1` over the SQLite file `db_path` (created if
 /// missing) on a free loopback port and waits until it is healthy. Artifacts and the log
-/// go to a temporary folder owned by the guard.
+/// go to a temporary folder owned by the guard. Short for
+/// `ServerSpec::sqlite(db_path).start()`.
 ///
 /// Panics, printing the server's log, when it does not come up; needs the venv (guard the
 /// test with [`require_python!`](crate::require_python)).
 pub fn start_server(db_path: &Path) -> ServerGuard {
-    let db_path = std::path::absolute(db_path)
-        .unwrap_or_else(|e| panic!("cannot resolve {}: {e}", db_path.display()));
-    let mut last_log = String::new();
-    // A port picked free can be taken before the server binds it; try a few.
-    for _ in 0..3 {
-        match try_start(&db_path) {
-            Ok(guard) => return guard,
-            Err(log) => last_log = log,
-        }
-    }
-    panic!(
-        "mlflow server over {} did not start:\n{last_log}",
-        db_path.display()
-    );
-}
-
-/// Starts one server; `Err` carries its log when it exited or never became healthy.
-fn try_start(db_path: &Path) -> Result<ServerGuard, String> {
-    let dir = tempfile::Builder::new()
-        .prefix("mlflow-test-server-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temporary folder: {e}"))?;
-    let log_path = dir.path().join("server.log");
-    let log =
-        std::fs::File::create(&log_path).map_err(|e| format!("cannot create the log: {e}"))?;
-    let log_err = log
-        .try_clone()
-        .map_err(|e| format!("cannot share the log: {e}"))?;
-    let port = free_port().map_err(|e| format!("no free port: {e}"))?;
-
-    let mut cmd = python_command();
-    cmd.args([
-        "-m",
-        "mlflow",
-        "server",
-        "--workers",
-        "1",
-        "--host",
-        "127.0.0.1",
-    ])
-    .arg("--port")
-    .arg(port.to_string())
-    .arg("--backend-store-uri")
-    .arg(format!("sqlite:///{}", db_path.display()))
-    .arg("--default-artifact-root")
-    .arg(dir.path().join("artifacts"))
-    .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    .stdin(Stdio::null())
-    .stdout(log)
-    .stderr(log_err)
-    .process_group(0);
-    // If this process dies without dropping the guard (abort, SIGKILL), the kernel sends
-    // SIGTERM to `mlflow`, which forwards it to its uvicorn child.
-    // SAFETY: prctl is async-signal-safe and touches only the child being exec'd.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let child =
-        spawn_from_immortal_thread(cmd).map_err(|e| format!("cannot start mlflow server: {e}"))?;
-    let mut guard = ServerGuard {
-        child,
-        uri: format!("http://127.0.0.1:{port}"),
-        log_path,
-        _dir: dir,
-    };
-
-    let deadline = Instant::now() + HEALTH_TIMEOUT;
-    loop {
-        if health_ok(port) {
-            return Ok(guard);
-        }
-        if let Ok(Some(status)) = guard.child.try_wait() {
-            return Err(format!(
-                "mlflow server exited with {status}; its log:\n{}",
-                guard.log()
-            ));
-        }
-        if Instant::now() >= deadline {
-            guard.stop();
-            return Err(format!(
-                "mlflow server was not healthy after {HEALTH_TIMEOUT:?}; its log:\n{}",
-                guard.log()
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    ServerSpec::sqlite(db_path).start()
 }
 
 /// Spawns `cmd` from a thread that never ends. PR_SET_PDEATHSIG fires when the spawning
@@ -188,38 +374,14 @@ fn spawn_from_immortal_thread(mut cmd: Command) -> std::io::Result<Child> {
         .map_err(|_| std::io::Error::other("the spawning thread died"))?
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port())
-}
-
-/// `GET /health` answers 200 with body `OK`.
-fn health_ok(port: u16) -> bool {
-    let Ok(mut stream) =
-        TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(2))
-    else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request =
-        format!("GET /health HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut response = String::new();
-    if stream.read_to_string(&mut response).is_err() {
-        return false;
-    }
-    let status_ok = response
-        .lines()
-        .next()
-        .is_some_and(|l| l.split_whitespace().nth(1) == Some("200"));
-    status_ok
-        && response
-            .rsplit("\r\n\r\n")
-            .next()
-            .is_some_and(|body| body.trim() == "OK")
+/// A free loopback port (another process may take it before it is bound).
+///
+/// Panics when the system has none.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
 }
 
 /// The process-wide private server, when `MLFLOW_TEST_SERVER_URI` is not set.

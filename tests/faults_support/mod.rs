@@ -4,12 +4,10 @@
 
 pub mod proxy;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use mlflow_test_support::{ServerGuard, ServerSpec};
 
 /// Backoff knobs shrunk so that fault tests stay fast.
 pub const FAST_RETRIES: &[(&str, &str)] = &[
@@ -18,156 +16,20 @@ pub const FAST_RETRIES: &[(&str, &str)] = &[
     ("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"),
 ];
 
-/// A free loopback port.
-pub fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+/// Starts a real `mlflow server` over `dir/m.db` (artifacts in `dir/art`, log in
+/// `dir/server.log`) and waits until it is healthy; `kill` and `restart` keep its port.
+pub fn start(dir: &Path) -> ServerGuard {
+    start_with(dir, &[], &[])
 }
 
-/// A real `mlflow server` on a fixed port over a fixed SQLite file.
-pub struct Server {
-    pub port: u16,
-    db: PathBuf,
-    art: PathBuf,
-    log: PathBuf,
-    child: Option<Child>,
-    extra: Vec<(String, String)>,
-    args: Vec<String>,
-    /// Serves TLS: health is then "the port accepts connections".
-    pub tls: bool,
-}
-
-impl Server {
-    /// Starts a server over `dir/m.db` and waits until it is healthy.
-    pub fn start(dir: &Path) -> Server {
-        Server::start_with(dir, &[], &[])
-    }
-
-    /// Starts a server with extra `mlflow server` arguments and environment.
-    pub fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut server = Server {
-            port: free_port(),
-            db: dir.join("m.db"),
-            art: dir.join("art"),
-            log: dir.join("server.log"),
-            child: None,
-            extra: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            tls: args.iter().any(|a| a.contains("--ssl-certfile")),
-        };
-        server.restart();
-        server
-    }
-
-    pub fn uri(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server (again) on the same port and file.
-    pub fn restart(&mut self) {
-        let python = mlflow_test_support::python().expect("the MLflow venv");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("server log");
-        let mut cmd = Command::new(python);
-        cmd.args([
-            "-m",
-            "mlflow",
-            "server",
-            "--workers",
-            "1",
-            "--host",
-            "127.0.0.1",
-        ])
-        .arg("--port")
-        .arg(self.port.to_string())
-        .arg("--backend-store-uri")
-        .arg(format!("sqlite:///{}", self.db.display()))
-        .arg("--default-artifact-root")
-        .arg(&self.art)
-        .args(&self.args)
-        .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-        .env("MLFLOW_DISABLE_TELEMETRY", "true")
-        .envs(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .env_remove("MLFLOW_TRACKING_URI")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .process_group(0);
-        self.child = Some(cmd.spawn().expect("spawn mlflow server"));
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !(if self.tls {
-            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
-        } else {
-            health_ok(self.port)
-        }) {
-            let exited = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            assert!(
-                exited.is_none(),
-                "mlflow server exited ({exited:?}):\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            assert!(
-                Instant::now() < deadline,
-                "mlflow server did not come up:\n{}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Kills the server abruptly (SIGKILL to its process group), as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pgid = child.id() as libc::pid_t;
-            // SAFETY: signals the process group this test created.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            let _ = child.wait();
-        }
-        // The port must be free again before anyone connects expecting a refusal.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
-            && Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn health_ok(port: u16) -> bool {
-    let Ok(mut s) =
-        TcpStream::connect_timeout(&(Ipv4Addr::LOCALHOST, port).into(), Duration::from_secs(2))
-    else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let req = format!("GET /health HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
-    if s.write_all(req.as_bytes()).is_err() {
-        return false;
-    }
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.starts_with("HTTP/1.1 200") || out.starts_with("HTTP/1.0 200")
+/// [`start`] with extra `mlflow server` arguments and environment.
+pub fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> ServerGuard {
+    ServerSpec::sqlite(&dir.join("m.db"))
+        .default_artifact_root(dir.join("art"))
+        .log_path(dir.join("server.log"))
+        .args(args)
+        .envs(env.iter().copied())
+        .start()
 }
 
 /// The `.jsonl` files in `dir`.
