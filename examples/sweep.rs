@@ -34,23 +34,49 @@ fn execute_tuning(
     param1_choices: &[&str],
     param2_choices: &[&str],
     test_identifier: &str,
-) {
+) -> Option<String> {
     if let Err(e) = mlflow::set_tag("test_identifier", test_identifier) {
         eprintln!("parent {test_no}: {e}");
     }
     for i in 0..5 {
         log_run(i, test_no, param1_choices, param2_choices, test_identifier);
     }
+    mlflow::active_run_id()
 }
 
 fn main() -> Result<(), mlflow::Error> {
     let experiment = mlflow::set_experiment("Nested Child Association")?;
     let param_1_values = ["x", "y", "z"];
     let param_2_values = ["u", "v", "w"];
+    let mut parents = Vec::new();
     for x in 0..5 {
-        execute_tuning(x, &param_1_values, &param_2_values, "default");
+        if let Some(id) = execute_tuning(x, &param_1_values, &param_2_values, "default") {
+            parents.push((format!("parent_run_test_default_{x}"), id));
+        }
     }
     mlflow::flush()?;
+
+    // Each parent's best child by metric1: one search per parent, sorted by the store.
+    println!(
+        "{:<28} {:<16} {:>8}  param1 param2",
+        "parent", "best child", "metric1"
+    );
+    for (name, id) in &parents {
+        let best = mlflow::search_runs()
+            .children_of(id)
+            .order_by(["metrics.metric1 DESC"])
+            .first()?;
+        match best {
+            Some(run) => println!(
+                "{name:<28} {:<16} {:>8.4}  {:<6} {}",
+                run.info.run_name,
+                run.metric("metric1").unwrap_or(f64::NAN),
+                run.param("param1").unwrap_or("-"),
+                run.param("param2").unwrap_or("-"),
+            ),
+            None => println!("{name:<28} (no children found)"),
+        }
+    }
 
     let uri = mlflow::get_tracking_uri();
     println!(

@@ -101,11 +101,185 @@
 //! process ends; a process killed by a signal or an aborting panic loses what was still
 //! queued.
 //!
+//! # What logging costs
+//!
+//! A logging call checks its input, puts one entry on a queue and returns; it does no
+//! network or disk I/O. One background thread per tracking URI (with its own tokio runtime)
+//! drains the queue in order:
+//!
+//! - consecutive calls for a run become one `runs/log-batch` request, cut to the server's
+//!   limits (1000 metrics, 100 params, 100 tags, 1000 entities), or one SQLite transaction
+//!   of up to 10,000 values for the embedded store;
+//! - a run is created with its system tags and the tags set right after it started (they
+//!   ride on the create request); ending a run stores its pending data, then its status. The
+//!   seed sweep costs at most 3 requests per run (create, one batch, update) plus the
+//!   experiment lookup;
+//! - order follows MLflow's semantics: a run is created before anything is logged to it, a
+//!   child after its parent, a param before a conflicting one; tags are last-write-wins.
+//!
+//! Over REST the server assigns run ids, so a new run's id is pending for a moment: the run
+//! handle holds it, [`active_run_id`] and [`RunHandle::id`] wait for it, and a child's
+//! `mlflow.parentRunId` is filled in on the background thread once the parent exists. The
+//! embedded store knows ids at once.
+//!
+//! The queue holds at most [`QUEUE_CAPACITY`] entries: when the store is healthy but slower
+//! than the training loop, logging calls wait for room (back-pressure) instead of growing
+//! memory; when the store is unreachable, what cannot be delivered moves to the spill file
+//! (see below) so that training never stalls on an outage. Nothing is dropped silently.
+//!
+//! Everything queued is stored by [`flush`], when a run ends, and when the process exits
+//! normally (`main` returns or `std::process::exit` runs: an exit hook flushes, for up to
+//! 120 s). A process killed by SIGKILL, or a panic with `panic = "abort"`, loses what was
+//! still queued; runs then stay RUNNING in MLflow.
+//!
+//! Connections: requests go out with `TCP_NODELAY`. `mlflow server` with its default 4
+//! uvicorn workers leaves Nagle's algorithm on, so on a kept-alive connection each answer
+//! waits about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
+//! pays this on every call). Over plain `http` this crate therefore opens a fresh connection
+//! per request, which starts in quick-ACK mode and costs one round trip; `https` keeps its
+//! connections, since a TLS handshake per request would cost more. Set
+//! `MLFLOW_RS_HTTP_KEEPALIVE=true` or `false` to choose.
+//!
+//! # When things go wrong
+//!
+//! **Retries.** Requests to a tracking server are retried as the official client retries
+//! them: on 408, 429, 500, 502, 503, 504 and connection errors, with exponential backoff
+//! (`MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` x 2^n seconds, default factor 2, at most 120 s) plus
+//! up to `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` seconds of jitter (default 1), at most
+//! `MLFLOW_HTTP_REQUEST_MAX_RETRIES` times (default 7), each attempt bounded by
+//! `MLFLOW_HTTP_REQUEST_TIMEOUT` seconds (default 120). A `Retry-After` header (in seconds)
+//! replaces the computed wait unless `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false`. Run and
+//! experiment creation is resent only after a refused connection, a 408 or a 429, where the
+//! server cannot have acted on it, so retries never create a run twice. Unlike the Python
+//! client, the backoff factor may be fractional.
+//!
+//! **First contact.** Until the server has answered once, failures are bounded by
+//! `MLFLOW_RS_FIRST_CONTACT_TIMEOUT` seconds (default 30): [`set_experiment`] against a
+//! server that is down or a wrong URI fails within that time with an error that names the
+//! URI and what to check, instead of backing off for minutes.
+//!
+//! **Outages.** Once runs are going, an outage is ridden out by the retries. When the
+//! retries are exhausted, or the logging queue fills up half-way while a request is being
+//! retried, nothing is dropped: the background sender writes what it cannot deliver (run
+//! creations, metrics, params, tags, run ends, in order) to a spill file,
+//! `./mlflow-spill/<pid>-<unix time>.jsonl` (the folder is `MLFLOW_RS_SPILL_DIR` when set),
+//! and keeps draining the queue, so training never stalls. It probes the server every 2 s;
+//! when the server answers again the spill is delivered, in order, before anything newer, and
+//! the file is removed. [`flush`] reports data still waiting as [`Error::Spilled`] (with the
+//! file), and a run that ends during an outage says so on stderr. A file left behind (the
+//! process ended during the outage) is replayed with [`replay_spill`] or
+//! `cargo run --example replay -- <file>`; the format is in [`spill`]. Replaying is
+//! idempotent where MLflow is: params with the same value and tags are accepted again, and
+//! MLflow's SQL stores keep one row per identical metric point; only run creation is not,
+//! which is why delivered lines are removed from the file.
+//!
+//! **Bad input.** A key MLflow would reject, or a param changed to another value, is an
+//! error from the logging call naming the key (and for params the old and new value), and
+//! the other entries of the same call are still logged. When the conflict is found by the
+//! server (a run resumed through `MLFLOW_RUN_ID` that already has the param), the rest of
+//! the batch is sent again without the params, then each param alone, so only the
+//! conflicting param is lost; [`flush`] reports it as [`Error::ParamChanged`].
+//!
+//! **Panics and signals.** A panic ends every run it unwinds through FAILED, innermost
+//! first, and what was logged is delivered before the process exits. Ctrl-C and SIGTERM are
+//! handled only after [`install_signal_handlers`]: the open runs then end KILLED (the Python
+//! client marks such runs FAILED), the queue is flushed for at most
+//! `MLFLOW_RS_SIGNAL_FLUSH_TIMEOUT` seconds (default 10), and the signal is raised again with
+//! its default action, so the process ends as it would have.
+//!
+//! **Credentials and TLS.** `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD` (HTTP
+//! Basic) win over `MLFLOW_TRACKING_TOKEN` (Bearer); credentials in the URI come last.
+//! Certificates are verified (rustls, with the Mozilla roots); `MLFLOW_TRACKING_SERVER_CERT_PATH`
+//! adds a CA bundle, `MLFLOW_TRACKING_CLIENT_CERT_PATH` names a PEM file with a client
+//! certificate and its key, and `MLFLOW_TRACKING_INSECURE_TLS=true` turns verification off,
+//! with a warning. Secrets never appear in `Debug` or `Display` output, errors, logs or spill
+//! files; credentials in a tracking URI are shown as `***`.
+//!
 //! # Working with run ids
 //!
 //! [`active_run_id`] gives the id of the current run. Over REST the server assigns ids, so
 //! this waits for the run to be created; the embedded store knows ids at once. [`Client`]
 //! logs to and reads runs by id.
+//!
+//! # Reading runs back
+//!
+//! [`search_runs`] starts a search in MLflow's own grammar, run by the store (the server, or
+//! SQL in the embedded store, with the same answers):
+//!
+//! - experiments: [`SearchRuns::experiment_ids`] / [`SearchRuns::experiment_names`], by
+//!   default the active experiment;
+//! - [`SearchRuns::filter`]: `<type>.<key> <op> <value>` clauses joined by `AND`, with types
+//!   `metrics`, `params`, `tags` and `attributes` (`status`, `run_name`, `run_id`,
+//!   `user_id`, `artifact_uri`, `start_time`, `end_time`); operators `=`, `!=`, `<`, `<=`,
+//!   `>`, `>=` (metrics, times), `=`, `!=`, `LIKE`, `ILIKE` (strings; `LIKE` is
+//!   case-sensitive), `IS NULL` / `IS NOT NULL` (params, tags), `IN` / `NOT IN` (`run_id`);
+//!   keys with dots or spaces in back-quotes: ``tags.`mlflow.parentRunId` ``;
+//! - [`SearchRuns::order_by`] such as `metrics.acc DESC` (missing values last), then
+//!   `start_time DESC` and run id;
+//! - [`SearchRuns::max_results`] caps the total; pages are fetched transparently by
+//!   [`SearchRuns::iter`] (lazily) or [`SearchRuns::collect_all`].
+//!
+//! A filter the server would refuse gives [`Error::Api`] with status 400 and
+//! `INVALID_PARAMETER_VALUE`, from either store. Results are [`Run`]s: info, latest
+//! metrics, params, tags ([`Run::metric`], [`Run::param`], [`Run::tag`],
+//! [`Run::parent_run_id`]). [`get_run`] reads one run, [`get_metric_history`] every point
+//! of a metric, [`search_experiments`] the experiments; [`Client`] has the same calls for
+//! another tracking URI. Reads run on the background sender after everything logged
+//! before them, so they see it without a [`flush`].
+//!
+//! Finding each parent's best child (one search per parent):
+//!
+//! ```no_run
+//! let parents = mlflow::search_runs()
+//!     .experiment_names(["Nested Child Association"])
+//!     .filter("tags.`mlflow.parentRunId` IS NULL")
+//!     .collect_all()?;
+//! for parent in &parents {
+//!     let best = mlflow::search_runs()
+//!         .experiment_ids([parent.info.experiment_id.clone()])
+//!         .children_of(&parent.info.run_id)
+//!         .order_by(["metrics.metric1 DESC"])
+//!         .first()?;
+//!     if let Some(child) = best {
+//!         println!(
+//!             "{} -> {} (metric1 = {:?})",
+//!             parent.info.run_name,
+//!             child.info.run_name,
+//!             child.metric("metric1")
+//!         );
+//!     }
+//! }
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! # Artifacts
+//!
+//! [`log_artifact`], [`log_artifact_to`] (into a folder), [`log_artifacts`] /
+//! [`log_artifacts_to`] (a whole folder, recursively), [`log_text`] and [`log_json`] store
+//! files with the active run; [`RunHandle`] has the same methods. [`list_artifacts`] and
+//! [`download_artifacts`] (a file or a folder) read them back, also on [`Client`].
+//!
+//! - With a server that serves artifacts (the default of `mlflow server`: the run's
+//!   `artifact_uri` is `mlflow-artifacts:/...`) files go through its artifact proxy,
+//!   streamed in both directions (a 100 MB file does not sit in memory) and retried like
+//!   every other request. Runs whose `artifact_uri` is a local folder (`file://` or an
+//!   absolute path) are written there directly.
+//! - With the embedded store, files go into the run's `artifact_uri` folder
+//!   (`./mlruns/<experiment>/<run>/artifacts` by default), where `mlflow ui` finds them.
+//!
+//! Unlike metrics, an upload **waits**: it runs on the background sender after the run's
+//! creation and everything queued before it, and its error is returned by the call. Once
+//! the call returns, the local file may be changed or removed.
+//!
+//! ```no_run
+//! let run = mlflow::start_run().name("train").start();
+//! mlflow::log_json(&serde_json::json!({"lr": 0.01}), "config.json")?;
+//! mlflow::log_artifact("model.bin")?;
+//! mlflow::log_artifacts_to("plots", "figures")?;
+//! let files = mlflow::list_artifacts(&run.id()?, "")?;
+//! # let _ = files;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 #[cfg(feature = "macros")]
@@ -113,10 +287,25 @@
 pub use mlflow_tracking_macros::{child_run, parent_run};
 
 pub use mlflow_tracking_runtime::{
-    Batch, Client, Error, Experiment, Metric, Outcome, Param, Result, Run, RunBuilder, RunGuard,
-    RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run, active_run_id,
-    current_run, flush, get_tracking_uri, log_metric, log_metric_with_step, log_metrics, log_param,
-    log_params, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
+    Batch, Client, Error, Experiment, Metric, Outcome, Param, QUEUE_CAPACITY, Result, Run,
+    RunBuilder, RunGuard, RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run,
+    active_run_id, current_run, flush, get_tracking_uri, log_metric, log_metric_with_step,
+    log_metrics, log_param, log_params, set_experiment, set_tag, set_tags, set_tracking_uri,
+    start_run,
+};
+pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
+
+/// The spill file: where data that could not be delivered during an outage goes, its
+/// format, and how it is replayed.
+pub mod spill {
+    pub use mlflow_tracking_runtime::spill::*;
+}
+
+// Reading runs back and artifacts (see the "Reading runs back" and "Artifacts" sections).
+pub use mlflow_tracking_runtime::{
+    FileInfo, Page, RunIter, SearchExperiments, SearchRuns, ViewType, download_artifacts,
+    get_metric_history, get_run, list_artifacts, log_artifact, log_artifact_to, log_artifacts,
+    log_artifacts_to, log_json, log_text, search_experiments, search_runs,
 };
 
 /// Decides how a run ends from a function's return value; used by the macros, usable by

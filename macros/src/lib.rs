@@ -9,6 +9,8 @@ use proc_macro::TokenStream;
 mod args;
 mod expand;
 mod item;
+#[cfg(test)]
+mod props;
 mod template;
 mod validate;
 

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::artifacts;
 use crate::error::Result;
-use crate::model::{Batch, Experiment, Run, RunStatus};
+use crate::model::{Batch, Experiment, Metric, Run, RunStatus};
+use crate::query::{self, FileInfo, SearchExperiments, SearchRuns, Target};
 use crate::run::{RunHandle, lock};
 use crate::tracker::{self, Tracker};
 use crate::validate;
@@ -96,6 +98,48 @@ impl Client {
         self.tracker.request(Box::new(move |ctx| {
             Box::pin(async move { ctx.store()?.get_run(&id).await })
         }))
+    }
+
+    /// A run search on this client's destination; see [`SearchRuns`].
+    pub fn search_runs(&self) -> SearchRuns {
+        SearchRuns::new(Target::Tracker(self.tracker.clone()))
+    }
+
+    /// An experiment search on this client's destination; see [`SearchExperiments`].
+    pub fn search_experiments(&self) -> SearchExperiments {
+        SearchExperiments::new(Target::Tracker(self.tracker.clone()))
+    }
+
+    /// Every point logged for metric `key` of run `run_id`.
+    pub fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        query::get_metric_history_on(&self.tracker, run_id, key)
+    }
+
+    /// Uploads the file `local` into the folder `artifact_dir` (`""` for the root) of the
+    /// run `run_id`; waits for the upload.
+    pub fn log_artifact(
+        &self,
+        run_id: &str,
+        local: impl AsRef<std::path::Path>,
+        artifact_dir: &str,
+    ) -> Result<()> {
+        self.run(run_id).log_artifact_to(local, artifact_dir)
+    }
+
+    /// Lists the artifacts of run `run_id` directly under `path` (`""` for the root).
+    pub fn list_artifacts(&self, run_id: &str, path: &str) -> Result<Vec<FileInfo>> {
+        artifacts::list_on(&self.tracker, run_id, path)
+    }
+
+    /// Downloads the artifact file or folder `path` of run `run_id` into `dest_dir`;
+    /// returns the local path of what was downloaded.
+    pub fn download_artifacts(
+        &self,
+        run_id: &str,
+        path: &str,
+        dest_dir: impl AsRef<std::path::Path>,
+    ) -> Result<std::path::PathBuf> {
+        artifacts::download_on(&self.tracker, run_id, path, dest_dir.as_ref())
     }
 
     /// Looks an experiment up by name.

@@ -107,6 +107,23 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Data could not be delivered and was written to a spill file instead (see
+    /// `mlflow::spill`): it is sent when the store answers again, or by `replay_spill`.
+    #[error(
+        "{count} value(s) in {lines} operation(s) could not be delivered ({source}) and wait in the spill file {path}; they are sent when the store is back, or replay them with mlflow::replay_spill"
+    )]
+    Spilled {
+        /// The spill file.
+        path: String,
+        /// Lines (operations) waiting in it.
+        lines: usize,
+        /// Metrics, params, tags and status changes in those lines.
+        count: usize,
+        /// Why they could not be delivered.
+        #[source]
+        source: Box<Error>,
+    },
+
     /// The background sender is gone (the process is shutting down).
     #[error("the mlflow background sender has stopped")]
     SenderStopped,

@@ -138,9 +138,14 @@ impl RunHandle {
         let mut batch = Batch::default();
         let mut seen = lock(&self.cell.params);
         let mut fresh: Vec<(String, String)> = Vec::new();
+        // A bad entry is reported, and the others are still logged.
+        let mut refused = Refused::default();
         for (k, v) in params {
             let key = k.as_ref();
-            validate::key("param", key)?;
+            if let Err(e) = validate::key("param", key) {
+                refused.push(e);
+                continue;
+            }
             let value = validate::truncate_value(
                 "param",
                 key,
@@ -151,13 +156,11 @@ impl RunHandle {
                 .get(key)
                 .or_else(|| fresh.iter().find(|(fk, _)| fk == key).map(|(_, fv)| fv));
             match known {
-                Some(old) if *old != value => {
-                    return Err(Error::ParamChanged {
-                        key: key.to_owned(),
-                        old: old.clone(),
-                        new: value,
-                    });
-                }
+                Some(old) if *old != value => refused.push(Error::ParamChanged {
+                    key: key.to_owned(),
+                    old: old.clone(),
+                    new: value,
+                }),
                 Some(_) => {}
                 None => fresh.push((key.to_owned(), value)),
             }
@@ -167,7 +170,8 @@ impl RunHandle {
             batch.params.push(Param { key, value });
         }
         drop(seen);
-        self.send_batch(batch)
+        self.send_batch(batch)?;
+        refused.into_result()
     }
 
     /// Logs a metric point at step 0.
@@ -196,8 +200,12 @@ impl RunHandle {
     ) -> Result<()> {
         let timestamp = now_ms();
         let mut batch = Batch::default();
+        let mut refused = Refused::default();
         for (k, value) in metrics {
-            validate::key("metric", k.as_ref())?;
+            if let Err(e) = validate::key("metric", k.as_ref()) {
+                refused.push(e);
+                continue;
+            }
             batch.metrics.push(Metric {
                 key: k.as_ref().to_owned(),
                 value,
@@ -205,7 +213,8 @@ impl RunHandle {
                 step: 0,
             });
         }
-        self.send_batch(batch)
+        self.send_batch(batch)?;
+        refused.into_result()
     }
 
     /// Sets a tag (formatted with `Display`); the last value set wins.
@@ -220,9 +229,13 @@ impl RunHandle {
         V: Display,
     {
         let mut batch = Batch::default();
+        let mut refused = Refused::default();
         for (k, v) in tags {
             let key = k.as_ref();
-            validate::key("tag", key)?;
+            if let Err(e) = validate::key("tag", key) {
+                refused.push(e);
+                continue;
+            }
             batch.tags.push(RunTag {
                 key: key.to_owned(),
                 value: validate::truncate_value(
@@ -233,7 +246,8 @@ impl RunHandle {
                 ),
             });
         }
-        self.send_batch(batch)
+        self.send_batch(batch)?;
+        refused.into_result()
     }
 
     /// Queues metric points that already carry their timestamps and steps.
@@ -275,6 +289,7 @@ impl RunHandle {
         if self.cell.ended.swap(true, Ordering::AcqRel) {
             return;
         }
+        crate::signals::unregister(&self.cell);
         let result = self.cell.tracker.send(Command::End {
             run: self.cell.clone(),
             status,
@@ -283,6 +298,24 @@ impl RunHandle {
         });
         if let Err(e) = result {
             tracker::report(&e);
+        }
+    }
+}
+
+/// The entries of a logging call that were refused; the call still logs the others.
+#[derive(Default)]
+struct Refused(Vec<Error>);
+
+impl Refused {
+    fn push(&mut self, e: Error) {
+        self.0.push(e);
+    }
+
+    fn into_result(mut self) -> Result<()> {
+        match self.0.len() {
+            0 => Ok(()),
+            1 => Err(self.0.remove(0)),
+            _ => Err(Error::Many(self.0)),
         }
     }
 }
@@ -304,6 +337,7 @@ enum ParentChoice {
 pub struct RunBuilder {
     name: Option<String>,
     tags: Vec<RunTag>,
+    params: Vec<(String, String)>,
     parent: ParentChoice,
     experiment: Option<ExperimentSel>,
 }
@@ -314,6 +348,7 @@ pub fn start_run() -> RunBuilder {
     RunBuilder {
         name: None,
         tags: Vec::new(),
+        params: Vec::new(),
         parent: ParentChoice::Active,
         experiment: None,
     }
@@ -333,6 +368,13 @@ impl RunBuilder {
             key: key.into(),
             value: value.to_string(),
         });
+        self
+    }
+
+    /// A param logged when the run starts (formatted with `Display` now). Invalid keys are
+    /// reported by `flush()`.
+    pub fn param(mut self, key: impl Into<String>, value: impl Display) -> Self {
+        self.params.push((key.into(), value.to_string()));
         self
     }
 
@@ -453,6 +495,7 @@ impl RunBuilder {
             ended: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
         });
+        crate::signals::register(&cell);
         let spec = StartSpec {
             name,
             client_id,
@@ -469,7 +512,13 @@ impl RunBuilder {
             cell.resolve_id(Err(e.clone()));
             tracker::report(&e);
         }
-        RunHandle { cell }
+        let handle = RunHandle { cell };
+        if !self.params.is_empty()
+            && let Err(e) = handle.log_params(self.params)
+        {
+            let _ = tracker.send(Command::Failed(e));
+        }
+        handle
     }
 }
 

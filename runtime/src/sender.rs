@@ -22,6 +22,14 @@ use crate::system;
 use crate::tracker::report;
 use crate::validate;
 
+// The outage handling: spilling what cannot be delivered, and delivering it once the store
+// is back. A child module, so that it sees the sender's state.
+#[path = "outage.rs"]
+mod outage;
+
+use crate::spill::{RunRef, Spill, SpillOp, is_outage};
+use outage::{Created, Outage};
+
 /// How many queued commands are taken at once before the store is called.
 const MAX_CHUNK: usize = 4096;
 
@@ -72,6 +80,9 @@ pub(crate) enum Command {
         end_time: i64,
         error: Option<String>,
     },
+    /// A failure found on the caller's side with no caller to return it to: kept for
+    /// `flush()` like the sender's own.
+    Failed(Error),
     /// Store everything pending, then answer with the failures since the last flush.
     Flush(flume::Sender<Vec<Error>>),
     /// Store everything pending, then run this.
@@ -130,7 +141,7 @@ pub(crate) fn spawn(uri: Result<TrackingUri>, rx: flume::Receiver<Command>) {
                 .build();
             match runtime {
                 Ok(rt) => rt.block_on(async move {
-                    let store = open_store(uri).await;
+                    let store = open_store(uri, give_up(&rx)).await;
                     Sender::new(store).run(rx).await
                 }),
                 Err(e) => report(&Error::Config(format!(
@@ -145,9 +156,21 @@ pub(crate) fn spawn(uri: Result<TrackingUri>, rx: flume::Receiver<Command>) {
     }
 }
 
-async fn open_store(uri: Result<TrackingUri>) -> std::result::Result<Arc<dyn Store>, Error> {
+/// Retrying is cut short when the queue is half full, so that logging never stalls on an
+/// outage: what cannot be delivered goes to the spill instead.
+fn give_up(rx: &flume::Receiver<Command>) -> crate::store::rest::GiveUp {
+    let rx = rx.clone();
+    Arc::new(move || rx.capacity().is_some_and(|cap| rx.len() * 2 >= cap))
+}
+
+async fn open_store(
+    uri: Result<TrackingUri>,
+    give_up: crate::store::rest::GiveUp,
+) -> std::result::Result<Arc<dyn Store>, Error> {
     match uri? {
-        TrackingUri::Rest(url) => Ok(Arc::new(RestStore::new(&url, HttpSettings::from_env()?)?)),
+        TrackingUri::Rest(url) => Ok(Arc::new(
+            RestStore::new(&url, HttpSettings::from_env()?)?.with_give_up(give_up),
+        )),
         TrackingUri::Sqlite(path) => {
             let cwd = std::env::current_dir()
                 .map_err(|e| Error::Config(format!("cannot read the working directory: {e}")))?;
@@ -167,6 +190,8 @@ struct RunState {
     cell: Arc<RunCell>,
     /// The store's id, or why the run does not exist there.
     id: Result<String>,
+    /// The run's reference in the spill file, when its creation was spilled.
+    spill_ref: Option<String>,
     pending: Batch,
 }
 
@@ -179,6 +204,11 @@ struct Sender {
     experiments_by_name: HashMap<String, String>,
     default_experiment: Option<Result<String>>,
     failures: Vec<Error>,
+    spill: Spill,
+    /// Set while the store is unreachable: operations go to the spill.
+    outage: Option<Outage>,
+    /// Ids of runs whose creation was spilled and later replayed, by spill reference.
+    replayed_ids: HashMap<String, String>,
 }
 
 impl Sender {
@@ -198,11 +228,26 @@ impl Sender {
             experiments_by_name: HashMap::new(),
             default_experiment: None,
             failures: Vec::new(),
+            spill: Spill::default(),
+            outage: None,
+            replayed_ids: HashMap::new(),
         }
     }
 
     async fn run(mut self, rx: flume::Receiver<Command>) {
-        while let Ok(first) = rx.recv_async().await {
+        loop {
+            let next = match self.probe_in() {
+                None => rx.recv_async().await,
+                // While the store is down, wake up now and then to see whether it is back.
+                Some(wait) => match tokio::time::timeout(wait, rx.recv_async()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        self.probe(false).await;
+                        continue;
+                    }
+                },
+            };
+            let Ok(first) = next else { break };
             let mut chunk: Vec<Option<Command>> = vec![Some(first)];
             while chunk.len() < MAX_CHUNK {
                 match rx.try_recv() {
@@ -210,6 +255,7 @@ impl Sender {
                     Err(_) => break,
                 }
             }
+            self.probe(false).await;
             self.process(chunk).await;
             // Nothing more waiting: store what is pending rather than hold it for later.
             if rx.is_empty() {
@@ -235,8 +281,11 @@ impl Sender {
                     end_time,
                     error,
                 } => self.end(run, status, end_time, error).await,
+                Command::Failed(err) => self.fail(err),
                 Command::Flush(reply) => {
                     self.send_all_pending().await;
+                    self.probe(true).await;
+                    self.report_spill();
                     let _ = reply.send(std::mem::take(&mut self.failures));
                 }
                 Command::Call(call) => {
@@ -255,11 +304,24 @@ impl Sender {
     async fn start(&mut self, run: Arc<RunCell>, spec: StartSpec, early_tags: Vec<RunTag>) {
         let local = run.local_id;
         let result = self.create(spec, early_tags).await;
+        let mut spill_ref = None;
         let id = match result {
-            Ok((id, experiment_id)) => {
+            Ok(Created::Stored(id, experiment_id)) => {
                 self.run_experiments.insert(local, experiment_id);
                 run.resolve_id(Ok(id.clone()));
                 Ok(id)
+            }
+            Ok(Created::Spilled(reference, experiment_id)) => {
+                if let Some(experiment_id) = experiment_id {
+                    self.run_experiments.insert(local, experiment_id);
+                }
+                let err = Error::RunNotCreated {
+                    run_name: run.name.clone(),
+                    source: Box::new(self.spilled_error()),
+                };
+                run.resolve_id(Err(err.clone()));
+                spill_ref = Some(reference);
+                Err(err)
             }
             Err(e) => {
                 let err = Error::RunNotCreated {
@@ -276,44 +338,58 @@ impl Sender {
             RunState {
                 cell: run,
                 id,
+                spill_ref,
                 pending: Batch::default(),
             },
         );
     }
 
     /// Creates (or resumes) the run in the store; returns its id and experiment.
-    async fn create(
-        &mut self,
-        spec: StartSpec,
-        early_tags: Vec<RunTag>,
-    ) -> Result<(String, String)> {
+    async fn create(&mut self, spec: StartSpec, early_tags: Vec<RunTag>) -> Result<Created> {
         let store = self.ctx.store()?.clone();
         if let Some(id) = spec.resume {
             let existing = store.get_run(&id).await?;
             store.update_run(&id, RunStatus::Running, None).await?;
-            return Ok((id, existing.info.experiment_id));
+            return Ok(Created::Stored(id, existing.info.experiment_id));
         }
         let parent_experiment = spec
             .parent
             .as_ref()
             .and_then(|p| self.run_experiments.get(&p.local_id).cloned());
-        let experiment_id = match spec.experiment {
-            ExperimentSel::Id(id) => id,
-            ExperimentSel::Name(name) => self.experiment_by_name(&name).await?,
-            ExperimentSel::SameAsParent => match parent_experiment.clone() {
-                Some(id) => id,
-                None => self.default_experiment().await?,
+        let same_as_parent = spec.experiment == ExperimentSel::SameAsParent;
+        let experiment = match self.outage {
+            Some(_) => Err(self.offline_experiment(&spec.experiment, &parent_experiment)),
+            None => match self
+                .online_experiment(spec.experiment.clone(), &parent_experiment)
+                .await
+            {
+                Ok(id) => Ok(id),
+                Err(e) if is_outage(&e) => {
+                    self.enter_outage(e);
+                    Err(self.offline_experiment(&spec.experiment, &parent_experiment))
+                }
+                Err(e) => return Err(e),
             },
-            ExperimentSel::Default => self.default_experiment().await?,
         };
         let mut tags: Vec<RunTag> = system::tags().to_vec();
+        let mut parent_ref = None;
         if let Some(parent) = &spec.parent {
             // A run in another experiment than its parent starts at the top of its own.
-            if parent_experiment.as_deref() == Some(experiment_id.as_str()) {
-                let parent_id = parent.known_id().ok_or_else(|| {
-                    Error::Config(format!("its parent run {:?} was not created", parent.name))
-                })?;
-                tags.push(tag("mlflow.parentRunId", parent_id));
+            let nests = match &experiment {
+                Ok(id) => parent_experiment.as_deref() == Some(id.as_str()),
+                Err(_) => same_as_parent,
+            };
+            if nests {
+                match self.parent_ref(parent) {
+                    Some(RunRef::Id(parent_id)) => tags.push(tag("mlflow.parentRunId", parent_id)),
+                    Some(RunRef::Spilled(r)) => parent_ref = Some(r),
+                    None => {
+                        return Err(Error::Config(format!(
+                            "its parent run {:?} was not created",
+                            parent.name
+                        )));
+                    }
+                }
             }
         }
         tags.push(tag("mlflow.runName", spec.name.clone()));
@@ -328,16 +404,48 @@ impl Sender {
         // The server refuses a run_name that differs from the mlflow.runName tag.
         let run_name = find("mlflow.runName").unwrap_or(spec.name);
         let user_id = find("mlflow.user").unwrap_or_else(|| "unknown".into());
+        let (experiment_id, experiment_name) = match experiment {
+            Ok(id) => (Some(id), None),
+            Err(offline) => offline,
+        };
         let request = CreateRun {
-            experiment_id: experiment_id.clone(),
+            experiment_id: experiment_id.clone().unwrap_or_default(),
             run_id: spec.client_id,
             user_id,
             run_name,
             start_time: spec.start_time,
             tags,
         };
-        let info = store.create_run(&request).await?;
-        Ok((info.run_id, experiment_id))
+        if self.outage.is_none() && parent_ref.is_none() && experiment_id.is_some() {
+            match store.create_run(&request).await {
+                Ok(info) => {
+                    return Ok(Created::Stored(
+                        info.run_id,
+                        experiment_id.unwrap_or_default(),
+                    ));
+                }
+                Err(e) if is_outage(&e) => self.enter_outage(e),
+                Err(e) => return Err(e),
+            }
+        }
+        self.spill_create(request, experiment_id, experiment_name, parent_ref)
+    }
+
+    /// The experiment id for `sel`, asking the store when it is not known yet.
+    async fn online_experiment(
+        &mut self,
+        sel: ExperimentSel,
+        parent_experiment: &Option<String>,
+    ) -> Result<String> {
+        match sel {
+            ExperimentSel::Id(id) => Ok(id),
+            ExperimentSel::Name(name) => self.experiment_by_name(&name).await,
+            ExperimentSel::SameAsParent => match parent_experiment.clone() {
+                Some(id) => Ok(id),
+                None => self.default_experiment().await,
+            },
+            ExperimentSel::Default => self.default_experiment().await,
+        }
     }
 
     async fn experiment_by_name(&mut self, name: &str) -> Result<String> {
@@ -355,7 +463,10 @@ impl Sender {
             return resolved.clone();
         }
         let resolved = self.resolve_default_experiment().await;
-        self.default_experiment = Some(resolved.clone());
+        // An outage is no answer: ask again next time.
+        if !matches!(&resolved, Err(e) if is_outage(e)) {
+            self.default_experiment = Some(resolved.clone());
+        }
         resolved
     }
 
@@ -390,6 +501,7 @@ impl Sender {
                 Some(id) => e.insert(RunState {
                     cell: run.clone(),
                     id: Ok(id),
+                    spill_ref: None,
                     pending: Batch::default(),
                 }),
                 None => {
@@ -402,7 +514,7 @@ impl Sender {
                 }
             },
         };
-        if let Err(e) = &state.id {
+        if let (Err(e), None) = (&state.id, &state.spill_ref) {
             let err = Error::Undelivered {
                 run: run.name.clone(),
                 count: batch.len(),
@@ -434,16 +546,32 @@ impl Sender {
             ));
         }
         self.send_pending(local).await;
-        let id = match self.runs.remove(&local) {
-            Some(state) => state.id,
-            None => run.known_id().ok_or(Error::SenderStopped),
+        let target = match self.runs.remove(&local) {
+            Some(state) => self.run_ref(&state),
+            None => run.known_id().map(RunRef::Id),
         };
-        let Ok(id) = id else { return };
+        let id = match target {
+            Some(RunRef::Id(id)) if self.outage.is_none() => id,
+            Some(target) => {
+                let op = SpillOp::update_run(&target, &run.name, status, Some(end_time));
+                self.spill_op(&op);
+                self.report_spilled_end(&run.name, status);
+                return;
+            }
+            None => return,
+        };
         let stored = match self.ctx.store() {
             Ok(store) => store.clone().update_run(&id, status, Some(end_time)).await,
             Err(e) => Err(e),
         };
         if let Err(e) = stored {
+            if is_outage(&e) {
+                self.enter_outage(e);
+                let op = SpillOp::update_run(&RunRef::Id(id), &run.name, status, Some(end_time));
+                self.spill_op(&op);
+                self.report_spilled_end(&run.name, status);
+                return;
+            }
             self.fail(Error::Undelivered {
                 run: format!("{} ({id})", run.name),
                 count: 1,
@@ -477,36 +605,63 @@ impl Sender {
             return;
         }
         let batch = std::mem::take(&mut state.pending);
-        let Ok(id) = state.id.clone() else { return };
         let name = state.cell.name.clone();
-        if let Err(e) = self.store_batch(&id, batch).await {
-            self.fail(Error::Undelivered {
-                run: format!("{name} ({id})"),
-                count: 0,
-                source: Box::new(e),
-            });
+        let id = match self.runs.get(&local).and_then(|s| self.run_ref(s)) {
+            Some(RunRef::Id(id)) if self.outage.is_none() => id,
+            Some(target) => {
+                for piece in split(normalize(batch), self.limits) {
+                    self.spill_op(&SpillOp::log_batch(&target, &name, &piece));
+                }
+                return;
+            }
+            None => return,
+        };
+        if let Err(e) = self.store_batch(&id, &name, batch).await {
+            let e = match e {
+                Error::Undelivered { .. } => e,
+                other => Error::Undelivered {
+                    run: format!("{name} ({id})"),
+                    count: 0,
+                    source: Box::new(other),
+                },
+            };
+            self.fail(e);
         }
     }
 
     /// Stores a batch of any size, cut into pieces the store accepts.
-    async fn store_batch(&mut self, run_id: &str, batch: Batch) -> Result<()> {
+    async fn store_batch(&mut self, run_id: &str, run_name: &str, batch: Batch) -> Result<()> {
         let store = self.ctx.store()?.clone();
         let mut first_error = None;
         for piece in split(normalize(batch), self.limits) {
             let count = piece.len();
+            if self.outage.is_some() {
+                let target = RunRef::Id(run_id.to_owned());
+                self.spill_op(&SpillOp::log_batch(&target, run_name, &piece));
+                continue;
+            }
             if let Err(e) = store.log_batch(run_id, &piece).await {
-                let e = match e {
-                    Error::Undelivered { .. } => e,
-                    other => Error::Undelivered {
-                        run: run_id.to_owned(),
-                        count,
-                        source: Box::new(other),
-                    },
-                };
-                if first_error.is_none() {
-                    first_error = Some(e);
-                } else {
-                    self.fail(e);
+                if is_outage(&e) {
+                    self.enter_outage(e);
+                    let target = RunRef::Id(run_id.to_owned());
+                    self.spill_op(&SpillOp::log_batch(&target, run_name, &piece));
+                    continue;
+                }
+                // Only what the store refused is lost: the rest of the piece goes again.
+                for (lost, e) in crate::isolate::after_refusal(&store, run_id, &piece, e).await {
+                    let e = match e {
+                        Error::Undelivered { .. } => e,
+                        other => Error::Undelivered {
+                            run: format!("{run_name} ({run_id})"),
+                            count: lost.min(count),
+                            source: Box::new(other),
+                        },
+                    };
+                    if first_error.is_none() {
+                        first_error = Some(e);
+                    } else {
+                        self.fail(e);
+                    }
                 }
             }
         }

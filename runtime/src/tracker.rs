@@ -206,6 +206,22 @@ pub fn flush() -> Result<()> {
     }
 }
 
+/// Flushes every tracker, each waiting at most `timeout`; for the signal handlers.
+pub(crate) fn flush_all(timeout: Duration) -> Result<()> {
+    let trackers = lock(&GLOBAL).all.clone();
+    let mut failures = Vec::new();
+    for t in trackers {
+        if let Err(e) = t.flush(Some(timeout)) {
+            failures.push(e);
+        }
+    }
+    match failures.len() {
+        0 => Ok(()),
+        1 => Err(failures.remove(0)),
+        _ => Err(Error::Many(failures)),
+    }
+}
+
 /// `MLFLOW_RUN_ID` resumes the first top-level run of the process, as in the Python client,
 /// which then forgets it.
 pub(crate) fn take_resume_run_id() -> Option<String> {

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use crate::error::Error;
-use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
+use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::query::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 
 pub mod rest;
 pub mod sqlite;
@@ -43,6 +44,45 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Reads a run back with its latest metrics, params and tags.
     async fn get_run(&self, run_id: &str) -> Result<Run, Error>;
 
+    /// One page of a run search, in MLflow's grammar and order.
+    async fn search_runs(&self, request: &SearchRunsRequest) -> Result<Page<Run>, Error>;
+
+    /// One page of an experiment search.
+    async fn search_experiments(
+        &self,
+        request: &SearchExperimentsRequest,
+    ) -> Result<Page<Experiment>, Error>;
+
+    /// Every point of metric `key` of a run, in the store's order.
+    async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>, Error>;
+
+    /// Uploads the file `local` to `artifact_path` (a relative file path) under the run's
+    /// artifact root `artifact_uri`. The default writes into local roots (`file://` or a
+    /// plain absolute path).
+    async fn log_artifact(
+        &self,
+        artifact_uri: &str,
+        local: &std::path::Path,
+        artifact_path: &str,
+    ) -> Result<(), Error> {
+        crate::artifacts::local::log_artifact(artifact_uri, local, artifact_path).await
+    }
+
+    /// Lists the artifacts directly under `path` (relative; empty for the root).
+    async fn list_artifacts(&self, artifact_uri: &str, path: &str) -> Result<Vec<FileInfo>, Error> {
+        crate::artifacts::local::list_artifacts(artifact_uri, path).await
+    }
+
+    /// Downloads the artifact file `path` to the local file `dest`.
+    async fn download_artifact(
+        &self,
+        artifact_uri: &str,
+        path: &str,
+        dest: &std::path::Path,
+    ) -> Result<(), Error> {
+        crate::artifacts::local::download_artifact(artifact_uri, path, dest).await
+    }
+
     /// How large a single [`Store::log_batch`] call may be.
     fn limits(&self) -> BatchLimits {
         BatchLimits::MLFLOW_SERVER
@@ -55,6 +95,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// A printable description of where data goes (credentials redacted).
     fn location(&self) -> String;
+
+    /// One cheap request without retries: `Ok` when the store answers at all. The sender
+    /// uses it to find out whether a store it saw go down is back.
+    async fn ping(&self) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// Size limits for one batch.

@@ -1,9 +1,13 @@
 //! The REST store: any MLflow tracking server over `http://` or `https://`.
 
+mod artifacts;
 mod retry;
+mod search;
 mod wire;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::Retryable;
@@ -15,11 +19,27 @@ use url::Url;
 
 use crate::config::{self, HttpSettings};
 use crate::error::{Error, Result};
-use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
+use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::query::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 use crate::store::Store;
 
 use retry::{Failure, Idempotency};
 use wire::*;
+
+/// Environment variable bounding how long the first contact with a server may take.
+pub const FIRST_CONTACT_TIMEOUT_ENV: &str = "MLFLOW_RS_FIRST_CONTACT_TIMEOUT";
+
+/// Default bound on the first contact, in seconds.
+pub const DEFAULT_FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// True for the HTTP statuses the official client retries (408, 429, 500, 502, 503, 504).
+pub(crate) fn is_retry_status(status: u16) -> bool {
+    retry::RETRY_CODES.contains(&status)
+}
+
+/// Asked while a request is being retried: true when the caller would rather have the
+/// failure now (its queue is filling up) than wait out the backoff.
+pub type GiveUp = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// A tracking server reached over HTTP(S).
 pub struct RestStore {
@@ -28,6 +48,11 @@ pub struct RestStore {
     api: Url,
     shown: String,
     settings: HttpSettings,
+    /// Set once the server has answered anything: until then, failures are bounded by
+    /// `first_contact` instead of the full retry schedule.
+    contacted: AtomicBool,
+    first_contact: Duration,
+    give_up: Option<GiveUp>,
 }
 
 impl std::fmt::Debug for RestStore {
@@ -66,18 +91,56 @@ impl RestStore {
             .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers);
         builder = tls(builder)?;
+        if !keep_alive(url)? {
+            builder = builder.pool_max_idle_per_host(0);
+        }
         let http = builder
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
         // Credentials live in the Authorization header; keep them out of request URLs.
         let _ = api.set_username("");
         let _ = api.set_password(None);
+        let first_contact = match config::env_nonempty(FIRST_CONTACT_TIMEOUT_ENV) {
+            None => DEFAULT_FIRST_CONTACT_TIMEOUT,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{FIRST_CONTACT_TIMEOUT_ENV}={v:?} is not a positive number of seconds"
+                    )));
+                }
+            },
+        };
         Ok(RestStore {
             http,
             api,
             shown,
             settings,
+            contacted: AtomicBool::new(false),
+            first_contact,
+            give_up: None,
         })
+    }
+
+    /// Lets the caller cut retries short (see [`GiveUp`]).
+    pub fn with_give_up(mut self, give_up: GiveUp) -> RestStore {
+        self.give_up = Some(give_up);
+        self
+    }
+
+    /// The error for a first contact that failed: it names the server and what to check.
+    fn first_contact_error(&self, waited: Duration, last: Option<String>) -> Error {
+        Error::Transport {
+            url: self.shown.clone(),
+            message: format!(
+                "cannot reach the MLflow tracking server at {} (gave up after {:.0} s{}). Check that the server is running and reachable from here, and that MLFLOW_TRACKING_URI (or mlflow::set_tracking_uri) names it; {FIRST_CONTACT_TIMEOUT_ENV} sets this limit (default {} s)",
+                self.shown,
+                waited.as_secs_f64(),
+                last.map(|l| format!("; last error: {l}"))
+                    .unwrap_or_default(),
+                DEFAULT_FIRST_CONTACT_TIMEOUT.as_secs()
+            ),
+        }
     }
 
     fn endpoint(&self, path: &str) -> Result<Url> {
@@ -105,8 +168,15 @@ impl RestStore {
         };
         let jitter = self.settings.backoff_jitter;
         let respect = self.settings.respect_retry_after;
-        let attempt = || self.attempt(method.clone(), &url, query, body.clone());
-        let bytes = attempt
+        let last_error: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        // Giving up is only safe between attempts: a request abandoned in flight may still
+        // be acted on by the server, and a run created twice.
+        let backing_off = AtomicBool::new(false);
+        let attempt = || {
+            backing_off.store(false, Ordering::Release);
+            self.attempt(method.clone(), &url, query, body.clone())
+        };
+        let retried = attempt
             .retry(retry::backoff(&self.settings))
             .sleep(tokio::time::sleep)
             .when(|a: &Attempt| retry::should_retry(a.failure, idempotency))
@@ -119,15 +189,56 @@ impl RestStore {
                 Some(wait)
             })
             .notify(|a: &Attempt, wait| {
+                backing_off.store(true, Ordering::Release);
+                if let Ok(mut last) = last_error.lock() {
+                    *last = Some(a.error.to_string());
+                }
                 tracing::warn!(
                     "mlflow: {} failed ({}); retrying in {:.1} s",
                     path,
                     a.error,
                     wait.as_secs_f64()
                 );
-            })
-            .await
-            .map_err(|a| a.error)?;
+            });
+        let last = || last_error.lock().ok().and_then(|l| l.clone());
+        let started = Instant::now();
+        let first_contact = !self.contacted.load(Ordering::Acquire);
+        let limit = if first_contact {
+            self.first_contact
+        } else {
+            // Later requests ride outages out; only the caller's queue cuts them short.
+            Duration::MAX
+        };
+        let give_up = async {
+            match &self.give_up {
+                Some(give_up) => loop {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if give_up() && backing_off.load(Ordering::Acquire) {
+                        break;
+                    }
+                },
+                None => std::future::pending::<()>().await,
+            }
+        };
+        let outcome = tokio::select! {
+            r = retried => Some(r.map_err(|a| a.error)),
+            _ = tokio::time::sleep(limit) => None,
+            _ = give_up => {
+                let message = format!(
+                    "gave up retrying {path} because the logging queue is full{}",
+                    last().map(|l| format!("; last error: {l}")).unwrap_or_default()
+                );
+                Some(Err(Error::Transport { url: self.shown_url(path), message }))
+            }
+        };
+        let bytes = match outcome {
+            Some(Ok(bytes)) => bytes,
+            Some(Err(e)) if first_contact && !self.contacted.load(Ordering::Acquire) => {
+                return Err(self.first_contact_error(started.elapsed(), Some(e.to_string())));
+            }
+            Some(Err(e)) => return Err(e),
+            None => return Err(self.first_contact_error(started.elapsed(), last())),
+        };
         let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
         serde_json::from_slice(bytes).map_err(|e| Error::Transport {
             url: self.shown_url(path),
@@ -165,6 +276,7 @@ impl RestStore {
             },
         };
         let resp = req.send().await.map_err(transport)?;
+        self.contacted.store(true, Ordering::Release);
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -199,6 +311,26 @@ impl RestStore {
     ) -> Result<T> {
         self.call(Method::POST, path, &[], Some(body), idempotency)
             .await
+    }
+}
+
+/// Whether to reuse connections. `mlflow server` with more than one uvicorn worker leaves
+/// Nagle's algorithm on, so on a kept-alive connection each answer's second segment waits
+/// for our delayed ACK: about 40 ms per request (uvicorn issue #3149). A fresh connection
+/// starts in quick-ACK mode and does not wait, and over plain `http` a connection costs one
+/// round trip, so plain `http` uses a fresh connection per request; `https` keeps its
+/// connections, since a TLS handshake per request would cost far more.
+/// `MLFLOW_RS_HTTP_KEEPALIVE=true|false` overrides the choice.
+fn keep_alive(url: &Url) -> Result<bool> {
+    match config::env_nonempty("MLFLOW_RS_HTTP_KEEPALIVE") {
+        None => Ok(url.scheme() == "https"),
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(Error::Config(format!(
+                "MLFLOW_RS_HTTP_KEEPALIVE={v:?}: expected true or false"
+            ))),
+        },
     }
 }
 
@@ -413,7 +545,60 @@ impl Store for RestStore {
         Ok(r.run.into())
     }
 
+    async fn search_runs(&self, r: &SearchRunsRequest) -> Result<Page<Run>> {
+        self.search_runs_rest(r).await
+    }
+
+    async fn search_experiments(&self, r: &SearchExperimentsRequest) -> Result<Page<Experiment>> {
+        self.search_experiments_rest(r).await
+    }
+
+    async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        self.metric_history_rest(run_id, key).await
+    }
+
+    async fn log_artifact(
+        &self,
+        artifact_uri: &str,
+        local: &std::path::Path,
+        artifact_path: &str,
+    ) -> Result<()> {
+        self.upload_artifact(artifact_uri, local, artifact_path)
+            .await
+    }
+
+    async fn list_artifacts(&self, artifact_uri: &str, path: &str) -> Result<Vec<FileInfo>> {
+        self.list_artifacts_rest(artifact_uri, path).await
+    }
+
+    async fn download_artifact(
+        &self,
+        artifact_uri: &str,
+        path: &str,
+        dest: &std::path::Path,
+    ) -> Result<()> {
+        self.download_artifact_rest(artifact_uri, path, dest).await
+    }
+
     fn location(&self) -> String {
         self.shown.clone()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        // One attempt, no retries: the sender probes a server it believes down.
+        let url = self.endpoint("experiments/get-by-name")?;
+        let probe = self.attempt(Method::GET, &url, &[("experiment_name", "Default")], None);
+        match tokio::time::timeout(self.settings.timeout.min(Duration::from_secs(10)), probe).await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(a)) => match a.failure {
+                Failure::Status(s) if !is_retry_status(s) => Ok(()),
+                _ => Err(a.error),
+            },
+            Err(_) => Err(Error::Transport {
+                url: self.shown_url("experiments/get-by-name"),
+                message: "no answer".into(),
+            }),
+        }
     }
 }

@@ -38,11 +38,12 @@ fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     }
 }
 
+/// Integers first: an int64 (step, timestamp) read as f64 would lose its low digits.
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum NumOrString {
-    Float(f64),
     Int(i64),
+    Float(f64),
     Text(String),
 }
 
@@ -301,5 +302,25 @@ mod tests {
         assert_eq!((m[0].timestamp, m[0].step), (5, 2));
         assert_eq!(m[1].value, f64::MAX);
         assert_eq!(m[2].value, 3.0);
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn metric_values_survive_the_wire(
+            value in prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY)],
+            step in any::<i64>(),
+        ) {
+            let json = serde_json::to_string(&MetricJson { key: "k".into(), value, timestamp: 1, step }).unwrap();
+            prop_assert!(!json.contains("null"), "{json}");
+            let back: MetricJson = serde_json::from_str(&json).unwrap();
+            prop_assert!(back.value.to_bits() == value.to_bits() || (back.value.is_nan() && value.is_nan()));
+            prop_assert_eq!(back.step, step);
+        }
     }
 }

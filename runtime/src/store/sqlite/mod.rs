@@ -22,13 +22,15 @@ use rusqlite::{Connection, Transaction};
 
 use super::{BatchLimits, Store};
 use crate::error::Error;
-use crate::model::{Batch, CreateRun, Experiment, Run, RunInfo, RunStatus};
+use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::query::{Page, SearchExperimentsRequest, SearchRunsRequest};
 
 mod batch;
 mod experiments;
 mod metrics;
 mod runs;
 mod schema;
+mod search;
 mod tx;
 
 pub use schema::{KNOWN_HEADS, PINNED_HEAD};
@@ -280,6 +282,21 @@ impl Store for SqliteStore {
     async fn get_run(&self, run_id: &str) -> Result<Run, Error> {
         let run_id = run_id.to_owned();
         self.read(move |tx, ctx| runs::get(tx, ctx, &run_id)).await
+    }
+
+    async fn search_runs(&self, r: &SearchRunsRequest) -> Result<Page<Run>, Error> {
+        self.search_runs_sql(r).await
+    }
+
+    async fn search_experiments(
+        &self,
+        r: &SearchExperimentsRequest,
+    ) -> Result<Page<Experiment>, Error> {
+        self.search_experiments_sql(r).await
+    }
+
+    async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>, Error> {
+        self.metric_history_sql(run_id, key).await
     }
 
     fn limits(&self) -> BatchLimits {

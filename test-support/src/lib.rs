@@ -1,0 +1,108 @@
+//! Test helpers for the `mlflow-tracking` workspace: the one place tests get the pinned
+//! MLflow's Python, a real `mlflow server`, and read-back through MLflow's official client.
+//!
+//! `scripts/test.sh` installs `mlflow==3.17.2` into a venv outside the clone, starts one
+//! server for the whole suite and exports:
+//!
+//! | variable | meaning |
+//! | --- | --- |
+//! | `MLFLOW_TEST_PYTHON` | the venv's `python` |
+//! | `MLFLOW_TEST_SERVER_URI` | `http://127.0.0.1:PORT` of the shared server |
+//! | `MLFLOW_TEST_SERVER_LOG` | that server's stdout/stderr log |
+//!
+//! Without them (a plain `cargo test`), [`python`] looks in the default venv location and
+//! [`server_uri`] starts a private server for the test process. When the venv is missing
+//! the tests that need it are skipped with a printed note, except under `CI=true`, where
+//! they fail.
+//!
+//! ```no_run
+//! use mlflow_test_support::{read_runs, require_server, unique_name};
+//!
+//! // #[test]
+//! fn logs_to_the_server() {
+//!     let uri = require_server!();
+//!     let experiment = unique_name("logs");
+//!     // ... log with the crate under test ...
+//!     let runs = read_runs(&uri, &experiment);
+//!     assert!(runs.is_empty());
+//! }
+//! ```
+
+mod child;
+mod python;
+mod readback;
+mod server;
+
+pub use child::{CHILD_ENV, in_child, run_self};
+pub use python::{MLFLOW_VERSION, default_venv_dir, is_ci, python, run_python};
+pub use readback::{MetricPoint, RunRecord, metric_history, read_runs};
+pub use server::{ServerGuard, server_log_tail, server_uri, start_server};
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A name no other test, process or earlier run of the suite has used: `prefix` followed
+/// by the process id, the time and a counter. Use one experiment per test so that
+/// read-back sees only that test's runs.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// What a skipped test returns; lets [`require_python!`] and [`require_server!`] be used in
+/// tests returning `()` and in tests returning `Result<(), E>`.
+pub trait Skipped {
+    /// The value a skipped test returns.
+    fn skipped() -> Self;
+}
+
+impl Skipped for () {
+    fn skipped() -> Self {}
+}
+
+impl<E> Skipped for Result<(), E> {
+    fn skipped() -> Self {
+        Ok(())
+    }
+}
+
+/// The venv's Python (a `PathBuf`), or: under `CI=true` a panic, otherwise an early return
+/// from the calling test with a printed `skipped: ...` note.
+#[macro_export]
+macro_rules! require_python {
+    () => {
+        match $crate::python() {
+            ::std::option::Option::Some(python) => python,
+            ::std::option::Option::None => {
+                ::std::eprintln!(
+                    "skipped: no MLflow venv at {} (run ./scripts/test.sh, or set MLFLOW_TEST_PYTHON)",
+                    $crate::default_venv_dir().display()
+                );
+                return $crate::Skipped::skipped();
+            }
+        }
+    };
+}
+
+/// The URI of a real `mlflow server` (a `String`), or: under `CI=true` a panic, otherwise an
+/// early return from the calling test with a printed `skipped: ...` note.
+#[macro_export]
+macro_rules! require_server {
+    () => {
+        match $crate::server_uri() {
+            ::std::option::Option::Some(uri) => uri,
+            ::std::option::Option::None => {
+                ::std::eprintln!(
+                    "skipped: no MLflow server (no venv at {}; run ./scripts/test.sh, or set MLFLOW_TEST_SERVER_URI)",
+                    $crate::default_venv_dir().display()
+                );
+                return $crate::Skipped::skipped();
+            }
+        }
+    };
+}

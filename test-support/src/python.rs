@@ -1,0 +1,112 @@
+//! The pinned MLflow's Python: where the venv is, and running snippets in it.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// The MLflow release the tests pin; the venv's folder name carries it.
+pub const MLFLOW_VERSION: &str = "3.17.2";
+
+/// Variables that would make a process act on a run, experiment or store other than the one
+/// the test names; never inherited by the processes these helpers start.
+pub(crate) const SCRUBBED_ENV: &[&str] = &[
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_EXPERIMENT_ID",
+];
+
+/// True when running under CI (`CI=true`), where a missing venv or server is a failure.
+pub fn is_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Where `scripts/test.sh` keeps the venv:
+/// `${MLFLOW_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-tracking-tests}/venv-mlflow-3.17.2`.
+pub fn default_venv_dir() -> PathBuf {
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    let cache = non_empty("MLFLOW_TEST_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            non_empty("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("mlflow-tracking-tests"))
+        })
+        .or_else(|| {
+            non_empty("HOME").map(|d| {
+                PathBuf::from(d)
+                    .join(".cache")
+                    .join("mlflow-tracking-tests")
+            })
+        })
+        .unwrap_or_else(|| std::env::temp_dir().join("mlflow-tracking-tests"));
+    cache.join(format!("venv-mlflow-{MLFLOW_VERSION}"))
+}
+
+/// The venv's `python`: `MLFLOW_TEST_PYTHON`, else the one in [`default_venv_dir`].
+///
+/// `None` when it does not exist; under `CI=true` that panics instead, because CI must
+/// run every test. Tests use [`require_python!`](crate::require_python) rather than this.
+pub fn python() -> Option<PathBuf> {
+    let path = std::env::var_os("MLFLOW_TEST_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default_venv_dir().join("bin").join("python"));
+    if path.exists() {
+        return Some(path);
+    }
+    if is_ci() {
+        panic!(
+            "CI=true but the MLflow test venv's python is missing at {}: run the suite with ./scripts/test.sh, which installs mlflow=={MLFLOW_VERSION} there",
+            path.display()
+        );
+    }
+    None
+}
+
+/// A `Command` for the venv's Python with telemetry off and no inherited MLflow run or
+/// experiment settings.
+pub(crate) fn python_command() -> Command {
+    let python = python().unwrap_or_else(|| {
+        panic!(
+            "no MLflow venv at {}: guard the test with require_python!() or require_server!()",
+            default_venv_dir().display()
+        )
+    });
+    let mut cmd = Command::new(python);
+    cmd.env("MLFLOW_DISABLE_TELEMETRY", "true");
+    for name in SCRUBBED_ENV {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+/// Runs a Python snippet in the venv and returns the JSON document it prints on its last
+/// non-empty stdout line. `env` is added to the snippet's environment.
+///
+/// Panics, showing the snippet's stdout and stderr, when it fails or prints no JSON.
+pub fn run_python(script: &str, env: &[(&str, &str)]) -> Value {
+    let output = python_command()
+        .arg("-c")
+        .arg(script)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the venv's python: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        panic!(
+            "python snippet failed ({}):\n--- script ---\n{script}\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}",
+            output.status
+        );
+    }
+    let last = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!(
+            "python snippet printed no JSON on its last line ({e}):\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+        )
+    })
+}

@@ -1,0 +1,136 @@
+//! Injected faults between the client and a real server, with every request counted: the
+//! retry policy is exactly the official client's.
+
+mod faults_support;
+
+use std::time::{Duration, Instant};
+
+use faults_support::proxy::{Action, Proxy};
+use faults_support::{env_with, run_child};
+use mlflow_test_support::{
+    RunRecord, in_child, metric_history, read_runs, require_server, unique_name,
+};
+
+#[test]
+fn injected_faults_are_retried_as_the_official_client_does() {
+    if in_child() {
+        let proxy = Proxy::start(upstream_port());
+        mlflow::set_tracking_uri(&proxy.uri()).unwrap();
+        mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+
+        // Creation is resent only when the server surely did not act on it: 429 and 408.
+        proxy.script(
+            "runs/create",
+            vec![Action::Status(429, Some(1)), Action::Status(408, None)],
+        );
+        proxy.script(
+            "runs/log-batch",
+            vec![
+                Action::Status(500, None),
+                Action::Status(429, Some(1)),
+                Action::Reset,
+                Action::Slow(Duration::from_secs(4)),
+                Action::Status(502, None),
+                Action::Status(503, None),
+                Action::Status(504, None),
+            ],
+        );
+        proxy.script("runs/update", vec![Action::Status(503, None)]);
+
+        let started = Instant::now();
+        let run = mlflow::start_run().name("faulty").start();
+        mlflow::log_params([("lr", "0.1"), ("depth", "3")]).unwrap();
+        for s in 0..20 {
+            mlflow::log_metric_with_step("loss", 1.0 / (s + 1) as f64, s).unwrap();
+        }
+        mlflow::set_tag("note", "survived").unwrap();
+        mlflow::flush().expect("delivered after the retries");
+        run.end(mlflow::RunStatus::Finished);
+        mlflow::flush().expect("ended after a retry");
+        let took = started.elapsed();
+        // Two Retry-After: 1 waits, and the stalled request's timeout.
+        assert!(took >= Duration::from_secs(4), "took {took:?}");
+
+        assert_eq!(proxy.count("runs/create"), 3, "429, 408, then created once");
+        assert_eq!(
+            proxy.count("runs/log-batch"),
+            8,
+            "7 injected faults, then stored"
+        );
+        assert_eq!(proxy.count("runs/update"), 2, "503, then stored");
+        return;
+    }
+    let uri = require_server!();
+    let experiment = unique_name("proxy");
+    let env = env_with(&[
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "8"),
+        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.1"),
+        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "3"),
+        ("UPSTREAM", &uri),
+        ("EXP", &experiment),
+    ]);
+    run_child(
+        "injected_faults_are_retried_as_the_official_client_does",
+        env,
+        Duration::from_secs(240),
+    );
+    let runs = read_runs(&uri, &experiment);
+    assert_eq!(runs.len(), 1, "no duplicate run");
+    let r = RunRecord::named(&runs, "faulty");
+    assert_eq!(r.status, "FINISHED");
+    assert_eq!(r.params.len(), 2);
+    assert_eq!(r.tags.get("note").map(String::as_str), Some("survived"));
+    assert_eq!(metric_history(&uri, &r.run_id, "loss").len(), 20);
+}
+
+fn upstream_port() -> u16 {
+    let uri = std::env::var("UPSTREAM").unwrap();
+    uri.rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_creation_that_may_have_reached_the_server_is_not_resent() {
+    if in_child() {
+        let proxy = Proxy::start(upstream_port());
+        mlflow::set_tracking_uri(&proxy.uri()).unwrap();
+        mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+        // A 500 or a reset after sending: the run may exist; resending could duplicate it.
+        proxy.script("runs/create", vec![Action::Status(500, None)]);
+        let run = mlflow::start_run().name("once").start();
+        mlflow::log_metric("m", 1.0).unwrap();
+        drop(run);
+        // Not resent: kept in the spill and delivered on the next flush, once.
+        let _ = mlflow::flush();
+        mlflow::flush().expect("delivered from the spill");
+        assert_eq!(
+            proxy.count("runs/create"),
+            2,
+            "one refused, one from the spill"
+        );
+        return;
+    }
+    let uri = require_server!();
+    let experiment = unique_name("proxy-create");
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().display().to_string();
+    let env = env_with(&[
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
+        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
+        ("UPSTREAM", &uri),
+        ("EXP", &experiment),
+    ]);
+    run_child(
+        "a_creation_that_may_have_reached_the_server_is_not_resent",
+        env,
+        Duration::from_secs(180),
+    );
+    let runs = read_runs(&uri, &experiment);
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, "FINISHED");
+    assert_eq!(runs[0].metrics.get("m"), Some(&1.0));
+}

@@ -1,0 +1,201 @@
+//! A scripted HTTP/1.1 proxy in front of a real server: it counts every request by API path
+//! and, as scripted, answers with an error status (with `Retry-After`), resets the
+//! connection, or stalls, instead of forwarding. One request per connection.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Forward it to the server.
+    Pass,
+    /// Answer with this status (and `Retry-After: secs` when given) without forwarding.
+    Status(u16, Option<u32>),
+    /// Close the connection with a TCP reset, without answering or forwarding.
+    Reset,
+    /// Wait this long, then close without answering or forwarding.
+    Slow(Duration),
+}
+
+type Script = Arc<Mutex<Vec<(String, VecDeque<Action>)>>>;
+type Seen = Arc<Mutex<Vec<String>>>;
+
+/// The running proxy.
+pub struct Proxy {
+    pub port: u16,
+    script: Script,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    auth: Seen,
+}
+
+impl Proxy {
+    /// Starts a proxy on a free loopback port, forwarding to `upstream_port`.
+    pub fn start(upstream_port: u16) -> Proxy {
+        let script: Script = Arc::default();
+        let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+        let auth: Seen = Arc::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (s, c, a) = (script.clone(), counts.clone(), auth.clone());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                tx.send(listener.local_addr().expect("addr").port()).ok();
+                loop {
+                    let Ok((conn, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let (s, c, a) = (s.clone(), c.clone(), a.clone());
+                    tokio::spawn(async move {
+                        let _ = serve(conn, upstream_port, s, c, a).await;
+                    });
+                }
+            });
+        });
+        let port = rx.recv().expect("proxy port");
+        Proxy {
+            port,
+            script,
+            counts,
+            auth,
+        }
+    }
+
+    /// The `Authorization` header of every request so far (empty when there was none).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.auth.lock().unwrap().clone()
+    }
+
+    pub fn uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Queues `actions` for the next requests whose path ends with `path`
+    /// (such as `runs/log-batch`); requests beyond the script pass.
+    pub fn script(&self, path: &str, actions: Vec<Action>) {
+        self.script
+            .lock()
+            .unwrap()
+            .push((path.to_owned(), actions.into()));
+    }
+
+    /// Requests seen whose path ends with `path`.
+    pub fn count(&self, path: &str) -> usize {
+        self.counts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p.ends_with(path))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+async fn serve(
+    conn: TcpStream,
+    upstream_port: u16,
+    script: Script,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+    auth: Seen,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn);
+    let mut head = Vec::new();
+    let mut content_length = 0usize;
+    let mut authorization = String::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("authorization:") {
+            authorization = line["authorization:".len()..].trim().to_owned();
+        }
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            content_length = v.trim().parse().unwrap_or(0);
+        }
+        if !lower.starts_with("connection:") && !lower.starts_with("keep-alive:") {
+            head.push(line);
+        }
+    }
+    let mut body = vec![0u8; content_length];
+    reader.read_exact(&mut body).await?;
+    let path = head
+        .first()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .map(|p| p.split('?').next().unwrap_or(p).to_owned())
+        .unwrap_or_default();
+    *counts.lock().unwrap().entry(path.clone()).or_default() += 1;
+    auth.lock().unwrap().push(authorization);
+    let action = {
+        let mut script = script.lock().unwrap();
+        script
+            .iter_mut()
+            .find(|(p, q)| path.ends_with(p.as_str()) && !q.is_empty())
+            .and_then(|(_, q)| q.pop_front())
+            .unwrap_or(Action::Pass)
+    };
+    let mut conn = reader.into_inner();
+    match action {
+        Action::Status(code, retry_after) => {
+            let body = r#"{"error_code":"TEMPORARILY_UNAVAILABLE","message":"injected by the test proxy"}"#;
+            let retry = retry_after
+                .map(|s| format!("Retry-After: {s}\r\n"))
+                .unwrap_or_default();
+            let resp = format!(
+                "HTTP/1.1 {code} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{retry}\r\n{body}",
+                body.len()
+            );
+            conn.write_all(resp.as_bytes()).await?;
+            conn.shutdown().await?;
+        }
+        Action::Reset => {
+            // Zero linger: the close is a reset, and nothing is left to flush, so no blocking.
+            #[allow(deprecated)]
+            conn.set_linger(Some(Duration::ZERO))?;
+            drop(conn);
+        }
+        Action::Slow(d) => {
+            tokio::time::sleep(d).await;
+            drop(conn);
+        }
+        Action::Pass => {
+            let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
+            let mut req = head.concat().into_bytes();
+            req.extend_from_slice(b"connection: close\r\n\r\n");
+            req.extend_from_slice(&body);
+            up.write_all(&req).await?;
+            let mut resp = Vec::new();
+            up.read_to_end(&mut resp).await?;
+            // Keep the client from reusing the connection: one request per connection.
+            let split = resp
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .unwrap_or(resp.len());
+            let head = String::from_utf8_lossy(&resp[..split]);
+            let mut out: Vec<u8> = head
+                .split("\r\n")
+                .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                .collect::<Vec<_>>()
+                .join("\r\n")
+                .into_bytes();
+            out.extend_from_slice(b"\r\nconnection: close");
+            out.extend_from_slice(&resp[split..]);
+            conn.write_all(&out).await?;
+            conn.shutdown().await?;
+        }
+    }
+    Ok(())
+}
