@@ -36,6 +36,7 @@ class Env:
         self.python = a.python
         self.mlflow = str(Path(a.python).parent / "mlflow")
         self.sweep_bin = a.sweep_bin
+        self.example_bin = a.example_bin
         self.load_bin = a.load_bin
         self.work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
         base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
@@ -206,6 +207,7 @@ def sweep_server(env, table, workers, reps, rust_variants):
                     [env.python, str(HERE / "poster.py"), "floor", srv.url, "--fresh"], {})]
         for name, extra in rust_variants:
             clients.append((name, [env.sweep_bin], {"MLFLOW_TRACKING_URI": srv.url, **extra}))
+        clients.append(("examples/sweep.rs (+ 5 searches)", [env.example_bin], {"MLFLOW_TRACKING_URI": srv.url}))
         clients += [("Python client sync", [env.python, str(HERE / "sweep.py")], {"MLFLOW_TRACKING_URI": srv.url}),
                     ("Python client async", [env.python, str(HERE / "sweep.py")],
                      {"MLFLOW_TRACKING_URI": srv.url, "MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
@@ -236,6 +238,8 @@ def sweep_server(env, table, workers, reps, rust_variants):
         reqs = f"{median(r['req']):.0f} req, {median(r['creates']):.0f} creates"
         if name.startswith("floor"):
             table.add(f"{name}", w, "s", note=reqs)
+        elif name.startswith("examples/"):
+            table.add(f"{name}: wall", w, "s", note=reqs)
         elif name.startswith("Rust"):
             table.add(f"{name}: wall", w, "s", note=reqs)
             table.add(f"{name}: / floor", w / floor, "x", "<= 1.25", w / floor <= 1.25)
@@ -252,7 +256,7 @@ def sweep_server(env, table, workers, reps, rust_variants):
 def sweep_embedded(env, table, reps):
     table.section("Seed sweep, embedded defaults (fresh temp dir, no URI)")
     log("[sweep] embedded")
-    clients = [("Rust example sweep -> ./mlflow.db", [env.sweep_bin], {}),
+    clients = [("Rust seed sweep -> ./mlflow.db", [env.sweep_bin], {}),
                ("Python client sync -> sqlite:///mlflow.db", [env.python, str(HERE / "sweep.py")], {}),
                ("Python client async -> sqlite:///mlflow.db", [env.python, str(HERE / "sweep.py")],
                 {"MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
@@ -269,7 +273,7 @@ def sweep_embedded(env, table, reps):
     for name, (walls, rss) in res.items():
         table.add(f"{name}: wall", median(walls), "s", note=f"peak RSS {rss[-1] / 1024:.1f} MB")
     table.add("Rust / Python sync (embedded)", rust / py, "x", "<= 0.05", rust / py <= 0.05)
-    table.add("Rust example sweep -> ./mlflow.db: peak RSS", res[clients[0][0]][1][-1] / 1024, "MB", "< 30",
+    table.add("Rust seed sweep -> ./mlflow.db: peak RSS", res[clients[0][0]][1][-1] / 1024, "MB", "< 30",
               res[clients[0][0]][1][-1] / 1024 < 30)
 
 
@@ -433,6 +437,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--python", required=True)
     p.add_argument("--sweep-bin", required=True)
+    p.add_argument("--example-bin", required=True)
     p.add_argument("--load-bin", required=True)
     p.add_argument("--target-dir", required=True)
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
@@ -446,10 +451,12 @@ def main():
     env = Env(a)
     reps = a.reps or (1 if a.quick else 3)
     only = set(a.only.split(","))
-    variants = [("Rust example sweep", {})]
+    # The runtime's default over plain http is a fresh connection per request;
+    # MLFLOW_RS_HTTP_KEEPALIVE=true keeps connections alive instead.
+    variants = [("Rust seed sweep", {}), ("Rust seed sweep, keep-alive", {"MLFLOW_RS_HTTP_KEEPALIVE": "true"})]
     for kv in a.rust_env:
         k, _, v = kv.partition("=")
-        variants.append((f"Rust example sweep {k}={v}", {k: v}))
+        variants.append((f"Rust seed sweep {k}={v}", {k: v}))
     table = Table()
     load = os.getloadavg()
     started = time.time()
