@@ -38,6 +38,7 @@ class Env:
         self.sweep_bin = a.sweep_bin
         self.example_bin = a.example_bin
         self.load_bin = a.load_bin
+        self.post_bin = a.post_bin
         self.work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
         base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         base["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -89,11 +90,33 @@ class Server:
             if text.count("Application startup complete") >= workers:
                 try:
                     urllib.request.urlopen(self.url + "/health", timeout=5).read()
+                    self._wait_idle()
                     return
                 except OSError:
                     pass
             time.sleep(0.5)
         raise SystemExit(f"mlflow server did not start within 240 s; see {self.log_path}")
+
+    def _wait_idle(self):
+        # The server starts its job runner's consumers some seconds after it answers;
+        # measuring while they import would charge their CPU to whoever runs first.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self._helpers() > 0:
+                time.sleep(3)
+                return
+            time.sleep(1)
+
+    def _helpers(self):
+        n = 0
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                stat = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[2]) == self.proc.pid and b"huey_consumer" in cmdline.read_bytes():
+                    n += 1
+            except (OSError, IndexError, ValueError):
+                continue
+        return n
 
     def mark(self):
         return self.log_path.stat().st_size
@@ -115,11 +138,20 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGTERM)
             self.proc.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            pass
+        # Helpers (the job runner's consumers) may outlive the server's main process.
+        time.sleep(1)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.log_file.close()
+
+
+def warm(env, srv):
+    """Every worker imports its handlers on its first requests; get that out of the way."""
+    for _ in range(2):
+        run_proc(env, [env.post_bin, "floor", srv.url], env.work)
 
 
 def run_proc(env, cmd, cwd, extra=None, timeout=1800):
@@ -194,17 +226,16 @@ def median(xs):
 
 # --- 1. the seed sweep -----------------------------------------------------------------------
 
-def sweep_server(env, table, workers, reps, rust_variants):
+def sweep_server(env, table, workers, reps, py_reps, rust_variants):
     label = f"server --workers {workers}" if workers else "server default (4 workers)"
     table.section(f"Seed sweep vs {label}")
     log(f"[sweep] {label}")
     srv = Server(env, workers)
     try:
         # The first sweep creates the experiment; measure only runs that find it, like each other.
-        run_proc(env, [env.python, str(HERE / "poster.py"), "floor", srv.url], env.work)
-        clients = [("floor, raw HTTP keep-alive", [env.python, str(HERE / "poster.py"), "floor", srv.url], {}),
-                   ("floor, raw HTTP fresh connections",
-                    [env.python, str(HERE / "poster.py"), "floor", srv.url, "--fresh"], {})]
+        warm(env, srv)
+        clients = [("floor, raw HTTP fresh connections", [env.post_bin, "floor", srv.url], {}),
+                   ("floor, raw HTTP keep-alive", [env.post_bin, "floor", srv.url, "keepalive"], {})]
         for name, extra in rust_variants:
             clients.append((name, [env.sweep_bin], {"MLFLOW_TRACKING_URI": srv.url, **extra}))
         clients.append(("examples/sweep.rs (+ 5 searches)", [env.example_bin], {"MLFLOW_TRACKING_URI": srv.url}))
@@ -214,6 +245,8 @@ def sweep_server(env, table, workers, reps, rust_variants):
         res = {name: {"wall": [], "rss": [], "req": [], "creates": []} for name, _, _ in clients}
         for rep in range(reps):
             for name, cmd, extra in clients:
+                if name.startswith("Python") and rep >= py_reps:
+                    continue
                 d = env.fresh_dir("sweep")
                 mark = srv.mark()
                 if name.startswith("floor"):
@@ -253,7 +286,7 @@ def sweep_server(env, table, workers, reps, rust_variants):
         table.add("Python sync / Rust (best variant)", py_sync / min(rust), "x")
 
 
-def sweep_embedded(env, table, reps):
+def sweep_embedded(env, table, reps, py_reps):
     table.section("Seed sweep, embedded defaults (fresh temp dir, no URI)")
     log("[sweep] embedded")
     clients = [("Rust seed sweep -> ./mlflow.db", [env.sweep_bin], {}),
@@ -263,6 +296,8 @@ def sweep_embedded(env, table, reps):
     res = {name: ([], []) for name, _, _ in clients}
     for rep in range(reps):
         for name, cmd, extra in clients:
+            if name.startswith("Python") and rep >= py_reps:
+                continue
             d = env.fresh_dir("embedded")
             wall, rss, _ = run_proc(env, cmd, d, extra)
             res[name][0].append(wall)
@@ -292,6 +327,7 @@ def hot_path(env, table, quick, target_dir):
     log("[hot path]")
     srv = Server(env, None)
     try:
+        warm(env, srv)
         e = dict(env.base)
         e["MLFLOW_BENCH_REST_URI"] = srv.url
         e["MLFLOW_BENCH_QUICK"] = "1" if quick else "0"
@@ -357,8 +393,7 @@ def throughput(env, table, quick):
     try:
         ceil = {}
         for c in [1, 4]:
-            _, _, out = run_proc(env, [env.python, str(HERE / "poster.py"), "ceiling", srv.url,
-                                       "--requests", str(requests), "--concurrency", str(c)], env.work)
+            _, _, out = run_proc(env, [env.post_bin, "ceiling", srv.url, str(requests), str(c)], env.work)
             ceil[c] = last_json(out)
             log(f"    ceiling c={c}: {ceil[c]['per_s']:,.0f}/s, {ceil[c]['ms_per_request']:.1f} ms/request")
         rust = rust_load(env, "points", n_rest, srv.url)
@@ -414,6 +449,7 @@ def scaling(env, table, quick):
     flat("SQLite runs", costs, "ms/run")
     srv = Server(env, None)
     try:
+        warm(env, srv)
         costs = []
         for n in rest_points:
             r = rust_load(env, "points", n, srv.url)
@@ -439,9 +475,12 @@ def main():
     p.add_argument("--sweep-bin", required=True)
     p.add_argument("--example-bin", required=True)
     p.add_argument("--load-bin", required=True)
+    p.add_argument("--post-bin", required=True)
     p.add_argument("--target-dir", required=True)
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
-    p.add_argument("--reps", type=int, help="sweep repetitions (median); default 1 quick, 3 full")
+    p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
+                   "default 1 quick, 3 full")
+    p.add_argument("--py-reps", type=int, default=1, help="sweep repetitions of the Python client (default 1)")
     p.add_argument("--only", default="sweep,embedded,hotpath,throughput,scaling",
                    help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling")
     p.add_argument("--rust-env", action="append", default=[], metavar="NAME=VALUE",
@@ -462,10 +501,10 @@ def main():
     started = time.time()
     try:
         if "sweep" in only:
-            sweep_server(env, table, None, reps, variants)
-            sweep_server(env, table, 1, reps, variants)
+            sweep_server(env, table, None, reps, a.py_reps, variants)
+            sweep_server(env, table, 1, reps, a.py_reps, variants)
         if "embedded" in only:
-            sweep_embedded(env, table, reps)
+            sweep_embedded(env, table, reps, a.py_reps)
         if "hotpath" in only:
             hot_path(env, table, a.quick, a.target_dir)
         if "throughput" in only:
