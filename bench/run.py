@@ -392,22 +392,26 @@ def throughput(env, table, quick):
     srv = Server(env, None)
     try:
         ceil = {}
-        for c in [1, 4]:
-            _, _, out = run_proc(env, [env.post_bin, "ceiling", srv.url, str(requests), str(c)], env.work)
+        for c, mode in [(1, "fresh"), ("1k", "keepalive"), (4, "keepalive")]:
+            _, _, out = run_proc(env, [env.post_bin, "ceiling", srv.url, str(requests), str(c).rstrip("k"), mode],
+                                 env.work)
             ceil[c] = last_json(out)
             log(f"    ceiling c={c}: {ceil[c]['per_s']:,.0f}/s, {ceil[c]['ms_per_request']:.1f} ms/request")
         rust = rust_load(env, "points", n_rest, srv.url)
         py = py_points(env, n_rest, srv.url)
     finally:
         srv.stop()
-    best = max(ceil[1]["per_s"], ceil[4]["per_s"])
+    best = max(c["per_s"] for c in ceil.values())
     table.add("server ceiling, log-batch x1000, sequential", ceil[1]["per_s"], "points/s",
               note=f"{ceil[1]['ms_per_request']:.1f} ms/request")
-    table.add("server ceiling, log-batch x1000, 4 connections", ceil[4]["per_s"], "points/s")
+    table.add("server ceiling, log-batch x1000, sequential, keep-alive", ceil["1k"]["per_s"], "points/s",
+              note=f"{ceil['1k']['ms_per_request']:.1f} ms/request")
+    table.add("server ceiling, log-batch x1000, 4 connections, keep-alive", ceil[4]["per_s"], "points/s")
     table.add(f"Rust {n_rest:,} points -> server", rust["per_s"], "points/s", note=f"{rust['total_s']:.2f} s")
-    table.add("Rust REST / server ceiling (best of the two)", rust["per_s"] / best, "x", ">= 0.80",
+    table.add("Rust REST / server ceiling (best of the three)", rust["per_s"] / best, "x", ">= 0.80",
               rust["per_s"] / best >= 0.8)
-    table.add("Rust REST / sequential ceiling", rust["per_s"] / ceil[1]["per_s"], "x")
+    seq = max(ceil[1]["per_s"], ceil["1k"]["per_s"])
+    table.add("Rust REST / sequential ceiling (best of the two)", rust["per_s"] / seq, "x")
     table.add(f"Rust {n_rest:,} points -> server: peak RSS", rust["rss_kb"] / 1024, "MB")
     table.add(f"Python log_batch(1000) {n_rest:,} points -> server", py["per_s"], "points/s",
               note=f"peak RSS {py['rss_kb'] / 1024:.0f} MB")

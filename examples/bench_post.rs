@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! bench_post floor URL [keepalive]       # the seed sweep's 86 requests, one at a time
-//! bench_post ceiling URL REQUESTS CONNS  # REQUESTS prebuilt log-batch bodies of 1000 points
+//! bench_post ceiling URL REQUESTS CONNS [keepalive]  # REQUESTS log-batch bodies of 1000 points
 //! ```
 //!
 //! `floor` posts exactly what the seed sweep needs: the experiment lookup; per parent one
@@ -48,13 +48,8 @@ impl Conn {
         let Some(reader) = self.stream.as_mut() else {
             fail("no connection")
         };
-        let conn = if self.keepalive {
-            "keep-alive"
-        } else {
-            "close"
-        };
         let mut req = format!(
-            "{method} /api/2.0/mlflow/{path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: {conn}\r\n\r\n",
+            "{method} /api/2.0/mlflow/{path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.addr,
             body.len()
         )
@@ -205,7 +200,7 @@ fn floor(url: &str, keepalive: bool) {
     );
 }
 
-fn ceiling(url: &str, requests: usize, conns: usize) {
+fn ceiling(url: &str, requests: usize, conns: usize, keepalive: bool) {
     let mut setup = Conn::new(url, false);
     let exp = experiment(&mut setup, "bench-ceiling");
     let run = run_id(&setup.post(
@@ -247,7 +242,7 @@ fn ceiling(url: &str, requests: usize, conns: usize) {
     std::thread::scope(|s| {
         for _ in 0..conns {
             s.spawn(|| {
-                let mut c = Conn::new(url, true);
+                let mut c = Conn::new(url, keepalive);
                 loop {
                     let i = {
                         let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
@@ -267,7 +262,7 @@ fn ceiling(url: &str, requests: usize, conns: usize) {
     );
     let n = requests * 1000;
     println!(
-        "{{\"mode\":\"ceiling\",\"concurrency\":{conns},\"n\":{n},\"total_s\":{total:.6},\"per_s\":{:.1},\"ms_per_request\":{:.3}}}",
+        "{{\"mode\":\"ceiling\",\"keepalive\":{keepalive},\"concurrency\":{conns},\"n\":{n},\"total_s\":{total:.6},\"per_s\":{:.1},\"ms_per_request\":{:.3}}}",
         n as f64 / total,
         1000.0 * total / requests as f64
     );
@@ -280,10 +275,10 @@ fn main() {
         (Some("floor"), Some(url)) => floor(url, arg(2) == Some("keepalive")),
         (Some("ceiling"), Some(url)) => {
             let num = |i: usize| arg(i).and_then(|v| v.parse().ok()).unwrap_or(1);
-            ceiling(url, num(2), num(3))
+            ceiling(url, num(2), num(3), arg(4) == Some("keepalive"))
         }
-        _ => {
-            fail("usage: bench_post floor URL [keepalive] | bench_post ceiling URL REQUESTS CONNS")
-        }
+        _ => fail(
+            "usage: bench_post floor URL [keepalive] | bench_post ceiling URL REQUESTS CONNS [keepalive]",
+        ),
     }
 }
