@@ -1,0 +1,534 @@
+"""Runs the benchmarks of the Rust client and the official Python client side by side and prints
+a table of figures and ratios against the targets. Started by ./scripts/bench.sh, which builds
+the Rust binaries and picks the Python venv; see BENCHMARKS.md.
+
+Standard library only, run with the test venv's Python (which has mlflow 3.17.2).
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+ACCESS = re.compile(r'"(GET|POST) /api/2\.0/mlflow/([a-z/-]+)[^"]*" (\d{3})')
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Env:
+    """Paths and the environment every child process gets."""
+
+    def __init__(self, a):
+        self.python = a.python
+        self.mlflow = str(Path(a.python).parent / "mlflow")
+        self.sweep_bin = a.sweep_bin
+        self.example_bin = a.example_bin
+        self.load_bin = a.load_bin
+        self.post_bin = a.post_bin
+        self.work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
+        base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        base["MLFLOW_DISABLE_TELEMETRY"] = "true"
+        base["PYTHONUNBUFFERED"] = "1"
+        base["PYTHONWARNINGS"] = "ignore"
+        self.base = base
+        self.counter = 0
+
+    def fresh_dir(self, label):
+        self.counter += 1
+        d = self.work / f"{self.counter:03d}-{label}"
+        d.mkdir()
+        return d
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """An `mlflow server` on a free loopback port with its own SQLite backend, killed on stop."""
+
+    def __init__(self, env, workers):
+        self.env, self.workers = env, workers
+        self.dir = env.fresh_dir(f"server-w{workers or 'default'}")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.dir / "server.log"
+        cmd = [env.mlflow, "server", "--host", "127.0.0.1", "--port", str(self.port),
+               "--backend-store-uri", f"sqlite:///{self.dir / 'mlflow.db'}",
+               "--default-artifact-root", str(self.dir / "artifacts")]
+        if workers:
+            cmd += ["--workers", str(workers)]
+        self.log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log_file, stderr=subprocess.STDOUT, env=env.base,
+                                     cwd=self.dir, start_new_session=True)
+        self._wait_ready(workers or 4)
+
+    def _wait_ready(self, workers):
+        # /health answers as soon as one worker is up; wait for all of them so that no
+        # measurement pays for a worker's start.
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"mlflow server exited; see {self.log_path}")
+            text = self.log_path.read_text(errors="replace")
+            if text.count("Application startup complete") >= workers:
+                try:
+                    urllib.request.urlopen(self.url + "/health", timeout=5).read()
+                    self._wait_idle()
+                    return
+                except OSError:
+                    pass
+            time.sleep(0.5)
+        raise SystemExit(f"mlflow server did not start within 240 s; see {self.log_path}")
+
+    def _wait_idle(self):
+        # The server starts its job runner's consumers some seconds after it answers;
+        # measuring while they import would charge their CPU to whoever runs first.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self._helpers() > 0:
+                time.sleep(3)
+                return
+            time.sleep(1)
+
+    def _helpers(self):
+        n = 0
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                stat = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(stat[2]) == self.proc.pid and b"huey_consumer" in cmdline.read_bytes():
+                    n += 1
+            except (OSError, IndexError, ValueError):
+                continue
+        return n
+
+    def mark(self):
+        return self.log_path.stat().st_size
+
+    def requests_since(self, mark):
+        """Access-log lines written since `mark`: {(method, endpoint, status): count}."""
+        time.sleep(0.3)
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            text = f.read().decode(errors="replace")
+        counts = {}
+        for m in ACCESS.finditer(text):
+            key = (m.group(1), m.group(2), m.group(3))
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+    def stop(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        # Helpers (the job runner's consumers) may outlive the server's main process.
+        time.sleep(1)
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.log_file.close()
+
+
+def warm(env, srv):
+    """Every worker imports its handlers on its first requests; get that out of the way."""
+    for _ in range(2):
+        run_proc(env, [env.post_bin, "floor", srv.url], env.work)
+
+
+def run_proc(env, cmd, cwd, extra=None, timeout=1800):
+    """Runs `cmd` under /usr/bin/time; returns (wall seconds, peak RSS KiB, stdout)."""
+    e = dict(env.base)
+    e.update(extra or {})
+    rss_file = Path(cwd) / ".rss"
+    wrapped = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] + cmd
+    start = time.perf_counter()
+    p = subprocess.run(wrapped, cwd=cwd, env=e, capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - start
+    if p.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+    try:
+        rss = int(rss_file.read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return wall, rss, p.stdout
+
+
+def last_json(stdout):
+    for line in reversed(stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    raise SystemExit(f"no JSON in output:\n{stdout[-1000:]}")
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+        self.data = {}
+
+    def section(self, title):
+        self.rows.append(("##", title))
+
+    def add(self, name, value, unit, target="", ok=None, note=""):
+        self.rows.append((name, value, unit, target, ok, note))
+        self.data[name] = value
+        log(f"  {name}: {fmt(value)} {unit} {target} {note}")
+
+    def print(self, out=sys.stdout):
+        print("", file=out)
+        print(f"| {'figure':<58} | {'value':>12} | {'unit':<10} | {'target':<16} | {'':<4} |", file=out)
+        print(f"|{'-' * 60}|{'-' * 14}|{'-' * 12}|{'-' * 18}|{'-' * 6}|", file=out)
+        for r in self.rows:
+            if r[0] == "##":
+                print(f"| **{r[1]}**{' ' * max(0, 54 - len(r[1]))} | {'':>12} | {'':<10} | {'':<16} | {'':<4} |", file=out)
+                continue
+            name, value, unit, target, ok, note = r
+            mark = "" if ok is None else ("ok" if ok else "MISS")
+            label = name if not note else f"{name} ({note})"
+            print(f"| {label:<58} | {fmt(value):>12} | {unit:<10} | {target:<16} | {mark:<4} |", file=out)
+
+
+def fmt(v):
+    if isinstance(v, float):
+        if v == 0:
+            return "0"
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        if abs(v) >= 10:
+            return f"{v:.1f}"
+        if abs(v) >= 0.1:
+            return f"{v:.2f}"
+        return f"{v:.3g}"
+    return str(v)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+# --- 1. the seed sweep -----------------------------------------------------------------------
+
+def sweep_server(env, table, workers, reps, py_reps, rust_variants):
+    label = f"server --workers {workers}" if workers else "server default (4 workers)"
+    table.section(f"Seed sweep vs {label}")
+    log(f"[sweep] {label}")
+    srv = Server(env, workers)
+    try:
+        # The first sweep creates the experiment; measure only runs that find it, like each other.
+        warm(env, srv)
+        clients = [("floor, raw HTTP fresh connections", [env.post_bin, "floor", srv.url], {}),
+                   ("floor, raw HTTP keep-alive", [env.post_bin, "floor", srv.url, "keepalive"], {})]
+        for name, extra in rust_variants:
+            clients.append((name, [env.sweep_bin], {"MLFLOW_TRACKING_URI": srv.url, **extra}))
+        clients.append(("examples/sweep.rs (+ 5 searches)", [env.example_bin], {"MLFLOW_TRACKING_URI": srv.url}))
+        clients += [("Python client sync", [env.python, str(HERE / "sweep.py")], {"MLFLOW_TRACKING_URI": srv.url}),
+                    ("Python client async", [env.python, str(HERE / "sweep.py")],
+                     {"MLFLOW_TRACKING_URI": srv.url, "MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
+        res = {name: {"wall": [], "rss": [], "req": [], "creates": []} for name, _, _ in clients}
+        for rep in range(reps):
+            for name, cmd, extra in clients:
+                if name.startswith("Python") and rep >= py_reps:
+                    continue
+                d = env.fresh_dir("sweep")
+                mark = srv.mark()
+                if name.startswith("floor"):
+                    _, rss, out = run_proc(env, cmd, d, extra)
+                    wall = last_json(out)["total_s"]
+                else:
+                    wall, rss, _ = run_proc(env, cmd, d, extra)
+                counts = srv.requests_since(mark)
+                r = res[name]
+                r["wall"].append(wall)
+                r["rss"].append(rss)
+                r["req"].append(sum(counts.values()))
+                r["creates"].append(counts.get(("POST", "runs/create", "200"), 0))
+                detail = ", ".join(f"{m} {ep} {st}: {n}" for (m, ep, st), n in sorted(counts.items()))
+                log(f"    rep {rep + 1} {name}: {wall:.2f} s, {sum(counts.values())} requests ({detail}), {rss} KB")
+    finally:
+        srv.stop()
+    floor = min(median(res[n]["wall"]) for n in res if n.startswith("floor"))
+    for name in res:
+        r = res[name]
+        w = median(r["wall"])
+        reqs = f"{median(r['req']):.0f} req, {median(r['creates']):.0f} creates"
+        if name.startswith("floor"):
+            table.add(f"{name}", w, "s", note=reqs)
+        elif name.startswith("examples/"):
+            table.add(f"{name}: wall", w, "s", note=reqs)
+        elif name.startswith("Rust"):
+            table.add(f"{name}: wall", w, "s", note=reqs)
+            table.add(f"{name}: / floor", w / floor, "x", "<= 1.25", w / floor <= 1.25)
+            table.add(f"{name}: peak RSS", r["rss"][-1] / 1024, "MB", "< 30", r["rss"][-1] / 1024 < 30)
+        else:
+            table.add(f"{name}: wall", w, "s", note=reqs)
+            table.add(f"{name}: / floor", w / floor, "x")
+    rust = [median(res[n]["wall"]) for n in res if n.startswith("Rust")]
+    py_sync = median(res["Python client sync"]["wall"])
+    if rust:
+        table.add("Python sync / Rust (best variant)", py_sync / min(rust), "x")
+
+
+def sweep_embedded(env, table, reps, py_reps):
+    table.section("Seed sweep, embedded defaults (fresh temp dir, no URI)")
+    log("[sweep] embedded")
+    clients = [("Rust seed sweep -> ./mlflow.db", [env.sweep_bin], {}),
+               ("Python client sync -> sqlite:///mlflow.db", [env.python, str(HERE / "sweep.py")], {}),
+               ("Python client async -> sqlite:///mlflow.db", [env.python, str(HERE / "sweep.py")],
+                {"MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
+    res = {name: ([], []) for name, _, _ in clients}
+    for rep in range(reps):
+        for name, cmd, extra in clients:
+            if name.startswith("Python") and rep >= py_reps:
+                continue
+            d = env.fresh_dir("embedded")
+            wall, rss, _ = run_proc(env, cmd, d, extra)
+            res[name][0].append(wall)
+            res[name][1].append(rss)
+            log(f"    rep {rep + 1} {name}: {wall:.2f} s, {rss} KB")
+    rust = median(res[clients[0][0]][0])
+    py = median(res[clients[1][0]][0])
+    for name, (walls, rss) in res.items():
+        table.add(f"{name}: wall", median(walls), "s", note=f"peak RSS {rss[-1] / 1024:.1f} MB")
+    table.add("Rust / Python sync (embedded)", rust / py, "x", "<= 0.05", rust / py <= 0.05)
+    table.add("Rust seed sweep -> ./mlflow.db: peak RSS", res[clients[0][0]][1][-1] / 1024, "MB", "< 30",
+              res[clients[0][0]][1][-1] / 1024 < 30)
+
+
+# --- 2. the hot path -------------------------------------------------------------------------
+
+def criterion_median_ns(target_dir, group, bench):
+    p = Path(target_dir) / "criterion" / group / bench / "new" / "estimates.json"
+    try:
+        return json.loads(p.read_text())["median"]["point_estimate"]
+    except (OSError, KeyError, ValueError):
+        return float("nan")
+
+
+def hot_path(env, table, quick, target_dir):
+    table.section("Hot path: log_metric per call (caller's thread)")
+    log("[hot path]")
+    srv = Server(env, None)
+    try:
+        warm(env, srv)
+        e = dict(env.base)
+        e["MLFLOW_BENCH_REST_URI"] = srv.url
+        e["MLFLOW_BENCH_QUICK"] = "1" if quick else "0"
+        e["CARGO_TARGET_DIR"] = target_dir
+        shutil.rmtree(Path(target_dir) / "criterion" / "log_metric", ignore_errors=True)
+        p = subprocess.run(["cargo", "bench", "--bench", "log_metric", "--", "--noplot"], cwd=REPO, env=e,
+                           capture_output=True, text=True, timeout=1800)
+        if p.returncode != 0:
+            raise SystemExit(f"cargo bench failed:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
+        n = 500 if quick else 3000
+        py = {}
+        for mode, extra in [("async", {"MLFLOW_ENABLE_ASYNC_LOGGING": "true"}), ("sync", {})]:
+            count = n if mode == "async" else max(100, n // 10)
+            _, _, out = run_proc(env, [env.python, str(HERE / "py_load.py"), "percall", str(count)],
+                                 env.fresh_dir("py-percall"), {"MLFLOW_TRACKING_URI": srv.url, **extra})
+            py[mode] = last_json(out)["median_ns"]
+    finally:
+        srv.stop()
+    rust_rest = float("nan")
+    for dest in ["sqlite", "rest"]:
+        for threads, calls in [("1-thread", 1), ("8-threads-x100", 800)]:
+            ns = criterion_median_ns(target_dir, f"log_metric_{dest}", threads) / calls
+            if dest == "rest" and calls == 1:
+                rust_rest = ns
+            label = "1 thread" if calls == 1 else "8 threads (wall / calls)"
+            table.add(f"Rust log_metric -> {dest}, {label}: median", ns, "ns", "< 1000", ns < 1000)
+    table.add("Python log_metric async -> server: median", py["async"], "ns")
+    table.add("Python log_metric sync -> server: median", py["sync"], "ns")
+    ratio = py["async"] / rust_rest
+    table.add("Python async / Rust (REST, 1 thread)", ratio, "x", ">= 300", ratio >= 300)
+
+
+# --- 3. throughput, 4. scaling ---------------------------------------------------------------
+
+def rust_load(env, mode, n, uri=None):
+    d = env.fresh_dir(f"rust-{mode}-{n}")
+    extra = {"MLFLOW_TRACKING_URI": uri} if uri else {}
+    wall, rss, out = run_proc(env, [env.load_bin, mode, str(n)], d, extra)
+    r = last_json(out)
+    r["wall"], r["rss_kb"] = wall, rss
+    log(f"    rust {mode} {n} -> {uri or 'sqlite'}: {r['total_s']:.2f} s, {r['per_s']:,.0f}/s, {rss} KB")
+    return r
+
+
+def py_points(env, n, uri=None):
+    d = env.fresh_dir(f"py-points-{n}")
+    extra = {"MLFLOW_TRACKING_URI": uri} if uri else {}
+    wall, rss, out = run_proc(env, [env.python, str(HERE / "py_load.py"), "points", str(n)], d, extra)
+    r = last_json(out)
+    r["wall"], r["rss_kb"] = wall, rss
+    log(f"    python points {n} -> {uri or 'sqlite'}: {r['total_s']:.2f} s, {r['per_s']:,.0f}/s, {rss} KB")
+    return r
+
+
+def throughput(env, table, quick):
+    table.section("Throughput: metric points into one run")
+    log("[throughput]")
+    n_rest = 20_000 if quick else 100_000
+    n_sqlite = 100_000 if quick else 1_000_000
+    n_py_sqlite = 20_000 if quick else 100_000
+    requests = 20 if quick else 100
+    srv = Server(env, None)
+    try:
+        ceil = {}
+        for c, mode in [(1, "fresh"), ("1k", "keepalive"), (4, "keepalive")]:
+            _, _, out = run_proc(env, [env.post_bin, "ceiling", srv.url, str(requests), str(c).rstrip("k"), mode],
+                                 env.work)
+            ceil[c] = last_json(out)
+            log(f"    ceiling c={c}: {ceil[c]['per_s']:,.0f}/s, {ceil[c]['ms_per_request']:.1f} ms/request")
+        rust = rust_load(env, "points", n_rest, srv.url)
+        py = py_points(env, n_rest, srv.url)
+    finally:
+        srv.stop()
+    best = max(c["per_s"] for c in ceil.values())
+    table.add("server ceiling, log-batch x1000, sequential", ceil[1]["per_s"], "points/s",
+              note=f"{ceil[1]['ms_per_request']:.1f} ms/request")
+    table.add("server ceiling, log-batch x1000, sequential, keep-alive", ceil["1k"]["per_s"], "points/s",
+              note=f"{ceil['1k']['ms_per_request']:.1f} ms/request")
+    table.add("server ceiling, log-batch x1000, 4 connections, keep-alive", ceil[4]["per_s"], "points/s")
+    table.add(f"Rust {n_rest:,} points -> server", rust["per_s"], "points/s", note=f"{rust['total_s']:.2f} s")
+    table.add("Rust REST / server ceiling (best of the three)", rust["per_s"] / best, "x", ">= 0.80",
+              rust["per_s"] / best >= 0.8)
+    seq = max(ceil[1]["per_s"], ceil["1k"]["per_s"])
+    table.add("Rust REST / sequential ceiling (best of the two)", rust["per_s"] / seq, "x")
+    table.add(f"Rust {n_rest:,} points -> server: peak RSS", rust["rss_kb"] / 1024, "MB")
+    table.add(f"Python log_batch(1000) {n_rest:,} points -> server", py["per_s"], "points/s",
+              note=f"peak RSS {py['rss_kb'] / 1024:.0f} MB")
+    rs = rust_load(env, "points", n_sqlite)
+    pys = py_points(env, n_py_sqlite)
+    table.add(f"Rust {n_sqlite:,} points -> SQLite", rs["per_s"], "points/s", ">= 300,000", rs["per_s"] >= 300_000,
+              note=f"{rs['total_s']:.2f} s")
+    table.add(f"Rust {n_sqlite:,} points -> SQLite: peak RSS", rs["rss_kb"] / 1024, "MB")
+    table.add(f"Python log_batch(1000) {n_py_sqlite:,} points -> SQLite", pys["per_s"], "points/s",
+              note=f"peak RSS {pys['rss_kb'] / 1024:.0f} MB")
+    table.add("Rust SQLite / Python SQLite", rs["per_s"] / pys["per_s"], "x", ">= 20", rs["per_s"] / pys["per_s"] >= 20)
+
+
+def scaling(env, table, quick):
+    table.section("Scaling: cost per point / per run")
+    log("[scaling]")
+    point_sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
+    run_sizes_sqlite = [10, 100, 1000]
+    run_sizes_rest = [10, 100] if quick else [10, 100, 1000]
+    rest_points = [10_000] if quick else [10_000, 100_000]
+
+    def flat(name, costs, unit):
+        spread = max(costs) / min(costs)
+        table.add(f"{name}: largest / smallest cost", spread, "x", "flat (<= 1.5)", spread <= 1.5)
+
+    costs = []
+    for n in point_sizes:
+        r = rust_load(env, "points", n)
+        us = 1e6 * r["total_s"] / n
+        costs.append(us)
+        table.add(f"Rust {n:,} points -> SQLite", us, "us/point", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
+    flat("SQLite points", costs, "us/point")
+    costs = []
+    for n in run_sizes_sqlite:
+        r = rust_load(env, "runs", n)
+        ms = 1e3 * r["total_s"] / n
+        costs.append(ms)
+        table.add(f"Rust {n:,} child runs -> SQLite", ms, "ms/run", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
+    flat("SQLite runs", costs, "ms/run")
+    srv = Server(env, None)
+    try:
+        warm(env, srv)
+        costs = []
+        for n in rest_points:
+            r = rust_load(env, "points", n, srv.url)
+            us = 1e6 * r["total_s"] / n
+            costs.append(us)
+            table.add(f"Rust {n:,} points -> server", us, "us/point", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
+        if len(costs) > 1:
+            flat("server points", costs, "us/point")
+        costs = []
+        for n in run_sizes_rest:
+            r = rust_load(env, "runs", n, srv.url)
+            ms = 1e3 * r["total_s"] / n
+            costs.append(ms)
+            table.add(f"Rust {n:,} child runs -> server", ms, "ms/run", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
+        flat("server runs", costs, "ms/run")
+    finally:
+        srv.stop()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--python", required=True)
+    p.add_argument("--sweep-bin", required=True)
+    p.add_argument("--example-bin", required=True)
+    p.add_argument("--load-bin", required=True)
+    p.add_argument("--post-bin", required=True)
+    p.add_argument("--target-dir", required=True)
+    p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
+                   "default 1 quick, 3 full")
+    p.add_argument("--py-reps", type=int, default=1, help="sweep repetitions of the Python client (default 1)")
+    p.add_argument("--only", default="sweep,embedded,hotpath,throughput,scaling",
+                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling")
+    p.add_argument("--rust-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="also run the Rust sweep with this environment (e.g. a connection knob)")
+    p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
+    a = p.parse_args()
+    env = Env(a)
+    reps = a.reps or (1 if a.quick else 3)
+    only = set(a.only.split(","))
+    # The runtime's default over plain http is a fresh connection per request;
+    # MLFLOW_RS_HTTP_KEEPALIVE=true keeps connections alive instead.
+    variants = [("Rust seed sweep", {}), ("Rust seed sweep, keep-alive", {"MLFLOW_RS_HTTP_KEEPALIVE": "true"})]
+    for kv in a.rust_env:
+        k, _, v = kv.partition("=")
+        variants.append((f"Rust seed sweep {k}={v}", {k: v}))
+    table = Table()
+    load = os.getloadavg()
+    started = time.time()
+    try:
+        if "sweep" in only:
+            sweep_server(env, table, None, reps, a.py_reps, variants)
+            sweep_server(env, table, 1, reps, a.py_reps, variants)
+        if "embedded" in only:
+            sweep_embedded(env, table, reps, a.py_reps)
+        if "hotpath" in only:
+            hot_path(env, table, a.quick, a.target_dir)
+        if "throughput" in only:
+            throughput(env, table, a.quick)
+        if "scaling" in only:
+            scaling(env, table, a.quick)
+    finally:
+        if a.keep:
+            log(f"kept {env.work}")
+        else:
+            shutil.rmtree(env.work, ignore_errors=True)
+    end_load = os.getloadavg()
+    print(f"\nmlflow-tracking benchmarks ({'quick' if a.quick else 'full'}), {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+          f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s; load average at start "
+          f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}, at end {end_load[0]:.2f}/{end_load[1]:.2f}/{end_load[2]:.2f}")
+    table.print()
+    out = os.environ.get("BENCH_JSON")
+    if out:
+        Path(out).write_text(json.dumps(table.data, indent=1))
+
+
+if __name__ == "__main__":
+    main()

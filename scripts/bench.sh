@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Benchmarks of the Rust client against the official Python client (see BENCHMARKS.md).
+#
+#   ./scripts/bench.sh            # everything, full sizes, 3 repetitions of each sweep
+#   ./scripts/bench.sh --quick    # small sizes, one repetition (a few minutes)
+#   ./scripts/bench.sh --only sweep,hotpath [--reps 5] [--rust-env NAME=VALUE] [--keep]
+#
+# Installs nothing: it uses the test venv with mlflow 3.17.2, from MLFLOW_TEST_VENV, else
+# ~/.cache/mlflow-rs-test/venv-mlflow-3.17.2, else
+# ${MLFLOW_TEST_CACHE:-~/.cache/mlflow-tracking-tests}/venv-mlflow-3.17.2. It starts its own
+# `mlflow server`s on free loopback ports and stops them when done. Sections: sweep (vs a
+# server with default settings and with --workers 1), embedded (mlflow.db vs Python's
+# sqlite store), hotpath (criterion bench benches/log_metric.rs), throughput, scaling.
+# BENCH_JSON=path also writes the figures as JSON.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+venv=""
+for candidate in "${MLFLOW_TEST_VENV:-}" \
+    "$HOME/.cache/mlflow-rs-test/venv-mlflow-3.17.2" \
+    "${MLFLOW_TEST_CACHE:-$HOME/.cache/mlflow-tracking-tests}/venv-mlflow-3.17.2"; do
+    if [[ -n "$candidate" && -x "$candidate/bin/python" && -x "$candidate/bin/mlflow" ]]; then
+        venv="$candidate"
+        break
+    fi
+done
+if [[ -z "$venv" ]]; then
+    echo "bench.sh: no venv with mlflow 3.17.2 found; set MLFLOW_TEST_VENV or run the test script once" >&2
+    exit 1
+fi
+version="$("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)')"
+if [[ "$version" != "3.17.2" ]]; then
+    echo "bench.sh: warning: $venv has mlflow $version, not the pinned 3.17.2" >&2
+fi
+
+target="${CARGO_TARGET_DIR:-$repo/target}"
+export CARGO_TARGET_DIR="$target"
+echo "bench.sh: building (release) into $target" >&2
+cargo build --release --quiet --example sweep --example bench_sweep --example bench_post --example bench_load
+cargo bench --quiet --no-run --bench log_metric 2>/dev/null || cargo bench --no-run --bench log_metric
+
+exec "$venv/bin/python" "$repo/bench/run.py" \
+    --python "$venv/bin/python" \
+    --sweep-bin "$target/release/examples/bench_sweep" \
+    --example-bin "$target/release/examples/sweep" \
+    --load-bin "$target/release/examples/bench_load" \
+    --post-bin "$target/release/examples/bench_post" \
+    --target-dir "$target" \
+    "$@"
