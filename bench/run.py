@@ -35,7 +35,6 @@ class Env:
     def __init__(self, a):
         self.python = a.python
         self.mlflow = str(Path(a.python).parent / "mlflow")
-        self.sweep_bin = a.sweep_bin
         self.example_bin = a.example_bin
         self.load_bin = a.load_bin
         self.post_bin = a.post_bin
@@ -237,7 +236,7 @@ def sweep_server(env, table, workers, reps, py_reps, rust_variants):
         clients = [("floor, raw HTTP fresh connections", [env.post_bin, "floor", srv.url], {}),
                    ("floor, raw HTTP keep-alive", [env.post_bin, "floor", srv.url, "keepalive"], {})]
         for name, extra in rust_variants:
-            clients.append((name, [env.sweep_bin], {"MLFLOW_TRACKING_URI": srv.url, **extra}))
+            clients.append((name, [env.example_bin, "--seed-only"], {"MLFLOW_TRACKING_URI": srv.url, **extra}))
         clients.append(("examples/sweep.rs (+ 5 searches)", [env.example_bin], {"MLFLOW_TRACKING_URI": srv.url}))
         clients += [("Python client sync", [env.python, str(HERE / "sweep.py")], {"MLFLOW_TRACKING_URI": srv.url}),
                     ("Python client async", [env.python, str(HERE / "sweep.py")],
@@ -289,7 +288,7 @@ def sweep_server(env, table, workers, reps, py_reps, rust_variants):
 def sweep_embedded(env, table, reps, py_reps):
     table.section("Seed sweep, embedded defaults (fresh temp dir, no URI)")
     log("[sweep] embedded")
-    clients = [("Rust seed sweep -> ./mlflow.db", [env.sweep_bin], {}),
+    clients = [("Rust seed sweep -> ./mlflow.db", [env.example_bin, "--seed-only"], {}),
                ("Python client sync -> sqlite:///mlflow.db", [env.python, str(HERE / "sweep.py")], {}),
                ("Python client async -> sqlite:///mlflow.db", [env.python, str(HERE / "sweep.py")],
                 {"MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
@@ -476,7 +475,6 @@ def scaling(env, table, quick):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--python", required=True)
-    p.add_argument("--sweep-bin", required=True)
     p.add_argument("--example-bin", required=True)
     p.add_argument("--load-bin", required=True)
     p.add_argument("--post-bin", required=True)

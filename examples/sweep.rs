@@ -4,6 +4,9 @@
 //! With no `MLFLOW_TRACKING_URI` it writes `./mlflow.db` (MLflow's own default); run
 //! `mlflow ui` in the same folder to see the runs nested. With `MLFLOW_TRACKING_URI` set to a
 //! tracking server, the runs go there.
+//!
+//! Afterwards it finds each parent's best child by `metric1`; `--seed-only` skips that and
+//! runs the seed workload alone (what `./scripts/bench.sh` compares with the Python client).
 
 use rand::prelude::IndexedRandom;
 use rand_distr::{Distribution, Normal};
@@ -56,12 +59,32 @@ fn main() -> Result<(), mlflow::Error> {
     }
     mlflow::flush()?;
 
-    // Each parent's best child by metric1: one search per parent, sorted by the store.
+    if !std::env::args().skip(1).any(|a| a == "--seed-only") {
+        print_best_children(&parents)?;
+    }
+
+    let uri = mlflow::get_tracking_uri();
+    println!(
+        "Logged 5 parent runs with 5 child runs each to experiment {:?} (id {}) at {uri}.",
+        experiment.name, experiment.experiment_id
+    );
+    if uri.starts_with("sqlite:") {
+        println!(
+            "See them nested with `mlflow ui` run in this folder, then open http://127.0.0.1:5000."
+        );
+    } else {
+        println!("See them in that server's UI.");
+    }
+    Ok(())
+}
+
+/// Each parent's best child by metric1: one search per parent, sorted by the store.
+fn print_best_children(parents: &[(String, String)]) -> Result<(), mlflow::Error> {
     println!(
         "{:<28} {:<16} {:>8}  param1 param2",
         "parent", "best child", "metric1"
     );
-    for (name, id) in &parents {
+    for (name, id) in parents {
         let best = mlflow::search_runs()
             .children_of(id)
             .order_by(["metrics.metric1 DESC"])
@@ -78,17 +101,5 @@ fn main() -> Result<(), mlflow::Error> {
         }
     }
 
-    let uri = mlflow::get_tracking_uri();
-    println!(
-        "Logged 5 parent runs with 5 child runs each to experiment {:?} (id {}) at {uri}.",
-        experiment.name, experiment.experiment_id
-    );
-    if uri.starts_with("sqlite:") {
-        println!(
-            "See them nested with `mlflow ui` run in this folder, then open http://127.0.0.1:5000."
-        );
-    } else {
-        println!("See them in that server's UI.");
-    }
     Ok(())
 }

@@ -38,12 +38,11 @@ fi
 target="${CARGO_TARGET_DIR:-$repo/target}"
 export CARGO_TARGET_DIR="$target"
 echo "bench.sh: building (release) into $target" >&2
-cargo build --release --quiet --example sweep --example bench_sweep --example bench_post --example bench_load
+cargo build --release --quiet --example sweep --example bench_post --example bench_load
 cargo bench --quiet --no-run --bench log_metric 2>/dev/null || cargo bench --no-run --bench log_metric
 
 exec "$venv/bin/python" "$repo/bench/run.py" \
     --python "$venv/bin/python" \
-    --sweep-bin "$target/release/examples/bench_sweep" \
     --example-bin "$target/release/examples/sweep" \
     --load-bin "$target/release/examples/bench_load" \
     --post-bin "$target/release/examples/bench_post" \
