@@ -36,12 +36,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::de::Deserializer;
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Batch, CreateRun, Metric, Param, RunStatus, RunTag};
 use crate::store::Store;
+use crate::store::rest::wire::{de_f64, ser_f64};
 
 /// Environment variable choosing the spill folder.
 pub const SPILL_DIR_ENV: &str = "MLFLOW_RS_SPILL_DIR";
@@ -210,38 +210,6 @@ fn kv(key: &str, value: &str) -> SpillKv {
     SpillKv {
         key: key.to_owned(),
         value: value.to_owned(),
-    }
-}
-
-fn ser_f64<S: Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
-    if v.is_nan() {
-        s.serialize_str("NaN")
-    } else if *v == f64::INFINITY {
-        s.serialize_str("Infinity")
-    } else if *v == f64::NEG_INFINITY {
-        s.serialize_str("-Infinity")
-    } else {
-        s.serialize_f64(*v)
-    }
-}
-
-fn de_f64<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum NumOrText {
-        Num(f64),
-        Text(String),
-    }
-    match NumOrText::deserialize(d)? {
-        NumOrText::Num(v) => Ok(v),
-        NumOrText::Text(t) => match t.as_str() {
-            "NaN" => Ok(f64::NAN),
-            "Infinity" => Ok(f64::INFINITY),
-            "-Infinity" => Ok(f64::NEG_INFINITY),
-            other => Err(serde::de::Error::custom(format!(
-                "not a metric value: {other:?}"
-            ))),
-        },
     }
 }
 

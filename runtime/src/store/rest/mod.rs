@@ -3,7 +3,7 @@
 mod artifacts;
 mod retry;
 mod search;
-mod wire;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -26,7 +26,7 @@ pub(crate) struct MetricJson {
 
 /// Non-finite values as proto3 JSON spells them. `serde_json` would write `null` (which the
 /// server rejects), and a bare `NaN` literal is stored as a garbage 0.0 point.
-fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
     if v.is_nan() {
         s.serialize_str("NaN")
     } else if *v == f64::INFINITY {
@@ -47,7 +47,7 @@ enum NumOrString {
     Text(String),
 }
 
-fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+pub(crate) fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     match NumOrString::deserialize(d)? {
         NumOrString::Float(f) => Ok(f),
         NumOrString::Int(i) => Ok(i as f64),
