@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use url::Url;
 
 use super::retry::{self, Failure, Idempotency};
-use super::{Attempt, RestStore, api_error, error_chain};
+use super::{Attempt, RestStore, api_error};
 use crate::artifacts::local;
 use crate::error::{Error, Result};
 use crate::query::FileInfo;
@@ -84,21 +84,6 @@ impl RestStore {
             }
         }
         Ok(url)
-    }
-
-    fn transport(&self, url: &Url, e: &reqwest::Error) -> Attempt {
-        Attempt {
-            failure: if e.is_connect() {
-                Failure::Connect
-            } else {
-                Failure::Transport
-            },
-            retry_after: None,
-            error: Error::Transport {
-                url: format!("{}{}", self.shown.trim_end_matches('/'), url.path()),
-                message: error_chain(e),
-            },
-        }
     }
 
     /// The answer if it is a success; an attempt failure with the server's error otherwise.

@@ -262,19 +262,7 @@ impl RestStore {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body);
         }
-        let path = url.path().to_owned();
-        let transport = |e: reqwest::Error| Attempt {
-            failure: if e.is_connect() {
-                Failure::Connect
-            } else {
-                Failure::Transport
-            },
-            retry_after: None,
-            error: Error::Transport {
-                url: format!("{}{}", self.shown.trim_end_matches('/'), path),
-                message: error_chain(&e),
-            },
-        };
+        let transport = |e: reqwest::Error| self.transport(url, &e);
         let resp = req.send().await.map_err(transport)?;
         self.contacted.store(true, Ordering::Release);
         let status = resp.status();
@@ -292,6 +280,23 @@ impl RestStore {
             retry_after,
             error: api_error(status, &bytes),
         })
+    }
+
+    /// A failed attempt that got no answer: a refused connection surely never reached the
+    /// server, anything else may have.
+    fn transport(&self, url: &Url, e: &reqwest::Error) -> Attempt {
+        Attempt {
+            failure: if e.is_connect() {
+                Failure::Connect
+            } else {
+                Failure::Transport
+            },
+            retry_after: None,
+            error: Error::Transport {
+                url: format!("{}{}", self.shown.trim_end_matches('/'), url.path()),
+                message: error_chain(e),
+            },
+        }
     }
 
     fn shown_url(&self, path: &str) -> String {

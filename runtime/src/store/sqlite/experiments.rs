@@ -9,9 +9,10 @@ use crate::model::Experiment;
 /// MLflow's `MAX_EXPERIMENT_NAME_LENGTH`.
 const MAX_NAME_LENGTH: usize = 500;
 
-const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage";
+pub(super) const COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Experiment> {
+/// An `experiments` row selected as [`COLUMNS`] lists them.
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Experiment> {
     Ok(Experiment {
         experiment_id: row.get::<_, i64>(0)?.to_string(),
         name: row.get(1)?,

@@ -13,7 +13,7 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{Transaction, params_from_iter};
 
-use super::{Ctx, SqliteStore, metrics, runs};
+use super::{Ctx, SqliteStore, experiments, metrics, runs};
 use crate::error::Error;
 use crate::model::{Experiment, Metric, Run};
 use crate::query::filter::{
@@ -392,23 +392,14 @@ fn experiments(
     args.push(Sql::Integer(i64::from(request.max_results) + 1));
     args.push(Sql::Integer(i64::try_from(offset).unwrap_or(i64::MAX)));
     let sql = format!(
-        "SELECT experiment_id, name, artifact_location, lifecycle_stage FROM experiments \
-         WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {} FROM experiments WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
+        experiments::COLUMNS,
         wheres.join(" AND "),
         order_sql.join(", ")
     );
     let mut stmt = tx.prepare(&sql).map_err(|e| ctx.err(e))?;
     let mut items = stmt
-        .query_map(params_from_iter(args), |row| {
-            Ok(Experiment {
-                experiment_id: row.get::<_, i64>(0)?.to_string(),
-                name: row.get(1)?,
-                artifact_location: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                lifecycle_stage: row
-                    .get::<_, Option<String>>(3)?
-                    .unwrap_or_else(|| "active".to_owned()),
-            })
-        })
+        .query_map(params_from_iter(args), experiments::from_row)
         .map_err(|e| ctx.err(e))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(|e| ctx.err(e))?;
