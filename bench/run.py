@@ -391,7 +391,7 @@ def throughput(env, table, quick):
     srv = Server(env, None)
     try:
         ceil = {}
-        for c, mode in [(1, "fresh"), ("1k", "keepalive"), (4, "keepalive")]:
+        for c, mode in [(1, "fresh"), ("1k", "keepalive"), (4, "fresh"), ("4k", "keepalive")]:
             _, _, out = run_proc(env, [env.post_bin, "ceiling", srv.url, str(requests), str(c).rstrip("k"), mode],
                                  env.work)
             ceil[c] = last_json(out)
@@ -405,9 +405,12 @@ def throughput(env, table, quick):
               note=f"{ceil[1]['ms_per_request']:.1f} ms/request")
     table.add("server ceiling, log-batch x1000, sequential, keep-alive", ceil["1k"]["per_s"], "points/s",
               note=f"{ceil['1k']['ms_per_request']:.1f} ms/request")
-    table.add("server ceiling, log-batch x1000, 4 connections, keep-alive", ceil[4]["per_s"], "points/s")
+    table.add("server ceiling, log-batch x1000, 4 at once", ceil[4]["per_s"], "points/s",
+              note=f"{ceil[4]['ms_per_request']:.1f} ms/request")
+    table.add("server ceiling, log-batch x1000, 4 at once, keep-alive", ceil["4k"]["per_s"], "points/s",
+              note=f"{ceil['4k']['ms_per_request']:.1f} ms/request")
     table.add(f"Rust {n_rest:,} points -> server", rust["per_s"], "points/s", note=f"{rust['total_s']:.2f} s")
-    table.add("Rust REST / server ceiling (best of the three)", rust["per_s"] / best, "x", ">= 0.80",
+    table.add("Rust REST / server ceiling (best of the four)", rust["per_s"] / best, "x", ">= 0.80",
               rust["per_s"] / best >= 0.8)
     seq = max(ceil[1]["per_s"], ceil["1k"]["per_s"])
     table.add("Rust REST / sequential ceiling (best of the two)", rust["per_s"] / seq, "x")

@@ -110,6 +110,11 @@
 //! - consecutive calls for a run become one `runs/log-batch` request, cut to the server's
 //!   limits (1000 metrics, 100 params, 100 tags, 1000 entities), or one SQLite transaction
 //!   of up to 10,000 values for the embedded store;
+//! - when a run has more metrics waiting than one request holds, up to 4 metric-only
+//!   requests for it are under way at once (a tracking server has 4 workers by default, and
+//!   the order of metric points does not matter to MLflow); a request carrying params or
+//!   tags is always sent alone, after everything logged before it.
+//!   `MLFLOW_RS_HTTP_IN_FLIGHT` (1 to 32) sets the number;
 //! - a run is created with its system tags and the tags set right after it started (they
 //!   ride on the create request); ending a run stores its pending data, then its status. The
 //!   seed sweep costs at most 3 requests per run (create, one batch, update) plus the

@@ -134,3 +134,52 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
     assert_eq!(runs[0].status, "FINISHED");
     assert_eq!(runs[0].metrics.get("m"), Some(&1.0));
 }
+
+#[test]
+fn metric_batches_go_out_together_and_params_and_tags_keep_their_order() {
+    if in_child() {
+        let proxy = Proxy::start(upstream_port());
+        mlflow::set_tracking_uri(&proxy.uri()).unwrap();
+        mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+        let run = mlflow::start_run().name("overlap").start();
+        mlflow::log_param("lr", "0.1").unwrap();
+        mlflow::set_tag("phase", "one").unwrap();
+        for s in 0..6000 {
+            mlflow::log_metric_with_step("loss", s as f64, s).unwrap();
+        }
+        mlflow::set_tag("phase", "two").unwrap();
+        mlflow::log_param("depth", "3").unwrap();
+        for s in 6000..12_000 {
+            mlflow::log_metric_with_step("loss", s as f64, s).unwrap();
+        }
+        mlflow::flush().expect("delivered");
+        run.end(mlflow::RunStatus::Finished);
+        mlflow::flush().expect("ended");
+        let seen = proxy.log_batch_overlaps();
+        assert!(
+            (2..=3).contains(&seen.peak),
+            "MLFLOW_RS_HTTP_IN_FLIGHT=3 allows up to 3 at once: {seen:?}"
+        );
+        assert_eq!(seen.ordered_overlaps, 0, "{seen:?}");
+        return;
+    }
+    let uri = require_server!();
+    let experiment = unique_name("proxy-overlap");
+    let env = env_with(&[
+        ("MLFLOW_RS_HTTP_IN_FLIGHT", "3"),
+        ("UPSTREAM", &uri),
+        ("EXP", &experiment),
+    ]);
+    run_child(
+        "metric_batches_go_out_together_and_params_and_tags_keep_their_order",
+        env,
+        Duration::from_secs(180),
+    );
+    let runs = read_runs(&uri, &experiment);
+    let r = RunRecord::named(&runs, "overlap");
+    assert_eq!(r.status, "FINISHED");
+    assert_eq!(r.params.len(), 2);
+    assert_eq!(r.tags.get("phase").map(String::as_str), Some("two"));
+    assert_eq!(r.metrics.get("loss"), Some(&11_999.0));
+    assert_eq!(metric_history(&uri, &r.run_id, "loss").len(), 12_000);
+}

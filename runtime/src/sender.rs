@@ -11,6 +11,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
 use crate::config::{self, HttpSettings, TrackingUri};
 use crate::error::{Error, Result};
 use crate::model::{Batch, CreateRun, Experiment, RunStatus, RunTag};
@@ -198,6 +201,8 @@ struct RunState {
 struct Sender {
     ctx: Ctx,
     limits: BatchLimits,
+    /// Metric-only batches of one run that may be under way at once.
+    in_flight: usize,
     runs: HashMap<u64, RunState>,
     /// Experiment ids the sender resolved, by run, so that children follow their parent.
     run_experiments: HashMap<u64, String>,
@@ -217,12 +222,14 @@ impl Sender {
             .as_ref()
             .map(|s| s.limits())
             .unwrap_or(BatchLimits::MLFLOW_SERVER);
+        let in_flight = store.as_ref().map_or(1, |s| s.max_in_flight().max(1));
         if let Err(e) = &store {
             report(e);
         }
         Sender {
             ctx: Ctx { store },
             limits,
+            in_flight,
             runs: HashMap::new(),
             run_experiments: HashMap::new(),
             experiments_by_name: HashMap::new(),
@@ -524,7 +531,8 @@ impl Sender {
             return;
         }
         state.pending.extend(batch);
-        if state.pending.len() >= self.limits.entities {
+        // Enough for every request the store takes at once, so that they go out together.
+        if state.pending.len() >= self.limits.entities * self.in_flight {
             self.send_pending(run.local_id).await;
         }
     }
@@ -629,44 +637,73 @@ impl Sender {
         }
     }
 
-    /// Stores a batch of any size, cut into pieces the store accepts.
+    /// Stores a batch of any size, cut into pieces the store accepts. Metric-only pieces go
+    /// out up to [`Store::max_in_flight`] at a time; a piece with params or tags goes alone,
+    /// after everything before it, so that their order is kept.
     async fn store_batch(&mut self, run_id: &str, run_name: &str, batch: Batch) -> Result<()> {
         let store = self.ctx.store()?.clone();
         let mut first_error = None;
-        for piece in split(normalize(batch), self.limits) {
-            let count = piece.len();
-            if self.outage.is_some() {
-                let target = RunRef::Id(run_id.to_owned());
-                self.spill_op(&SpillOp::log_batch(&target, run_name, &piece));
+        let mut pieces = split(normalize(batch), self.limits).into_iter().peekable();
+        let mut running = FuturesUnordered::new();
+        // Whether the piece under way has params or tags: nothing may overtake it.
+        let mut ordered_running = false;
+        loop {
+            while self.outage.is_none() && !ordered_running && running.len() < self.in_flight {
+                let next = if running.is_empty() {
+                    pieces.next()
+                } else {
+                    pieces.next_if(metrics_only)
+                };
+                let Some(piece) = next else { break };
+                ordered_running = !metrics_only(&piece);
+                let store = &store;
+                running.push(async move {
+                    let result = store.log_batch(run_id, &piece).await;
+                    (piece, result)
+                });
+            }
+            let Some((piece, result)) = running.next().await else {
+                // Nothing under way and nothing started: done, or the store went down.
+                for piece in pieces {
+                    self.spill_piece(run_id, run_name, &piece);
+                }
+                break;
+            };
+            ordered_running = false;
+            let Err(e) = result else { continue };
+            if is_outage(&e) {
+                self.enter_outage(e);
+                self.spill_piece(run_id, run_name, &piece);
                 continue;
             }
-            if let Err(e) = store.log_batch(run_id, &piece).await {
-                if is_outage(&e) {
-                    self.enter_outage(e);
-                    let target = RunRef::Id(run_id.to_owned());
-                    self.spill_op(&SpillOp::log_batch(&target, run_name, &piece));
-                    continue;
-                }
-                // Only what the store refused is lost: the rest of the piece goes again.
-                for (lost, e) in crate::isolate::after_refusal(&store, run_id, &piece, e).await {
-                    let e = match e {
-                        Error::Undelivered { .. } => e,
-                        other => Error::Undelivered {
-                            run: format!("{run_name} ({run_id})"),
-                            count: lost.min(count),
-                            source: Box::new(other),
-                        },
-                    };
-                    if first_error.is_none() {
-                        first_error = Some(e);
-                    } else {
-                        self.fail(e);
-                    }
+            // Only what the store refused is lost: the rest of the piece goes again.
+            for (lost, e) in crate::isolate::after_refusal(&store, run_id, &piece, e).await {
+                let e = match e {
+                    Error::Undelivered { .. } => e,
+                    other => Error::Undelivered {
+                        run: format!("{run_name} ({run_id})"),
+                        count: lost.min(piece.len()),
+                        source: Box::new(other),
+                    },
+                };
+                if first_error.is_none() {
+                    first_error = Some(e);
+                } else {
+                    self.fail(e);
                 }
             }
         }
         first_error.map_or(Ok(()), Err)
     }
+
+    fn spill_piece(&mut self, run_id: &str, run_name: &str, piece: &Batch) {
+        let target = RunRef::Id(run_id.to_owned());
+        self.spill_op(&SpillOp::log_batch(&target, run_name, piece));
+    }
+}
+
+fn metrics_only(batch: &Batch) -> bool {
+    batch.params.is_empty() && batch.tags.is_empty()
 }
 
 fn tag(key: &str, value: impl Into<String>) -> RunTag {

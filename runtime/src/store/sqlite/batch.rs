@@ -1,7 +1,9 @@
 //! `log_batch`: params (write-once), metrics (append, plus `latest_metrics`) and tags
 //! (last write wins), all in the caller's one transaction.
 
-use rusqlite::{Transaction, params};
+use std::sync::LazyLock;
+
+use rusqlite::{ToSql, Transaction, params, params_from_iter};
 
 use super::Ctx;
 use super::metrics::{self, Stored};
@@ -73,6 +75,22 @@ fn insert_params(
     Ok(refused)
 }
 
+/// Metric rows per `INSERT` statement (6 variables each, well under SQLite's limit).
+const ROWS_PER_INSERT: usize = 100;
+
+static INSERT_MANY_METRICS: LazyLock<String> =
+    LazyLock::new(|| insert_metrics_sql(ROWS_PER_INSERT));
+
+/// An `INSERT` of `rows` metric points. The primary key spans every column, so a conflict
+/// is an exact duplicate point: MLflow drops those silently, and so does this.
+fn insert_metrics_sql(rows: usize) -> String {
+    let values = vec!["(?, ?, ?, ?, ?, ?)"; rows].join(", ");
+    format!(
+        "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES {values} \
+         ON CONFLICT DO NOTHING"
+    )
+}
+
 fn insert_metrics(
     tx: &Transaction<'_>,
     ctx: &Ctx,
@@ -83,15 +101,31 @@ fn insert_metrics(
         return Ok(());
     }
     let points: Vec<Stored<'_>> = batch.metrics.iter().map(Stored::encode).collect();
-    // The primary key spans every column, so a conflict is an exact duplicate point:
-    // MLflow drops those silently, and so does this.
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
-        )
+    // Many rows per statement: executing a statement costs more than adding a row to it.
+    let mut chunks = points.chunks_exact(ROWS_PER_INSERT);
+    let mut insert_many = tx
+        .prepare_cached(&INSERT_MANY_METRICS)
         .map_err(|e| ctx.err(e))?;
-    for p in &points {
+    for chunk in chunks.by_ref() {
+        let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 6);
+        for p in chunk {
+            args.extend([
+                &p.key as &dyn ToSql,
+                &p.value,
+                &p.timestamp,
+                &run_id,
+                &p.step,
+                &p.is_nan,
+            ]);
+        }
+        insert_many
+            .execute(params_from_iter(args))
+            .map_err(|e| ctx.err(e))?;
+    }
+    let mut insert = tx
+        .prepare_cached(&insert_metrics_sql(1))
+        .map_err(|e| ctx.err(e))?;
+    for p in chunks.remainder() {
         insert
             .execute(params![
                 p.key,

@@ -227,6 +227,42 @@ async fn batch_encodes_values_and_keeps_latest_metrics() {
 }
 
 #[tokio::test]
+async fn large_batches_store_every_point_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let run = new_run(&store, "0", "r").await;
+    // Several statements' worth plus a remainder, a NaN inside, and duplicates that fall
+    // into different statements.
+    let mut metrics: Vec<Metric> = (0..250).map(|s| metric("m", s as f64, 5, s)).collect();
+    metrics[120].value = f64::NAN;
+    metrics.extend((0..30).map(|s| metric("m", s as f64, 5, s)));
+    store
+        .log_batch(
+            &run.run_id,
+            &Batch {
+                metrics,
+                ..Batch::default()
+            },
+        )
+        .await
+        .unwrap();
+    let history = store.get_metric_history(&run.run_id, "m").await.unwrap();
+    assert_eq!(history.len(), 250);
+    assert!(
+        history
+            .iter()
+            .find(|p| p.step == 120)
+            .unwrap()
+            .value
+            .is_nan()
+    );
+    assert_eq!(
+        store.get_run(&run.run_id).await.unwrap().metric("m"),
+        Some(249.0)
+    );
+}
+
+#[tokio::test]
 async fn changed_param_is_refused_but_the_rest_of_the_batch_lands() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
