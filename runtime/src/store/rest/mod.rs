@@ -363,7 +363,7 @@ fn keep_alive(url: &Url) -> Result<bool> {
 
 /// How many metric-only log-batch requests of one run may be under way at once. The
 /// default, 4, matches `mlflow server`'s default uvicorn workers: measured on loopback, 4
-/// concurrent requests take about 1.5x the points per second of one at a time.
+/// concurrent requests take about 1.6x the points per second of one at a time.
 /// `MLFLOW_RS_HTTP_IN_FLIGHT=1` sends strictly one request at a time.
 fn in_flight() -> Result<usize> {
     match config::env_nonempty(IN_FLIGHT_ENV) {
