@@ -4,7 +4,9 @@
 //! Commands are handled in the order they were sent, which gives the ordering MLflow's
 //! semantics need for free: a run is created before anything is logged to it, a child is
 //! created after its parent, a run's data is stored before its status update. Consecutive
-//! logging calls for a run are merged into one batch, cut to the store's limits.
+//! logging calls for a run are merged into one batch, cut to the store's limits; the
+//! metric-only pieces of a batch may be under way together, since MLflow does not care in
+//! which order metric points arrive.
 
 use std::collections::HashMap;
 use std::future::Future;
