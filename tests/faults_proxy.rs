@@ -14,9 +14,7 @@ use mlflow_test_support::{
 #[test]
 fn injected_faults_are_retried_as_the_official_client_does() {
     if in_child() {
-        let proxy = Proxy::start(upstream_port());
-        mlflow::set_tracking_uri(&proxy.uri()).unwrap();
-        mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+        let proxy = log_through_proxy();
 
         // Creation is resent only when the server surely did not act on it: 429 and 408.
         proxy.script(
@@ -61,26 +59,46 @@ fn injected_faults_are_retried_as_the_official_client_does() {
         return;
     }
     let uri = require_server!();
-    let experiment = unique_name("proxy");
-    let env = env_with(&[
-        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "8"),
-        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.1"),
-        ("MLFLOW_HTTP_REQUEST_TIMEOUT", "3"),
-        ("UPSTREAM", &uri),
-        ("EXP", &experiment),
-    ]);
-    run_child(
+    let runs = behind_proxy(
         "injected_faults_are_retried_as_the_official_client_does",
-        env,
+        &uri,
+        &[
+            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "8"),
+            ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.1"),
+            ("MLFLOW_HTTP_REQUEST_TIMEOUT", "3"),
+        ],
         Duration::from_secs(240),
     );
-    let runs = read_runs(&uri, &experiment);
     assert_eq!(runs.len(), 1, "no duplicate run");
     let r = RunRecord::named(&runs, "faulty");
     assert_eq!(r.status, "FINISHED");
     assert_eq!(r.params.len(), 2);
     assert_eq!(r.tags.get("note").map(String::as_str), Some("survived"));
     assert_eq!(metric_history(&uri, &r.run_id, "loss").len(), 20);
+}
+
+/// Runs the child half of `test` (which puts a [`Proxy`] in front of `uri`) with `env`, in
+/// a fresh experiment, and returns that experiment's runs as the server holds them.
+fn behind_proxy(
+    test: &'static str,
+    uri: &str,
+    env: &[(&str, &str)],
+    limit: Duration,
+) -> Vec<RunRecord> {
+    let experiment = unique_name("proxy");
+    let mut env = env.to_vec();
+    env.extend([("UPSTREAM", uri), ("EXP", experiment.as_str())]);
+    run_child(test, env_with(&env), limit);
+    read_runs(uri, &experiment)
+}
+
+/// In the child: a proxy in front of the server, with logging going through it to the
+/// test's experiment.
+fn log_through_proxy() -> Proxy {
+    let proxy = Proxy::start(upstream_port());
+    mlflow::set_tracking_uri(&proxy.uri()).unwrap();
+    mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+    proxy
 }
 
 fn upstream_port() -> u16 {
@@ -96,9 +114,7 @@ fn upstream_port() -> u16 {
 #[test]
 fn a_creation_that_may_have_reached_the_server_is_not_resent() {
     if in_child() {
-        let proxy = Proxy::start(upstream_port());
-        mlflow::set_tracking_uri(&proxy.uri()).unwrap();
-        mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+        let proxy = log_through_proxy();
         // A 500 or a reset after sending: the run may exist; resending could duplicate it.
         proxy.script("runs/create", vec![Action::Status(500, None)]);
         let run = mlflow::start_run().name("once").start();
@@ -115,21 +131,17 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
         return;
     }
     let uri = require_server!();
-    let experiment = unique_name("proxy-create");
     let spill = tempfile::tempdir().unwrap();
     let spill_dir = spill.path().display().to_string();
-    let env = env_with(&[
-        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
-        ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-        ("UPSTREAM", &uri),
-        ("EXP", &experiment),
-    ]);
-    run_child(
+    let runs = behind_proxy(
         "a_creation_that_may_have_reached_the_server_is_not_resent",
-        env,
+        &uri,
+        &[
+            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
+            ("MLFLOW_RS_SPILL_DIR", &spill_dir),
+        ],
         Duration::from_secs(180),
     );
-    let runs = read_runs(&uri, &experiment);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, "FINISHED");
     assert_eq!(runs[0].metrics.get("m"), Some(&1.0));
@@ -138,9 +150,7 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
 #[test]
 fn metric_batches_go_out_together_and_params_and_tags_keep_their_order() {
     if in_child() {
-        let proxy = Proxy::start(upstream_port());
-        mlflow::set_tracking_uri(&proxy.uri()).unwrap();
-        mlflow::set_experiment(&std::env::var("EXP").unwrap()).unwrap();
+        let proxy = log_through_proxy();
         let run = mlflow::start_run().name("overlap").start();
         mlflow::log_param("lr", "0.1").unwrap();
         mlflow::set_tag("phase", "one").unwrap();
@@ -164,18 +174,12 @@ fn metric_batches_go_out_together_and_params_and_tags_keep_their_order() {
         return;
     }
     let uri = require_server!();
-    let experiment = unique_name("proxy-overlap");
-    let env = env_with(&[
-        ("MLFLOW_RS_HTTP_IN_FLIGHT", "3"),
-        ("UPSTREAM", &uri),
-        ("EXP", &experiment),
-    ]);
-    run_child(
+    let runs = behind_proxy(
         "metric_batches_go_out_together_and_params_and_tags_keep_their_order",
-        env,
+        &uri,
+        &[("MLFLOW_RS_HTTP_IN_FLIGHT", "3")],
         Duration::from_secs(180),
     );
-    let runs = read_runs(&uri, &experiment);
     let r = RunRecord::named(&runs, "overlap");
     assert_eq!(r.status, "FINISHED");
     assert_eq!(r.params.len(), 2);
