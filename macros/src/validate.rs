@@ -87,7 +87,7 @@ fn params(
         if found.is_none() {
             errors.push(syn::Error::new(
                 ident.span(),
-                not_an_argument(key, &name, sig, &arguments),
+                not_an_argument(&format!("`{name}` in `{key}(..)`"), sig, &arguments),
             ));
         }
         found
@@ -163,22 +163,18 @@ fn skip_without_star(span: Span) -> syn::Error {
     )
 }
 
-fn not_an_argument(key: &str, name: &str, sig: &Signature, arguments: &[Argument]) -> String {
+/// `what` (such as "`lr` in `params(..)`") names no argument of the function.
+fn not_an_argument(what: &str, sig: &Signature, arguments: &[Argument]) -> String {
     let fn_name = sig.ident.unraw();
     if arguments.is_empty() {
-        return format!(
-            "`{name}` in `{key}(..)` does not name an argument: `{fn_name}` takes no arguments"
-        );
+        return format!("{what} does not name an argument: `{fn_name}` takes no arguments");
     }
     let list = arguments
         .iter()
         .map(|arg| format!("`{}`", arg.name))
         .collect::<Vec<_>>()
         .join(", ");
-    format!(
-        "`{name}` in `{key}(..)` does not name an argument of `{fn_name}`; \
-         its arguments are: {list}"
-    )
+    format!("{what} does not name an argument of `{fn_name}`; its arguments are: {list}")
 }
 
 fn check_signature(kind: Kind, sig: &Signature, errors: &mut Errors) {
@@ -215,7 +211,7 @@ fn run_name(lit: &LitStr, sig: &Signature) -> syn::Result<RunName> {
         let Some(argument) = arguments.iter().find(|arg| arg.name == unraw(name)) else {
             errors.push(syn::Error::new(
                 subspan(lit, &value, range.clone()),
-                no_such_argument(name, sig, &arguments),
+                not_an_argument(&format!("`{{{name}}}` in the run name"), sig, &arguments),
             ));
             continue;
         };
@@ -273,24 +269,6 @@ impl Argument {
             self.name.clone()
         }
     }
-}
-
-fn no_such_argument(name: &str, sig: &Signature, arguments: &[Argument]) -> String {
-    let fn_name = sig.ident.unraw();
-    if arguments.is_empty() {
-        return format!(
-            "`{{{name}}}` in the run name does not name an argument: `{fn_name}` takes no arguments"
-        );
-    }
-    let list = arguments
-        .iter()
-        .map(|arg| format!("`{}`", arg.name))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "`{{{name}}}` in the run name does not name an argument of `{fn_name}`; \
-         its arguments are: {list}"
-    )
 }
 
 /// The names a template may use: every binding in the parameter patterns, and `self`.

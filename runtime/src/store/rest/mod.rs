@@ -509,14 +509,7 @@ impl Store for RestStore {
             user_id: &request.user_id,
             run_name: &request.run_name,
             start_time: request.start_time,
-            tags: request
-                .tags
-                .iter()
-                .map(|t| KeyValue {
-                    key: t.key.clone(),
-                    value: t.value.clone(),
-                })
-                .collect(),
+            tags: request.tags.iter().map(KeyValue::from).collect(),
         };
         let r: RunResponse = self
             .post("runs/create", &body, Idempotency::CreatesResource)
@@ -544,22 +537,8 @@ impl Store for RestStore {
         let body = LogBatchRequest {
             run_id,
             metrics: batch.metrics.iter().map(MetricJson::from).collect(),
-            params: batch
-                .params
-                .iter()
-                .map(|p| KeyValue {
-                    key: p.key.clone(),
-                    value: p.value.clone(),
-                })
-                .collect(),
-            tags: batch
-                .tags
-                .iter()
-                .map(|t| KeyValue {
-                    key: t.key.clone(),
-                    value: t.value.clone(),
-                })
-                .collect(),
+            params: batch.params.iter().map(KeyValue::from).collect(),
+            tags: batch.tags.iter().map(KeyValue::from).collect(),
         };
         let _: serde_json::Value = self
             .post("runs/log-batch", &body, Idempotency::Safe)

@@ -13,6 +13,24 @@ pub(crate) struct KeyValue {
     pub(crate) value: String,
 }
 
+impl From<&RunTag> for KeyValue {
+    fn from(t: &RunTag) -> KeyValue {
+        KeyValue {
+            key: t.key.clone(),
+            value: t.value.clone(),
+        }
+    }
+}
+
+impl From<&Param> for KeyValue {
+    fn from(p: &Param) -> KeyValue {
+        KeyValue {
+            key: p.key.clone(),
+            value: p.value.clone(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 pub(crate) struct MetricJson {
     pub(crate) key: String,
