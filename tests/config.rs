@@ -1,7 +1,7 @@
-//! Configuration: tracking URIs the crate refuses (with what to use instead), and the
-//! `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_EXPERIMENT_ID` and `MLFLOW_RUN_ID` variables. The
-//! variables are read by a fresh process each time (see `run_self`), as a user would set
-//! them.
+//! Configuration: tracking URIs the crate refuses (with what to use instead), HTTP settings
+//! it refuses, and the `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_EXPERIMENT_ID` and `MLFLOW_RUN_ID`
+//! variables. The variables are read by a fresh process each time (see `run_self`), as a
+//! user would set them.
 
 use mlflow_test_support::{
     RunRecord, in_child, read_runs, require_server, run_python, run_self, unique_name,
@@ -190,4 +190,37 @@ fn run_id_from_the_environment_resumes_the_run() {
     assert_eq!(resumed.metrics["m"], 2.0);
     assert!(resumed.end_time.is_some_and(|end| end >= first_end));
     assert_eq!(RunRecord::named(&runs, "after").parent_run_id, None);
+}
+
+#[test]
+fn bad_http_settings_in_the_environment_are_config_errors() {
+    if in_child() {
+        let var = std::env::var("BAD_VAR").unwrap();
+        match mlflow::set_experiment("never-created") {
+            Err(mlflow::Error::Config(message)) => {
+                assert!(
+                    message.contains(&var),
+                    "the error should name {var}: {message}"
+                )
+            }
+            other => panic!("expected Error::Config, got {other:?}"),
+        }
+        return;
+    }
+    for (var, value) in [
+        ("MLFLOW_RS_HTTP_IN_FLIGHT", "0"),
+        ("MLFLOW_RS_HTTP_IN_FLIGHT", "many"),
+        ("MLFLOW_RS_HTTP_KEEPALIVE", "maybe"),
+    ] {
+        // Port 9 (discard) is never contacted: the settings are refused first.
+        run_self(
+            "bad_http_settings_in_the_environment_are_config_errors",
+            None,
+            &[
+                ("MLFLOW_TRACKING_URI", "http://127.0.0.1:9"),
+                (var, value),
+                ("BAD_VAR", var),
+            ],
+        );
+    }
 }
