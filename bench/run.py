@@ -435,42 +435,29 @@ def scaling(env, table, quick):
     run_sizes_rest = [10, 100] if quick else [10, 100, 1000]
     rest_points = [10_000] if quick else [10_000, 100_000]
 
-    def flat(name, costs, unit):
+    def flat(name, costs):
         spread = max(costs) / min(costs)
         table.add(f"{name}: largest / smallest cost", spread, "x", "flat (<= 1.5)", spread <= 1.5)
 
-    costs = []
-    for n in point_sizes:
-        r = rust_load(env, "points", n)
-        us = 1e6 * r["total_s"] / n
-        costs.append(us)
-        table.add(f"Rust {n:,} points -> SQLite", us, "us/point", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
-    flat("SQLite points", costs, "us/point")
-    costs = []
-    for n in run_sizes_sqlite:
-        r = rust_load(env, "runs", n)
-        ms = 1e3 * r["total_s"] / n
-        costs.append(ms)
-        table.add(f"Rust {n:,} child runs -> SQLite", ms, "ms/run", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
-    flat("SQLite runs", costs, "ms/run")
+    def costs(mode, sizes, what, unit, uri=None):
+        scale = 1e6 if unit == "us/point" else 1e3
+        out = []
+        for n in sizes:
+            r = rust_load(env, mode, n, uri)
+            cost = scale * r["total_s"] / n
+            out.append(cost)
+            table.add(f"Rust {n:,} {what}", cost, unit, note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
+        return out
+
+    flat("SQLite points", costs("points", point_sizes, "points -> SQLite", "us/point"))
+    flat("SQLite runs", costs("runs", run_sizes_sqlite, "child runs -> SQLite", "ms/run"))
     srv = Server(env, None)
     try:
         warm(env, srv)
-        costs = []
-        for n in rest_points:
-            r = rust_load(env, "points", n, srv.url)
-            us = 1e6 * r["total_s"] / n
-            costs.append(us)
-            table.add(f"Rust {n:,} points -> server", us, "us/point", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
-        if len(costs) > 1:
-            flat("server points", costs, "us/point")
-        costs = []
-        for n in run_sizes_rest:
-            r = rust_load(env, "runs", n, srv.url)
-            ms = 1e3 * r["total_s"] / n
-            costs.append(ms)
-            table.add(f"Rust {n:,} child runs -> server", ms, "ms/run", note=f"RSS {r['rss_kb'] / 1024:.0f} MB")
-        flat("server runs", costs, "ms/run")
+        rest = costs("points", rest_points, "points -> server", "us/point", srv.url)
+        if len(rest) > 1:
+            flat("server points", rest)
+        flat("server runs", costs("runs", run_sizes_rest, "child runs -> server", "ms/run", srv.url))
     finally:
         srv.stop()
 

@@ -4,11 +4,12 @@
 
 mod faults_support;
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use faults_support::{env_with, run_child, spill_files};
 use mlflow_test_support::{
-    RunRecord, in_child, read_runs, require_python, run_python, unique_name,
+    RunRecord, ServerGuard, in_child, read_runs, require_python, run_python, unique_name,
 };
 
 const TRIALS: usize = 6;
@@ -91,15 +92,39 @@ fn run_child_spilling(name: &'static str, max_retries: &str) {
     run_child(name, env, Duration::from_secs(300));
 }
 
+/// The child's side of a test: a server of its own over a fresh SQLite file, with logging
+/// going to a fresh experiment in it.
+struct OwnServer {
+    server: ServerGuard,
+    uri: String,
+    experiment: String,
+    /// `MLFLOW_RS_SPILL_DIR`, as the parent set it.
+    spill_dir: PathBuf,
+    // Dropped last: the server is gone before its files are removed.
+    _dir: tempfile::TempDir,
+}
+
+fn own_server(experiment_prefix: &str) -> OwnServer {
+    let dir = tempfile::tempdir().unwrap();
+    let server = faults_support::start(dir.path());
+    let uri = server.uri().to_owned();
+    mlflow::set_tracking_uri(&uri).unwrap();
+    let experiment = unique_name(experiment_prefix);
+    mlflow::set_experiment(&experiment).unwrap();
+    OwnServer {
+        server,
+        uri,
+        experiment,
+        spill_dir: PathBuf::from(std::env::var("MLFLOW_RS_SPILL_DIR").unwrap()),
+        _dir: dir,
+    }
+}
+
 #[test]
 fn retries_ride_out_a_server_restart() {
     if in_child() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut server = Some(faults_support::start(dir.path()));
-        let uri = server.as_ref().unwrap().uri().to_owned();
-        mlflow::set_tracking_uri(&uri).unwrap();
-        let experiment = unique_name("restart");
-        mlflow::set_experiment(&experiment).unwrap();
+        let own = own_server("restart");
+        let mut server = Some(own.server);
         let sweep = mlflow::start_run().name("sweep").start();
         let mut restarted = None;
         for i in 0..TRIALS {
@@ -119,8 +144,8 @@ fn retries_ride_out_a_server_restart() {
         sweep.end(mlflow::RunStatus::Finished);
         mlflow::flush().expect("everything delivered once the server is back");
         let _server = restarted.unwrap().join().unwrap();
-        check_sweep(&uri, &experiment);
-        assert!(spill_files(&dir.path().join("spill")).is_empty());
+        check_sweep(&own.uri, &own.experiment);
+        assert!(spill_files(&own.spill_dir).is_empty());
         return;
     }
     require_python!();
@@ -130,18 +155,12 @@ fn retries_ride_out_a_server_restart() {
 #[test]
 fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
     if in_child() {
-        let dir = tempfile::tempdir().unwrap();
-        let spill_dir = std::path::PathBuf::from(std::env::var("MLFLOW_RS_SPILL_DIR").unwrap());
-        let mut server = faults_support::start(dir.path());
-        let uri = server.uri().to_owned();
-        mlflow::set_tracking_uri(&uri).unwrap();
-        let experiment = unique_name("spill");
-        mlflow::set_experiment(&experiment).unwrap();
+        let mut own = own_server("spill");
         let sweep = mlflow::start_run().name("sweep").start();
         trial(0);
         trial(1);
         mlflow::flush().unwrap();
-        server.kill();
+        own.server.kill();
         // Far beyond the retries: logging must not stall, and nothing may be dropped.
         let started = Instant::now();
         for i in 2..TRIALS {
@@ -155,7 +174,7 @@ fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
         );
         let text = err.to_string();
         assert!(text.contains("spill file"), "{text}");
-        let files = spill_files(&spill_dir);
+        let files = spill_files(&own.spill_dir);
         assert_eq!(files.len(), 1, "{files:?}");
         let lines = mlflow::spill::read_spill(&files[0]).unwrap();
         let creates = lines
@@ -163,15 +182,15 @@ fn a_long_outage_spills_and_the_spill_is_delivered_when_the_server_is_back() {
             .filter(|l| matches!(l, mlflow::spill::SpillOp::CreateRun { .. }))
             .count();
         assert_eq!(creates, TRIALS - 2, "{lines:?}");
-        server.restart();
+        own.server.restart();
         mlflow::flush().expect("the spill is delivered once the server answers");
         assert!(
-            spill_files(&spill_dir).is_empty(),
+            spill_files(&own.spill_dir).is_empty(),
             "delivered spill removed"
         );
         sweep.end(mlflow::RunStatus::Finished);
         mlflow::flush().unwrap();
-        check_sweep(&uri, &experiment);
+        check_sweep(&own.uri, &own.experiment);
         return;
     }
     require_python!();
@@ -247,17 +266,11 @@ fn first_contact_fails_fast_and_a_spill_file_replays_later() {
 #[test]
 fn logging_never_stalls_while_retries_are_long() {
     if in_child() {
-        let dir = tempfile::tempdir().unwrap();
-        let spill_dir = std::path::PathBuf::from(std::env::var("MLFLOW_RS_SPILL_DIR").unwrap());
-        let mut server = faults_support::start(dir.path());
-        let uri = server.uri().to_owned();
-        mlflow::set_tracking_uri(&uri).unwrap();
-        let experiment = unique_name("stall");
-        mlflow::set_experiment(&experiment).unwrap();
+        let mut own = own_server("stall");
         let run = mlflow::start_run().name("busy").start();
         mlflow::log_metric("warmup", 0.0).unwrap();
         mlflow::flush().unwrap();
-        server.kill();
+        own.server.kill();
         // The official schedule would retry the first failed request for minutes; the
         // queue must keep draining meanwhile.
         let n: i64 = 100_000; // the queue holds 100,000 calls
@@ -272,8 +285,8 @@ fn logging_never_stalls_while_retries_are_long() {
         );
         let err = mlflow::flush().expect_err("spilled while down");
         assert!(matches!(err, mlflow::Error::Spilled { .. }), "{err}");
-        assert_eq!(spill_files(&spill_dir).len(), 1);
-        server.restart();
+        assert_eq!(spill_files(&own.spill_dir).len(), 1);
+        own.server.restart();
         mlflow::flush().expect("delivered from the spill");
         run.end(mlflow::RunStatus::Finished);
         mlflow::flush().unwrap();
@@ -286,7 +299,7 @@ e = c.get_experiment_by_name(os.environ["EXP"])
 r = c.search_runs([e.experiment_id])[0]
 print(json.dumps([len(c.get_metric_history(r.info.run_id, "m")), r.info.status]))
 "#,
-            &[("URI", &uri), ("EXP", &experiment)],
+            &[("URI", &own.uri), ("EXP", &own.experiment)],
         );
         assert_eq!(lengths, serde_json::json!([n, "FINISHED"]));
         return;
