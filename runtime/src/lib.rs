@@ -1,49 +1,54 @@
 //! Implementation detail of the `mlflow-tracking` crate (imported as `mlflow`): the run stack,
 //! the stores and the background sender. Use the `mlflow` facade instead.
+//!
+//! The crate is built in floors, each importing only from the floors below it (see
+//! `docs/architecture.md`; `cargo run -p mlflow-layer-check` checks it):
+//!
+//! 1. [`base`]: data and rules (model types, errors, configuration, validation, search
+//!    requests and their grammar);
+//! 2. [`store`]: the `Store` trait, the REST and the SQLite stores;
+//! 3. `sender`: the background sender (batching, outages, the spill, pending run ids);
+//! 4. `tracker`: one destination (a store plus its sender), and the process's choice of it;
+//! 5. `runs`: handles, builders, guards, the run stack, scoped futures, signals;
+//! 6. `api`: what the facade re-exports (free logging functions, searches, artifacts,
+//!    `Client`).
 #![warn(missing_debug_implementations)]
 
-pub mod artifacts;
-mod client;
-pub mod config;
-mod context;
-pub mod error;
-mod isolate;
-mod logging;
-pub mod model;
-pub mod outcome;
-pub mod query;
-mod run;
-mod scope;
-mod sender;
-mod signals;
-pub mod spill;
+pub mod base;
 pub mod store;
-mod system;
-mod time;
-mod tracker;
-mod validate;
 
-pub use artifacts::{
-    download_artifacts, list_artifacts, log_artifact, log_artifact_to, log_artifacts,
-    log_artifacts_to, log_json, log_text,
+mod sender;
+
+mod tracker;
+
+mod runs;
+
+mod api;
+
+pub use base::{config, error, model, outcome};
+
+pub use api::{
+    Client, RunIter, SearchExperiments, SearchRuns, active_run, active_run_id, current_run,
+    download_artifacts, get_metric_history, get_run, list_artifacts, log_artifact, log_artifact_to,
+    log_artifacts, log_artifacts_to, log_json, log_metric, log_metric_with_step, log_metrics,
+    log_param, log_params, log_text, quote, replay_spill, search_experiments, search_runs, set_tag,
+    set_tags,
 };
-pub use client::Client;
-pub use error::{Error, Result};
-pub use logging::{
-    active_run, active_run_id, current_run, log_metric, log_metric_with_step, log_metrics,
-    log_param, log_params, set_tag, set_tags,
+pub use base::error::{Error, Result};
+pub use base::model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+pub use base::outcome::Outcome;
+pub use base::search::{FileInfo, Page, ViewType};
+pub use runs::{
+    RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, install_signal_handlers, start_run,
 };
-pub use model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
-pub use outcome::Outcome;
-pub use query::{
-    FileInfo, Page, RunIter, SearchExperiments, SearchRuns, ViewType, get_metric_history, get_run,
-    search_experiments, search_runs,
-};
-pub use run::{RunBuilder, RunGuard, RunHandle, start_run};
-pub use scope::{Scoped, ScopedRun};
-pub use signals::install_signal_handlers;
-pub use spill::{ReplayReport, replay_spill};
+pub use sender::spill::ReplayReport;
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};
 
-#[cfg(test)]
-mod props;
+/// The spill file: where data that could not be delivered during an outage goes, its
+/// format, and how it is replayed.
+pub mod spill {
+    pub use crate::api::replay_spill;
+    pub use crate::sender::spill::{
+        ReplayReport, SPILL_DIR_ENV, SpillKv, SpillMetric, SpillOp, read_spill,
+    };
+}

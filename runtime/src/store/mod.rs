@@ -2,10 +2,11 @@
 
 use async_trait::async_trait;
 
-use crate::error::Error;
-use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
-use crate::query::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
+use crate::base::error::Error;
+use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 
+pub(crate) mod local_artifacts;
 pub mod rest;
 pub mod sqlite;
 
@@ -65,12 +66,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         local: &std::path::Path,
         artifact_path: &str,
     ) -> Result<(), Error> {
-        crate::artifacts::local::log_artifact(artifact_uri, local, artifact_path).await
+        local_artifacts::log_artifact(artifact_uri, local, artifact_path).await
     }
 
     /// Lists the artifacts directly under `path` (relative; empty for the root).
     async fn list_artifacts(&self, artifact_uri: &str, path: &str) -> Result<Vec<FileInfo>, Error> {
-        crate::artifacts::local::list_artifacts(artifact_uri, path).await
+        local_artifacts::list_artifacts(artifact_uri, path).await
     }
 
     /// Downloads the artifact file `path` to the local file `dest`.
@@ -80,7 +81,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         path: &str,
         dest: &std::path::Path,
     ) -> Result<(), Error> {
-        crate::artifacts::local::download_artifact(artifact_uri, path, dest).await
+        local_artifacts::download_artifact(artifact_uri, path, dest).await
     }
 
     /// How large a single [`Store::log_batch`] call may be.

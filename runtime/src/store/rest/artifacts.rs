@@ -16,9 +16,9 @@ use url::Url;
 
 use super::retry::{self, Failure, Idempotency};
 use super::{Attempt, RestStore, api_error};
-use crate::artifacts::local;
-use crate::error::{Error, Result};
-use crate::query::FileInfo;
+use crate::base::error::{Error, Result};
+use crate::base::search::FileInfo;
+use crate::store::local_artifacts as local;
 
 /// Read buffer for uploads: large enough for few syscalls, small next to any file.
 const UPLOAD_CHUNK: usize = 256 * 1024;
@@ -273,7 +273,7 @@ impl RestStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::HttpSettings;
+    use crate::base::config::HttpSettings;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

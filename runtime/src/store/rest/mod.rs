@@ -1,6 +1,7 @@
 //! The REST store: any MLflow tracking server over `http://` or `https://`.
 
 mod artifacts;
+mod connection;
 mod retry;
 mod search;
 pub(crate) mod wire;
@@ -11,18 +12,20 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::Retryable;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::config::{self, HttpSettings};
-use crate::error::{Error, Result};
-use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
-use crate::query::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
+use crate::base::config::{self, HttpSettings};
+use crate::base::error::{Error, Result};
+use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 use crate::store::Store;
 
+pub use connection::{DEFAULT_IN_FLIGHT, IN_FLIGHT_ENV};
+use connection::{auth_header, in_flight, keep_alive, tls};
 use retry::{Failure, Idempotency};
 use wire::*;
 
@@ -31,14 +34,6 @@ pub const FIRST_CONTACT_TIMEOUT_ENV: &str = "MLFLOW_RS_FIRST_CONTACT_TIMEOUT";
 
 /// Default bound on the first contact, in seconds.
 pub const DEFAULT_FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Environment variable choosing how many log-batch requests of one run may be under way.
-pub const IN_FLIGHT_ENV: &str = "MLFLOW_RS_HTTP_IN_FLIGHT";
-
-/// Default number of log-batch requests of one run under way at once.
-pub const DEFAULT_IN_FLIGHT: usize = 4;
-
-const MAX_IN_FLIGHT: usize = 32;
 
 /// True for the HTTP statuses the official client retries (408, 429, 500, 502, 503, 504).
 pub(crate) fn is_retry_status(status: u16) -> bool {
@@ -341,42 +336,6 @@ impl RestStore {
     }
 }
 
-/// Whether to reuse connections. `mlflow server` with more than one uvicorn worker leaves
-/// Nagle's algorithm on, so on a kept-alive connection each answer's second segment waits
-/// for our delayed ACK: about 40 ms per request (uvicorn issue #3149). A fresh connection
-/// starts in quick-ACK mode and does not wait, and over plain `http` a connection costs one
-/// round trip, so plain `http` uses a fresh connection per request; `https` keeps its
-/// connections, since a TLS handshake per request would cost far more.
-/// `MLFLOW_RS_HTTP_KEEPALIVE=true|false` overrides the choice.
-fn keep_alive(url: &Url) -> Result<bool> {
-    match config::env_nonempty("MLFLOW_RS_HTTP_KEEPALIVE") {
-        None => Ok(url.scheme() == "https"),
-        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(Error::Config(format!(
-                "MLFLOW_RS_HTTP_KEEPALIVE={v:?}: expected true or false"
-            ))),
-        },
-    }
-}
-
-/// How many metric-only log-batch requests of one run may be under way at once. The
-/// default, 4, matches `mlflow server`'s default uvicorn workers: measured on loopback, 4
-/// concurrent requests take about 1.6x the points per second of one at a time.
-/// `MLFLOW_RS_HTTP_IN_FLIGHT=1` sends strictly one request at a time.
-fn in_flight() -> Result<usize> {
-    match config::env_nonempty(IN_FLIGHT_ENV) {
-        None => Ok(DEFAULT_IN_FLIGHT),
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if (1..=MAX_IN_FLIGHT).contains(&n) => Ok(n),
-            _ => Err(Error::Config(format!(
-                "{IN_FLIGHT_ENV}={v:?}: expected a whole number from 1 to {MAX_IN_FLIGHT}"
-            ))),
-        },
-    }
-}
-
 /// Maps an error answer to [`Error::Api`], keeping the server's code and message; bodies
 /// that are not MLflow JSON (a proxy's HTML page) are kept as text.
 fn api_error(status: StatusCode, body: &[u8]) -> Error {
@@ -406,78 +365,6 @@ fn error_chain(e: &reqwest::Error) -> String {
         source = s.source();
     }
     msg
-}
-
-/// `Authorization` from the environment, as `rest_utils.http_request` builds it: Basic from
-/// `MLFLOW_TRACKING_USERNAME`/`MLFLOW_TRACKING_PASSWORD` wins over a Bearer
-/// `MLFLOW_TRACKING_TOKEN`; credentials in the URI come last.
-fn auth_header(url: &Url) -> Result<Option<HeaderValue>> {
-    use base64::Engine as _;
-    let encode = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
-    let user = config::env_nonempty("MLFLOW_TRACKING_USERNAME");
-    let pass = config::env_nonempty("MLFLOW_TRACKING_PASSWORD");
-    let value = match (user, pass, config::env_nonempty("MLFLOW_TRACKING_TOKEN")) {
-        (Some(u), Some(p), _) => format!("Basic {}", encode(format!("{u}:{p}").as_bytes())),
-        (_, _, Some(token)) => format!("Bearer {token}"),
-        _ if !url.username().is_empty() => {
-            let u = percent_decode(url.username());
-            let p = url.password().map(percent_decode).unwrap_or_default();
-            format!("Basic {}", encode(format!("{u}:{p}").as_bytes()))
-        }
-        _ => return Ok(None),
-    };
-    let mut header = HeaderValue::from_str(&value).map_err(|_| {
-        Error::Config(
-            "tracking credentials contain characters not allowed in an HTTP header".into(),
-        )
-    })?;
-    header.set_sensitive(true);
-    Ok(Some(header))
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
-/// TLS settings: verification on by default; `MLFLOW_TRACKING_SERVER_CERT_PATH` adds a CA,
-/// `MLFLOW_TRACKING_CLIENT_CERT_PATH` a client certificate (PEM with its key), and
-/// `MLFLOW_TRACKING_INSECURE_TLS=true` turns verification off, loudly.
-fn tls(mut builder: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder> {
-    let read = |var: &str, path: &str| {
-        std::fs::read(path).map_err(|e| Error::Config(format!("{var}={path}: {e}")))
-    };
-    if let Some(path) = config::env_nonempty("MLFLOW_TRACKING_SERVER_CERT_PATH") {
-        let pem = read("MLFLOW_TRACKING_SERVER_CERT_PATH", &path)?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            Error::Config(format!(
-                "MLFLOW_TRACKING_SERVER_CERT_PATH={path}: not a PEM certificate: {e}"
-            ))
-        })?;
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    } else if config::env_nonempty("MLFLOW_TRACKING_INSECURE_TLS")
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-    {
-        tracing::warn!(
-            "mlflow: MLFLOW_TRACKING_INSECURE_TLS is set: server certificates are NOT verified"
-        );
-        eprintln!(
-            "mlflow: warning: MLFLOW_TRACKING_INSECURE_TLS is set: server certificates are NOT verified"
-        );
-        builder = builder.danger_accept_invalid_certs(true);
-    }
-    if let Some(path) = config::env_nonempty("MLFLOW_TRACKING_CLIENT_CERT_PATH") {
-        let pem = read("MLFLOW_TRACKING_CLIENT_CERT_PATH", &path)?;
-        let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
-            Error::Config(format!("MLFLOW_TRACKING_CLIENT_CERT_PATH={path}: need a PEM file with certificate and private key: {e}"))
-        })?;
-        builder = builder.identity(id);
-    }
-    Ok(builder)
 }
 
 #[async_trait]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use backon::ExponentialBuilder;
 
-use crate::config::HttpSettings;
+use crate::base::config::HttpSettings;
 
 /// Status codes the official client retries.
 pub(crate) const RETRY_CODES: [u16; 6] = [408, 429, 500, 502, 503, 504];

@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::RestStore;
 use super::retry::Idempotency;
 use super::wire::{ExperimentJson, MetricJson, RunJson};
-use crate::error::Result;
-use crate::model::{Experiment, Metric, Run};
-use crate::query::{Page, SearchExperimentsRequest, SearchRunsRequest};
+use crate::base::error::Result;
+use crate::base::model::{Experiment, Metric, Run};
+use crate::base::search::{Page, SearchExperimentsRequest, SearchRunsRequest};
 
 #[derive(Serialize)]
 struct SearchRunsBody<'a> {

@@ -4,7 +4,7 @@
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::model::{Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+use crate::base::model::{Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 
 #[derive(Serialize, Deserialize, Default)]
 pub(crate) struct KeyValue {

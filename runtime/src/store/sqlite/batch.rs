@@ -8,8 +8,8 @@ use rusqlite::{ToSql, Transaction, params, params_from_iter};
 use super::Ctx;
 use super::metrics::{self, Stored};
 use super::runs::{self, RUN_NAME_TAG};
-use crate::error::Error;
-use crate::model::{Batch, RunTag};
+use crate::base::error::Error;
+use crate::base::model::{Batch, RunTag};
 
 /// MLflow's `MAX_PARAM_VAL_LENGTH`; longer values are truncated, as MLflow does by default
 /// (`MLFLOW_TRUNCATE_LONG_VALUES`).

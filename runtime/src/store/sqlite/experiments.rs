@@ -3,8 +3,8 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::Ctx;
-use crate::error::Error;
-use crate::model::Experiment;
+use crate::base::error::Error;
+use crate::base::model::Experiment;
 
 /// MLflow's `MAX_EXPERIMENT_NAME_LENGTH`.
 const MAX_NAME_LENGTH: usize = 500;

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::Metric;
+use crate::base::model::Metric;
 
 /// MLflow stores ±infinity as ±`f64::MAX` (`1.7976931348623157e308`): SQL has no infinity.
 pub(super) const INF_STAND_IN: f64 = f64::MAX;

@@ -21,9 +21,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction};
 
 use super::{BatchLimits, Store};
-use crate::error::Error;
-use crate::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
-use crate::query::{Page, SearchExperimentsRequest, SearchRunsRequest};
+use crate::base::error::Error;
+use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::base::search::{Page, SearchExperimentsRequest, SearchRunsRequest};
 
 mod batch;
 mod experiments;

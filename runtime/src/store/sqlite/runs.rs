@@ -3,8 +3,8 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Ctx, batch, experiments, metrics};
-use crate::error::Error;
-use crate::model::{CreateRun, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+use crate::base::error::Error;
+use crate::base::model::{CreateRun, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 
 /// The tag holding a run's name; MLflow keeps it equal to `runs.name`.
 pub(super) const RUN_NAME_TAG: &str = "mlflow.runName";

@@ -14,13 +14,13 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{Transaction, params_from_iter};
 
 use super::{Ctx, SqliteStore, experiments, metrics, runs};
-use crate::error::Error;
-use crate::model::{Experiment, Metric, Run};
-use crate::query::filter::{
+use crate::base::error::Error;
+use crate::base::filter::{
     self, Clause, Grammar, KeyType, Op, OrderBy, Value, invalid, parse_filter_for,
     parse_order_by_list,
 };
-use crate::query::{MAX_PAGE_SIZE, Page, SearchExperimentsRequest, SearchRunsRequest};
+use crate::base::model::{Experiment, Metric, Run};
+use crate::base::search::{MAX_PAGE_SIZE, Page, SearchExperimentsRequest, SearchRunsRequest};
 
 impl SqliteStore {
     pub(super) async fn search_runs_sql(
@@ -414,7 +414,7 @@ fn experiments(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::query::ViewType;
+    use crate::base::search::ViewType;
 
     #[test]
     fn page_tokens_are_mlflows() {

@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::*;
-use crate::model::{Metric, Param, RunTag};
+use crate::base::model::{Metric, Param, RunTag};
 
 fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(&dir.join("mlflow.db"), &dir.join("mlruns")).expect("open store")

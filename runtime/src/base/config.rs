@@ -1,0 +1,240 @@
+//! Where tracking data goes: the tracking URI and the settings read from the environment,
+//! resolved as the Python client resolves them.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::base::error::{Error, Result};
+
+/// MLflow's own default since 3.7: an SQLite file in the working directory.
+pub const DEFAULT_TRACKING_URI: &str = "sqlite:///mlflow.db";
+
+/// A tracking URI this crate can serve.
+#[derive(Clone, PartialEq, Eq)]
+pub enum TrackingUri {
+    /// An MLflow tracking server (`http://` or `https://`).
+    Rest(Url),
+    /// The embedded store: an SQLite file in MLflow's schema. Relative paths are relative to
+    /// the working directory at the time the store is opened.
+    Sqlite(PathBuf),
+}
+
+impl TrackingUri {
+    /// Parses a tracking URI. URIs that MLflow accepts but this crate does not serve get an
+    /// error that says what to use instead.
+    pub fn parse(raw: &str) -> Result<TrackingUri> {
+        let uri = raw.trim();
+        if uri.is_empty() {
+            return Err(Error::Config("the tracking URI is empty".into()));
+        }
+        let lower = uri.to_ascii_lowercase();
+        if lower.starts_with("http://") || lower.starts_with("https://") {
+            let url = Url::parse(uri).map_err(|e| {
+                Error::Config(format!("invalid tracking URI {}: {e}", redact_str(uri)))
+            })?;
+            return Ok(TrackingUri::Rest(url));
+        }
+        if let Some(rest) = lower.strip_prefix("sqlite:") {
+            // sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy spells them.
+            let path = &uri["sqlite:".len()..];
+            let Some(path) = path.strip_prefix("///") else {
+                return Err(Error::Config(format!(
+                    "invalid SQLite tracking URI {uri:?}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+                )));
+            };
+            if path.is_empty() || rest.contains(":memory:") {
+                return Err(Error::Config(format!(
+                    "invalid SQLite tracking URI {uri:?}: it must name a database file, such as sqlite:///mlflow.db"
+                )));
+            }
+            return Ok(TrackingUri::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = match lower.split_once(':') {
+            Some((s, _)) => s,
+            None if lower == "databricks" || lower.starts_with("databricks-") => "databricks",
+            None => "",
+        };
+        let hint = match scheme {
+            "postgresql" | "postgres" | "mysql" | "mssql" | "postgresql+psycopg2" | "mysql+pymysql" => format!(
+                "this crate writes SQLite files directly but not {scheme} databases; run `mlflow server --backend-store-uri {}` and set MLFLOW_TRACKING_URI=http://<host>:<port>",
+                redact_str(uri)
+            ),
+            "databricks" | "databricks-uc" | "uc" => {
+                "Databricks tracking is not supported; use an MLflow tracking server URL (http:// or https://) or sqlite:///mlflow.db".into()
+            }
+            "file" | "" => format!(
+                "{uri:?} is a file-store path; MLflow's file store is in maintenance mode and disabled by default since MLflow 3.13. Use the default sqlite:///mlflow.db (move existing data with `mlflow migrate-filestore --source ./mlruns --target sqlite:///mlflow.db`) or a tracking server URL"
+            ),
+            other => format!(
+                "unsupported tracking URI scheme {other:?}; use http://, https://, or sqlite:///path.db"
+            ),
+        };
+        Err(Error::Config(hint))
+    }
+
+    /// True for the embedded SQLite store.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, TrackingUri::Sqlite(_))
+    }
+}
+
+impl fmt::Display for TrackingUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrackingUri::Rest(url) => f.write_str(&redact(url)),
+            TrackingUri::Sqlite(path) => write!(f, "sqlite:///{}", path.display()),
+        }
+    }
+}
+
+impl fmt::Debug for TrackingUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TrackingUri({self})")
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    if !shown.username().is_empty() {
+        let _ = shown.set_username("***");
+    }
+    shown.to_string()
+}
+
+fn redact_str(uri: &str) -> String {
+    match Url::parse(uri) {
+        Ok(url) => redact(&url),
+        Err(_) => uri.to_owned(),
+    }
+}
+
+/// The tracking URI in effect: `explicit` (from `set_tracking_uri`), else
+/// `MLFLOW_TRACKING_URI`, else [`DEFAULT_TRACKING_URI`].
+pub fn resolve_tracking_uri(explicit: Option<&str>) -> Result<TrackingUri> {
+    let from_env = env_nonempty("MLFLOW_TRACKING_URI");
+    let raw = explicit
+        .map(str::to_owned)
+        .or(from_env)
+        .unwrap_or_else(|| DEFAULT_TRACKING_URI.to_owned());
+    TrackingUri::parse(&raw)
+}
+
+/// An environment variable, when set and not blank.
+pub fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Reads a numeric setting from the environment; a value that does not parse is an error
+/// rather than a silent default.
+fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
+    match env_nonempty(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| Error::Config(format!("{name}={v:?} is not a valid number"))),
+    }
+}
+
+/// HTTP settings, named and defaulted as in the Python client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpSettings {
+    /// `MLFLOW_HTTP_REQUEST_MAX_RETRIES` (default 7, at most 10).
+    pub max_retries: u32,
+    /// `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` (default 2 s, at most 120).
+    pub backoff_factor: f64,
+    /// `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` (default 1 s).
+    pub backoff_jitter: f64,
+    /// `MLFLOW_HTTP_REQUEST_TIMEOUT` (default 120 s), per request.
+    pub timeout: Duration,
+    /// `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER` (default true).
+    pub respect_retry_after: bool,
+}
+
+impl HttpSettings {
+    /// Reads the settings from the environment.
+    pub fn from_env() -> Result<HttpSettings> {
+        let max_retries: u32 = env_parse("MLFLOW_HTTP_REQUEST_MAX_RETRIES", 7)?;
+        let backoff_factor: f64 = env_parse("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 2.0)?;
+        let backoff_jitter: f64 = env_parse("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 1.0)?;
+        let timeout: f64 = env_parse("MLFLOW_HTTP_REQUEST_TIMEOUT", 120.0)?;
+        let respect_retry_after = match env_nonempty("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER") {
+            None => true,
+            Some(v) => !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
+        };
+        let non_negative = |v: f64| v.is_finite() && v >= 0.0;
+        let valid = non_negative(backoff_factor)
+            && non_negative(backoff_jitter)
+            && timeout.is_finite()
+            && timeout > 0.0;
+        if !valid {
+            return Err(Error::Config(
+                "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, _JITTER must be >= 0 and MLFLOW_HTTP_REQUEST_TIMEOUT > 0".into(),
+            ));
+        }
+        Ok(HttpSettings {
+            max_retries: max_retries.min(10),
+            backoff_factor: backoff_factor.min(120.0),
+            backoff_jitter,
+            timeout: Duration::from_secs_f64(timeout),
+            respect_retry_after,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_supported_uris() {
+        assert!(matches!(
+            TrackingUri::parse("http://127.0.0.1:5000").unwrap(),
+            TrackingUri::Rest(_)
+        ));
+        assert_eq!(
+            TrackingUri::parse("sqlite:///mlflow.db").unwrap(),
+            TrackingUri::Sqlite("mlflow.db".into())
+        );
+        assert_eq!(
+            TrackingUri::parse("sqlite:////tmp/x/m.db").unwrap(),
+            TrackingUri::Sqlite("/tmp/x/m.db".into())
+        );
+    }
+
+    #[test]
+    fn rejects_unserved_uris_with_advice() {
+        for (uri, needle) in [
+            ("postgresql://u:p@h/db", "mlflow server --backend-store-uri"),
+            ("databricks", "Databricks"),
+            ("file:///tmp/mlruns", "migrate-filestore"),
+            ("./mlruns", "sqlite:///mlflow.db"),
+            ("ftp://x", "unsupported"),
+            ("sqlite://rel.db", "sqlite:///"),
+        ] {
+            let err = TrackingUri::parse(uri).unwrap_err().to_string();
+            assert!(err.contains(needle), "{uri}: {err}");
+        }
+        let err = TrackingUri::parse("postgresql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn redacts_credentials() {
+        let uri = TrackingUri::parse("https://bob:hunter2@example.invalid/path").unwrap();
+        let shown = uri.to_string();
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("bob"),
+            "{shown}"
+        );
+    }
+}

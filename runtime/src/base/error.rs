@@ -1,0 +1,175 @@
+//! The crate's one error type.
+
+use std::sync::Arc;
+
+/// Everything that can go wrong when tracking.
+///
+/// Errors that the caller can know about on the spot (bad key, no active run, a changed
+/// param) are returned by the logging call. What the store says later (server errors,
+/// outages) is reported by [`flush`](crate::flush) and when a run ends.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The tracking server answered with an MLflow error.
+    #[error("MLflow server returned HTTP {status} {error_code}: {message}")]
+    Api {
+        /// HTTP status code.
+        status: u16,
+        /// MLflow's error code, such as `INVALID_PARAMETER_VALUE`.
+        error_code: String,
+        /// The server's message.
+        message: String,
+    },
+
+    /// The server could not be reached, or its answer could not be read.
+    #[error("request to {url} failed: {message}")]
+    Transport {
+        /// The request's URL, credentials redacted.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// The tracking URI or another setting is unusable.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// A logging call was made with no run active on this thread or task.
+    #[error(
+        "no active run: call this inside a #[mlflow::parent_run]/#[mlflow::child_run] function or while a `mlflow::start_run()` guard is alive"
+    )]
+    NoActiveRun,
+
+    /// A key that MLflow would reject.
+    #[error("invalid {kind} key {key:?}: {reason}")]
+    InvalidKey {
+        /// `param`, `metric` or `tag`.
+        kind: &'static str,
+        /// The offending key.
+        key: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+
+    /// A value that MLflow would reject.
+    #[error("invalid value for {kind} {key:?}: {reason}")]
+    InvalidValue {
+        /// `param`, `metric` or `tag`.
+        kind: &'static str,
+        /// The key the value was logged under.
+        key: String,
+        /// Why it is rejected.
+        reason: String,
+    },
+
+    /// A param was logged again with a different value; params are write-once.
+    #[error("param {key:?} was already logged with value {old:?}; cannot change it to {new:?}")]
+    ParamChanged {
+        /// The param's key.
+        key: String,
+        /// The value logged first.
+        old: String,
+        /// The value refused.
+        new: String,
+    },
+
+    /// The embedded SQLite store failed.
+    #[error("SQLite store {path}: {message}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// What went wrong.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Arc<rusqlite::Error>>,
+    },
+
+    /// A run could not be created, so data logged to it was not stored.
+    #[error("run {run_name:?} could not be created: {source}")]
+    RunNotCreated {
+        /// The run's name.
+        run_name: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// Data could not be delivered to the store.
+    #[error("{count} value(s) for run {run:?} were not stored: {source}")]
+    Undelivered {
+        /// The run's id or name.
+        run: String,
+        /// How many metrics, params and tags were affected.
+        count: usize,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// Data could not be delivered and was written to a spill file instead (see
+    /// `mlflow::spill`): it is sent when the store answers again, or by `replay_spill`.
+    #[error(
+        "{count} value(s) in {lines} operation(s) could not be delivered ({source}) and wait in the spill file {path}; they are sent when the store is back, or replay them with mlflow::replay_spill"
+    )]
+    Spilled {
+        /// The spill file.
+        path: String,
+        /// Lines (operations) waiting in it.
+        lines: usize,
+        /// Metrics, params, tags and status changes in those lines.
+        count: usize,
+        /// Why they could not be delivered.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// The background sender is gone (the process is shutting down).
+    #[error("the mlflow background sender has stopped")]
+    SenderStopped,
+
+    /// Several failures, reported together by [`flush`](crate::flush).
+    #[error("{} failure(s) while storing tracking data; first: {}", .0.len(), .0.first().map(|e| e.to_string()).unwrap_or_default())]
+    Many(Vec<Error>),
+}
+
+impl Error {
+    /// MLflow's error code when the server (or the embedded store, which uses the same
+    /// codes) gave one.
+    pub fn error_code(&self) -> Option<&str> {
+        match self {
+            Error::Api { error_code, .. } => Some(error_code),
+            Error::ParamChanged { .. } | Error::InvalidKey { .. } | Error::InvalidValue { .. } => {
+                Some("INVALID_PARAMETER_VALUE")
+            }
+            _ => None,
+        }
+    }
+
+    /// Builds an MLflow-style error as the embedded store reports it.
+    pub fn api(status: u16, error_code: &str, message: impl Into<String>) -> Error {
+        Error::Api {
+            status,
+            error_code: error_code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// Wraps a rusqlite error for the database at `path`.
+    pub fn sqlite(path: impl Into<String>, source: rusqlite::Error) -> Error {
+        Error::Sqlite {
+            path: path.into(),
+            message: source.to_string(),
+            source: Some(Arc::new(source)),
+        }
+    }
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Reports a failure that has no caller to return it to.
+pub(crate) fn report(err: &Error) {
+    tracing::error!("mlflow: {err}");
+    eprintln!("mlflow: {err}");
+}

@@ -1,0 +1,14 @@
+//! Floor 1, data and rules: the model types, errors, configuration, key and value rules,
+//! search requests and their grammar, and how a run ends. Nothing here does I/O on a
+//! store or knows that a sender or a run stack exists.
+
+pub mod config;
+pub mod error;
+pub(crate) mod filter;
+pub mod model;
+pub mod outcome;
+pub mod search;
+pub(crate) mod sync;
+pub(crate) mod system;
+pub(crate) mod time;
+pub(crate) mod validate;

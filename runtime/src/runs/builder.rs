@@ -1,0 +1,208 @@
+//! Starting runs: the builder, and what every way to start a run has in common.
+
+use std::fmt::Display;
+use std::sync::Arc;
+
+use super::cell::RunCell;
+use super::guard::RunGuard;
+use super::handle::RunHandle;
+use super::{live, stack};
+use crate::base::error::report;
+use crate::base::model::{RunStatus, RunTag};
+use crate::base::outcome::Outcome;
+use crate::base::time::now_ms;
+use crate::sender::{Command, ExperimentSel, StartSpec};
+use crate::tracker;
+
+/// Where a new run's parent comes from.
+#[derive(Debug, Clone)]
+enum ParentChoice {
+    /// The innermost active run of this thread or task, if any.
+    Active,
+    /// This run, wherever it lives.
+    Explicit(RunHandle),
+    /// None: a top-level run.
+    TopLevel,
+}
+
+/// Configures a run before it starts; made by [`start_run`].
+#[derive(Debug, Clone)]
+#[must_use = "a RunBuilder does nothing until `.start()` or `.run(..)`"]
+pub struct RunBuilder {
+    name: Option<String>,
+    tags: Vec<RunTag>,
+    params: Vec<(String, String)>,
+    parent: ParentChoice,
+    experiment: Option<ExperimentSel>,
+}
+
+/// Starts configuring a new run. By default it nests under the active run of the current
+/// thread (or task), or starts a top-level run when there is none.
+pub fn start_run() -> RunBuilder {
+    RunBuilder {
+        name: None,
+        tags: Vec::new(),
+        params: Vec::new(),
+        parent: ParentChoice::Active,
+        experiment: None,
+    }
+}
+
+impl RunBuilder {
+    /// The run's name (shown in the UI and stored as the `mlflow.runName` tag). Without one,
+    /// a random name is chosen.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// A tag set when the run is created. Invalid keys are reported by `flush()`.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Display) -> Self {
+        self.tags.push(RunTag {
+            key: key.into(),
+            value: value.to_string(),
+        });
+        self
+    }
+
+    /// A param logged when the run starts (formatted with `Display` now). Invalid keys are
+    /// reported by `flush()`.
+    pub fn param(mut self, key: impl Into<String>, value: impl Display) -> Self {
+        self.params.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Nests the run under `parent` instead of the active run: the hand-off for work started
+    /// on another thread or task.
+    pub fn parent(mut self, parent: &RunHandle) -> Self {
+        self.parent = ParentChoice::Explicit(parent.clone());
+        self
+    }
+
+    /// Starts a top-level run even when another run is active.
+    pub fn top_level(mut self) -> Self {
+        self.parent = ParentChoice::TopLevel;
+        self
+    }
+
+    /// Puts the run into the experiment named `name` (created if missing). A run whose
+    /// experiment differs from its parent's starts at the top level of its own experiment.
+    pub fn experiment_name(mut self, name: impl Into<String>) -> Self {
+        self.experiment = Some(ExperimentSel::Name(name.into()));
+        self
+    }
+
+    /// Puts the run into the experiment with this id.
+    pub fn experiment_id(mut self, id: impl Into<String>) -> Self {
+        self.experiment = Some(ExperimentSel::Id(id.into()));
+        self
+    }
+
+    /// Starts the run and makes it the active run of this thread until the guard drops.
+    ///
+    /// This never fails and never waits for the network: the run is created by the
+    /// background sender, and a failure (server down, bad URI, invalid tag) is reported by
+    /// [`flush`](crate::flush), at run end and on stderr, while the code under the run goes on.
+    pub fn start(self) -> RunGuard {
+        let handle = self.launch();
+        stack::push(handle.clone());
+        RunGuard::new(handle)
+    }
+
+    /// Runs `f` inside the run: FINISHED when it returns, FAILED when it panics (the panic
+    /// goes on). For closures returning `Result`, see [`RunBuilder::try_run`].
+    pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
+        let guard = self.start();
+        let value = f();
+        guard.end(RunStatus::Finished);
+        value
+    }
+
+    /// Runs `f` inside the run: FINISHED on `Ok`, FAILED on `Err` (with the error's
+    /// `Display` in the `error` tag) or panic.
+    pub fn try_run<T, E: Display>(
+        self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let guard = self.start();
+        let value = f();
+        guard.end_with(Outcome::of_result(&value));
+        value
+    }
+
+    /// Creates the run without touching the run stack: the common part of every way to
+    /// start a run.
+    pub(crate) fn launch(self) -> RunHandle {
+        let parent = match self.parent {
+            ParentChoice::Active => stack::current(),
+            ParentChoice::Explicit(p) => Some(p),
+            ParentChoice::TopLevel => None,
+        };
+        let tracker = match &parent {
+            Some(p) => p.cell.tracker.clone(),
+            None => tracker::current(),
+        };
+        let experiment = match (self.experiment, &parent) {
+            (Some(sel), _) => sel,
+            (None, Some(_)) => ExperimentSel::SameAsParent,
+            (None, None) => tracker.active_experiment(),
+        };
+        let resume = if parent.is_none() {
+            tracker::take_resume_run_id()
+        } else {
+            None
+        };
+        let name = self
+            .name
+            .or_else(|| {
+                self.tags
+                    .iter()
+                    .rev()
+                    .find(|t| t.key == "mlflow.runName")
+                    .map(|t| t.value.clone())
+            })
+            .unwrap_or_else(random_run_name);
+        let client_id = match &resume {
+            Some(id) => Some(id.clone()),
+            None if tracker.accepts_client_run_ids() => {
+                Some(uuid::Uuid::new_v4().simple().to_string())
+            }
+            None => None,
+        };
+        let cell = Arc::new(RunCell::new(
+            tracker.clone(),
+            name.clone(),
+            client_id.clone(),
+        ));
+        live::register(&cell);
+        let spec = StartSpec {
+            name,
+            client_id,
+            resume,
+            user_tags: self.tags,
+            parent: parent.map(|p| p.cell.slot.clone()),
+            experiment,
+            start_time: now_ms(),
+        };
+        if let Err(e) = tracker.send(Command::Start {
+            run: cell.slot.clone(),
+            spec,
+        }) {
+            cell.slot.resolve_id(Err(e.clone()));
+            report(&e);
+        }
+        let handle = RunHandle { cell };
+        if !self.params.is_empty()
+            && let Err(e) = handle.log_params(self.params)
+        {
+            let _ = tracker.send(Command::Failed(e));
+        }
+        handle
+    }
+}
+
+/// MLflow names unnamed runs itself (`adjective-animal-123`); a client-side name keeps the
+/// name known before the server answers.
+fn random_run_name() -> String {
+    format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}

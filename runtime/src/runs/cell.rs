@@ -1,0 +1,49 @@
+//! What a run is, shared by its handles and its guard: the sender's slot for it, its
+//! destination, and the state only callers need.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use crate::sender::RunSlot;
+use crate::tracker::Tracker;
+
+/// What a run is, shared by its handles and its guard.
+pub(crate) struct RunCell {
+    /// What the sender knows of the run: local number, name, pending id.
+    pub(crate) slot: Arc<RunSlot>,
+    pub(crate) tracker: Arc<Tracker>,
+    /// Params logged from this process, so that a changed value is refused on the spot.
+    pub(crate) params: Mutex<HashMap<String, String>>,
+    pub(crate) ended: AtomicBool,
+    /// A panic unwound through a poll of a future scoped to this run.
+    pub(crate) panicked: AtomicBool,
+}
+
+impl RunCell {
+    /// A run of `tracker` named `name`, with its id when the caller already knows it.
+    pub(crate) fn new(tracker: Arc<Tracker>, name: String, id: Option<String>) -> RunCell {
+        RunCell {
+            slot: Arc::new(RunSlot::new(tracker.next_local_id(), name, id)),
+            tracker,
+            params: Mutex::new(HashMap::new()),
+            ended: AtomicBool::new(false),
+            panicked: AtomicBool::new(false),
+        }
+    }
+
+    /// The run's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.slot.name
+    }
+}
+
+impl fmt::Debug for RunCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunCell")
+            .field("local_id", &self.slot.local_id)
+            .field("name", &self.slot.name)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,17 @@
+//! Floor 5, runs as callers hold them: the handle, the builder and the guard, the stack of
+//! active runs (per thread, or per future when scoped), and ending open runs on a signal.
+
+mod builder;
+mod cell;
+mod guard;
+mod handle;
+mod live;
+mod scope;
+mod signals;
+pub(crate) mod stack;
+
+pub use builder::{RunBuilder, start_run};
+pub use guard::RunGuard;
+pub use handle::RunHandle;
+pub use scope::{Scoped, ScopedRun};
+pub use signals::install_signal_handlers;
