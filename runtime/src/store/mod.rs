@@ -1,4 +1,4 @@
-//! The one interface every backend implements, and the choice of backend from a tracking URI.
+//! Floor 2, the stores: the one interface every backend implements, and its two backends.
 
 use async_trait::async_trait;
 

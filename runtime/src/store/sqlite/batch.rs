@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use rusqlite::{ToSql, Transaction, params, params_from_iter};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use super::metrics::{self, Stored};
 use super::runs::{self, RUN_NAME_TAG};
 use crate::base::error::Error;

@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 
-use super::Ctx;
+use super::ctx::Ctx;
 use crate::base::error::Error;
 use crate::base::model::Experiment;
 

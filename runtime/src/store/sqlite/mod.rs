@@ -26,6 +26,7 @@ use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, Run
 use crate::base::search::{Page, SearchExperimentsRequest, SearchRunsRequest};
 
 mod batch;
+mod ctx;
 mod experiments;
 mod metrics;
 mod runs;
@@ -33,6 +34,7 @@ mod schema;
 mod search;
 mod tx;
 
+use ctx::Ctx;
 pub use schema::{KNOWN_HEADS, PINNED_HEAD};
 
 /// How large one `log_batch` may be: the store writes a batch in one local transaction, so
@@ -56,35 +58,6 @@ pub struct SqliteStore {
 struct Inner {
     conn: Mutex<Connection>,
     ctx: Ctx,
-}
-
-/// What every operation needs to know besides the connection.
-#[derive(Debug, Clone)]
-struct Ctx {
-    /// The database file, for error messages.
-    path: String,
-    /// `sqlite:///<absolute path>`.
-    uri: String,
-    /// Absolute default artifact root, without a trailing slash.
-    artifact_root: String,
-    /// Whether `experiments.workspace` exists.
-    has_workspace: bool,
-    /// The alembic head recorded in the file.
-    head: String,
-}
-
-impl Ctx {
-    fn err(&self, e: rusqlite::Error) -> Error {
-        Error::sqlite(self.path.clone(), e)
-    }
-
-    fn corrupt(&self, message: &str) -> Error {
-        Error::Sqlite {
-            path: self.path.clone(),
-            message: message.to_owned(),
-            source: None,
-        }
-    }
 }
 
 impl fmt::Debug for SqliteStore {

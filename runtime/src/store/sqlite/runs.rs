@@ -2,7 +2,8 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{Ctx, batch, experiments, metrics};
+use super::ctx::Ctx;
+use super::{batch, experiments, metrics};
 use crate::base::error::Error;
 use crate::base::model::{CreateRun, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 

@@ -13,7 +13,8 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{Transaction, params_from_iter};
 
-use super::{Ctx, SqliteStore, experiments, metrics, runs};
+use super::ctx::Ctx;
+use super::{SqliteStore, experiments, metrics, runs};
 use crate::base::error::Error;
 use crate::base::filter::{
     self, Clause, Grammar, KeyType, Op, OrderBy, Value, invalid, parse_filter_for,
