@@ -5,9 +5,9 @@ use quote::{ToTokens as _, quote};
 use syn::visit_mut::VisitMut;
 use syn::{Ident, ReturnType, Type};
 
-use crate::Kind;
 use crate::args::RunArgs;
 use crate::item::RunFn;
+use crate::kind::Kind;
 use crate::validate::{self, Plan, RunName};
 
 /// The whole attribute: on any error the function is still emitted, unchanged, next to the

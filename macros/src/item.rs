@@ -8,7 +8,7 @@ use quote::ToTokens;
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Attribute, Signature, Token, Visibility};
 
-use crate::Kind;
+use crate::kind::Kind;
 
 /// `#[attrs] vis sig { body }`.
 pub(crate) struct RunFn {

@@ -2,33 +2,18 @@
 //! `#[child_run]` attribute macros. Use them through the `mlflow` facade
 //! (`#[mlflow::parent_run]`), which documents them.
 
-use std::fmt;
-
 use proc_macro::TokenStream;
 
 mod args;
 mod expand;
 mod item;
+mod kind;
 #[cfg(test)]
 mod props;
 mod template;
 mod validate;
 
-/// Which attribute is expanding; both generate the same code, this only names them in errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Parent,
-    Child,
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Parent => "`#[parent_run]`",
-            Kind::Child => "`#[child_run]`",
-        })
-    }
-}
+use kind::Kind;
 
 /// Runs every call of the function as an MLflow run that groups the runs started inside it.
 ///

@@ -4,8 +4,8 @@
 use proc_macro2::TokenStream;
 use proptest::prelude::*;
 
-use crate::Kind;
 use crate::expand::run_attribute;
+use crate::kind::Kind;
 
 /// Pieces of argument lists, right and wrong: keys, values, punctuation, delimiters.
 const VOCABULARY: &[&str] = &[

@@ -7,9 +7,9 @@ use quote::{ToTokens as _, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::{FnArg, LitStr, Pat, Path, Signature};
 
-use crate::Kind;
 use crate::args::{Params, RunArgs};
 use crate::item::RunFn;
+use crate::kind::Kind;
 use crate::template::{self, Piece};
 
 /// Everything expansion needs, all checks passed.
