@@ -4,7 +4,8 @@
 # 1. Creates (or reuses) a venv with the pinned MLflow, OUTSIDE the clone:
 #      ${MLFLOW_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-tracking-tests}/venv-mlflow-3.17.2
 #    It is reused only when it imports that exact mlflow version; otherwise it is rebuilt
-#    from PyPI (a few minutes, once).
+#    from PyPI (a few minutes, once). Beside it, venv-mlflow-3.18.0: a newer MLflow for the
+#    test of what it does with the crate's file.
 # 2. Starts ONE real `mlflow server` on a free loopback port for the whole suite, and stops
 #    it on exit. Tests find it through MLFLOW_TEST_SERVER_URI (see test-support/).
 # 3. Runs: cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo nextest
@@ -17,6 +18,7 @@
 set -euo pipefail
 
 MLFLOW_VERSION=3.17.2
+NEWER_MLFLOW_VERSION=3.18.0
 HEALTH_TIMEOUT=90
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +34,12 @@ say() { printf '\n==> %s\n' "$*"; }
 # ---------------------------------------------------------------- the venv
 cache="${MLFLOW_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-tracking-tests}"
 venv="$cache/venv-mlflow-$MLFLOW_VERSION"
+
+newer_venv="$cache/venv-mlflow-$NEWER_MLFLOW_VERSION"
+newer_venv_ok() {
+    [ -x "$newer_venv/bin/python" ] &&
+        "$newer_venv/bin/python" -W ignore -c "import mlflow; assert mlflow.__version__ == '$NEWER_MLFLOW_VERSION'" >/dev/null 2>&1
+}
 
 venv_ok() {
     [ -x "$venv/bin/python" ] &&
@@ -56,7 +64,25 @@ mkdir -p "$cache"
             exit 1
         fi
     fi
+    # A newer MLflow, for the test of what it does with the crate's file. The registry has
+    # no mlflow-skinny of that version, so it goes over the pinned version's dependencies.
+    if newer_venv_ok; then
+        say "Reusing the MLflow $NEWER_MLFLOW_VERSION venv at $newer_venv"
+    else
+        say "Installing mlflow==$NEWER_MLFLOW_VERSION (over $MLFLOW_VERSION's dependencies) into $newer_venv"
+        rm -rf "$newer_venv"
+        "${PYTHON:-python3}" -m venv "$newer_venv"
+        "$newer_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "mlflow==$MLFLOW_VERSION" --constraint scripts/mlflow-constraints.txt
+        "$newer_venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+            --no-deps "mlflow==$NEWER_MLFLOW_VERSION"
+        if ! newer_venv_ok; then
+            echo "error: $newer_venv does not import mlflow $NEWER_MLFLOW_VERSION after installing it" >&2
+            exit 1
+        fi
+    fi
 } 9>"$cache/.install.lock"
+export MLFLOW_TEST_NEWER_PYTHON="$newer_venv/bin/python"
 export MLFLOW_TEST_PYTHON="$venv/bin/python"
 
 # ---------------------------------------------------------------- the server

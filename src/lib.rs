@@ -64,6 +64,23 @@
 //! `MLFLOW_RUN_ID`, when set, makes the first top-level run of the process resume that run,
 //! as the Python client does.
 //!
+//! A run's **description** (the UI's "Description", the `mlflow.note.content` tag) comes
+//! from `start_run().description("..")`; the macros take the annotated function's doc
+//! comment, as written (no placeholders), and `description = ".."` or `description = false`
+//! change that.
+//!
+//! When a run against a tracking server ends, the links to it and to its experiment are
+//! printed on stdout once its end is recorded, as the Python client prints them:
+//!
+//! ```text
+//! 🏃 View run trial-3 at: http://127.0.0.1:5000/#/experiments/1/runs/0f3c...
+//! 🧪 View experiment at: http://127.0.0.1:5000/#/experiments/1
+//! ```
+//!
+//! The host keeps the tracking URI's path prefix and never shows credentials. The embedded
+//! store prints nothing; `MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT=true` or
+//! [`print_run_links(false)`](print_run_links) turn the links off.
+//!
 //! The macros are sugar over the imperative API, which can be used directly:
 //!
 //! ```no_run
@@ -296,7 +313,7 @@
 //! All arguments are optional, in any order, each given at most once. A mistake (an unknown
 //! key, a key given twice, a value of the wrong shape, a name that is not an argument) is a
 //! compile error pointing at it, and an unknown key's error lists the valid ones: `name`,
-//! `params`, `skip`, `tags`, `experiment`, `crate`.
+//! `params`, `skip`, `tags`, `experiment`, `description`, `crate`.
 //!
 //! ```no_run
 //! use std::path::PathBuf;
@@ -342,6 +359,9 @@
 //!   in its own experiment: MLflow nests runs only within one experiment, so it gets no
 //!   `mlflow.parentRunId`. `#[child_run]` rejects `experiment` at compile time: a child
 //!   belongs with its parent, and a run that opens its own experiment is a parent.
+//! - `description = ".."`: the run's description, instead of the function's doc comment
+//!   (which is the default, taken literally); `description = false` sets none. A
+//!   `tags("mlflow.note.content" = ..)` wins over both.
 //! - `crate = path`: where the generated code finds this crate (for re-exporting crates).
 //!
 //! ## What the macro does for you
@@ -434,8 +454,8 @@ pub use mlflow_tracking_runtime::{
     Batch, Client, Error, Experiment, Metric, Outcome, Param, QUEUE_CAPACITY, Result, Run,
     RunBuilder, RunGuard, RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run,
     active_run_id, current_run, flush, get_tracking_uri, log_metric, log_metric_with_step,
-    log_metrics, log_param, log_params, set_experiment, set_tag, set_tags, set_tracking_uri,
-    start_run,
+    log_metrics, log_param, log_params, print_run_links, set_experiment, set_tag, set_tags,
+    set_tracking_uri, start_run,
 };
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
 

@@ -1,5 +1,5 @@
 //! The attribute's arguments: `#[child_run(name = "...", params(lr), skip(data),
-//! tags(team = "vision"), experiment = "...", crate = path)]`.
+//! tags(team = "vision"), experiment = "...", description = "...", crate = path)]`.
 //!
 //! Each key parses its own value: `key = value` keys through [`value_of`], list keys
 //! (`params(..)`, `skip(..)`, `tags(..)`) through [`list_of`]. Whether the names in the
@@ -18,10 +18,19 @@ mod kw {
     syn::custom_keyword!(skip);
     syn::custom_keyword!(tags);
     syn::custom_keyword!(experiment);
+    syn::custom_keyword!(description);
 }
 
 /// Every key the attribute accepts, in the order error messages list them.
-pub(crate) const KEYS: &[&str] = &["name", "params", "skip", "tags", "experiment", "crate"];
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "params",
+    "skip",
+    "tags",
+    "experiment",
+    "description",
+    "crate",
+];
 
 /// Parsed arguments; `None` means "not given".
 #[derive(Default)]
@@ -36,8 +45,18 @@ pub(crate) struct RunArgs {
     pub(crate) tags: Option<Vec<(LitStr, LitStr)>>,
     /// `experiment = ".."`, with the span of the key (only `#[parent_run]` accepts it).
     pub(crate) experiment: Option<(Span, LitStr)>,
+    /// `description = ".."` or `description = false` (default: the doc comment).
+    pub(crate) description: Option<Description>,
     /// Where generated code finds the runtime (`crate = my_reexport::mlflow`).
     pub(crate) krate: Option<Path>,
+}
+
+/// What `description = ..` says.
+pub(crate) enum Description {
+    /// This text instead of the doc comment.
+    Text(LitStr),
+    /// `false`: no description, whatever the doc comment says.
+    Off,
 }
 
 /// What `params(..)` selects.
@@ -79,6 +98,11 @@ impl Parse for RunArgs {
                     key.span,
                     (key.span, lit),
                 )?;
+            } else if input.peek(kw::description) {
+                let key = input.parse::<kw::description>()?;
+                let value = value_of(input, "description", key.span)?;
+                let value = description_value(value)?;
+                set_once(&mut args.description, "description", key.span, value)?;
             } else if input.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 let value = value_of(input, "crate", key.span)?;
@@ -127,6 +151,7 @@ fn value_of(input: ParseStream<'_>, key: &str, key_span: Span) -> syn::Result<Ex
         let example = match key {
             "name" => "name = \"run_{i}\"",
             "experiment" => "experiment = \"my-experiment\"",
+            "description" => "description = \"what this run is for\"",
             _ => "crate = my_reexport::mlflow",
         };
         return Err(syn::Error::new(
@@ -238,6 +263,24 @@ fn names_value(
 }
 
 /// `key = "value"` pairs; a key is an identifier or, for keys with dots, a string.
+/// `description = "text"` or `description = false`; the text is used literally (no
+/// placeholders), like the doc comment it replaces.
+fn description_value(value: Expr) -> syn::Result<Description> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(Description::Text(lit)),
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) if !b.value => Ok(Description::Off),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`description` takes a string literal, e.g. `description = \"what this run is for\"`, \
+             or `false` for none; without it the run's description is the function's doc comment",
+        )),
+    }
+}
+
 fn tags_value(list: &Punctuated<Expr, Token![,]>) -> syn::Result<Vec<(LitStr, LitStr)>> {
     let mut tags: Vec<(LitStr, LitStr)> = Vec::new();
     for expr in list {
@@ -413,7 +456,7 @@ mod tests {
         assert_eq!(
             error(r#"nmae = "x""#),
             "unknown argument `nmae`; expected one of: `name`, `params`, `skip`, `tags`, \
-             `experiment`, `crate`"
+             `experiment`, `description`, `crate`"
         );
         assert!(error("type = 1").contains("unknown argument `type`"));
     }

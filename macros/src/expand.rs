@@ -94,6 +94,7 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
 //         `::mlflow::__private::start_run().name("f")`
 // Then, when given, in this order:
 //         `.experiment_name("tuning")`
+//         `.description("One trial.")` (the doc comment, or `description = ".."`)
 //         `.tag("team", "vision")`
 //         `.param("lr", ::mlflow::__private::display_param(&lr))`
 // The params borrow the arguments before the body takes them.
@@ -110,6 +111,10 @@ fn gen_builder(plan: &Plan) -> TokenStream {
         .experiment
         .iter()
         .map(|lit| quote!(.experiment_name(#lit)));
+    let description = plan
+        .description
+        .iter()
+        .map(|lit| quote!(.description(#lit)));
     let tags = plan
         .tags
         .iter()
@@ -119,7 +124,7 @@ fn gen_builder(plan: &Plan) -> TokenStream {
         .iter()
         .map(|(key, value)| quote!(.param(#key, #value)));
     quote! {
-        #krate::__private::start_run().name(#name) #(#experiment)* #(#tags)* #(#params)*
+        #krate::__private::start_run().name(#name) #(#experiment)* #(#description)* #(#tags)* #(#params)*
     }
 }
 

@@ -5,6 +5,7 @@
 use proc_macro::TokenStream;
 
 mod args;
+mod docs;
 mod expand;
 mod item;
 mod kind;

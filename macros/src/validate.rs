@@ -7,7 +7,8 @@ use quote::{ToTokens as _, quote_spanned};
 use syn::ext::IdentExt as _;
 use syn::{FnArg, LitStr, Pat, Path, Signature};
 
-use crate::args::{Params, RunArgs};
+use crate::args::{Description, Params, RunArgs};
+use crate::docs;
 use crate::item::RunFn;
 use crate::kind::Kind;
 use crate::template::{self, Piece};
@@ -22,6 +23,8 @@ pub(crate) struct Plan {
     pub(crate) params: Vec<(LitStr, TokenStream)>,
     pub(crate) tags: Vec<(LitStr, LitStr)>,
     pub(crate) experiment: Option<LitStr>,
+    /// The run's description: `description = ".."`, else the doc comment.
+    pub(crate) description: Option<LitStr>,
 }
 
 /// How the run name is produced when the run starts.
@@ -69,7 +72,17 @@ pub(crate) fn check(kind: Kind, args: &RunArgs, func: &RunFn) -> syn::Result<Pla
         params,
         tags: args.tags.clone().unwrap_or_default(),
         experiment: args.experiment.as_ref().map(|(_, lit)| lit.clone()),
+        description: description(args, func),
     })
+}
+
+/// `description = ".."`, else the doc comment, else none; `description = false` is none.
+fn description(args: &RunArgs, func: &RunFn) -> Option<LitStr> {
+    match &args.description {
+        Some(Description::Text(lit)) => Some(lit.clone()),
+        Some(Description::Off) => None,
+        None => docs::doc_text(&func.attrs).map(|text| LitStr::new(&text, func.sig.ident.span())),
+    }
 }
 
 /// The params to log: `params(a, b)` in that order, or for `params(*)` every binding of the

@@ -35,6 +35,7 @@ pub use api::{
     set_tags,
 };
 pub use base::error::{Error, Result};
+pub use base::links::print_run_links;
 pub use base::model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 pub use base::outcome::Outcome;
 pub use base::search::{FileInfo, Page, ViewType};

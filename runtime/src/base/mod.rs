@@ -5,6 +5,7 @@
 pub mod config;
 pub mod error;
 pub(crate) mod filter;
+pub(crate) mod links;
 pub mod model;
 pub mod outcome;
 pub mod search;

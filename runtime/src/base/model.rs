@@ -189,6 +189,9 @@ pub struct Run {
 /// The tag MLflow nests runs by.
 pub const PARENT_RUN_ID_TAG: &str = "mlflow.parentRunId";
 
+/// The tag holding a run's description (the UI's "Description").
+pub const NOTE_TAG: &str = "mlflow.note.content";
+
 impl Run {
     /// The id of the run's parent (`mlflow.parentRunId`), for nested runs.
     pub fn parent_run_id(&self) -> Option<&str> {

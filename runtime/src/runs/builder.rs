@@ -8,9 +8,10 @@ use super::guard::RunGuard;
 use super::handle::RunHandle;
 use super::{live, stack};
 use crate::base::error::report;
-use crate::base::model::{RunStatus, RunTag};
+use crate::base::model::{NOTE_TAG, RunStatus, RunTag};
 use crate::base::outcome::Outcome;
 use crate::base::time::now_ms;
+use crate::base::validate;
 use crate::sender::{Command, ExperimentSel, StartSpec};
 use crate::tracker;
 
@@ -34,6 +35,7 @@ pub struct RunBuilder {
     params: Vec<(String, String)>,
     parent: ParentChoice,
     experiment: Option<ExperimentSel>,
+    description: Option<String>,
 }
 
 /// Starts configuring a new run. By default it nests under the active run of the current
@@ -45,6 +47,7 @@ pub fn start_run() -> RunBuilder {
         params: Vec::new(),
         parent: ParentChoice::Active,
         experiment: None,
+        description: None,
     }
 }
 
@@ -62,6 +65,14 @@ impl RunBuilder {
             key: key.into(),
             value: value.to_string(),
         });
+        self
+    }
+
+    /// The run's description, shown in the UI (the `mlflow.note.content` tag, as the Python
+    /// client's `description=` sets it). A `mlflow.note.content` set with
+    /// [`tag`](RunBuilder::tag) wins over it; an empty description sets nothing.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
         self
     }
 
@@ -179,7 +190,7 @@ impl RunBuilder {
             name,
             client_id,
             resume,
-            user_tags: self.tags,
+            user_tags: with_description(self.tags, self.description),
             parent: parent.map(|p| p.cell.slot.clone()),
             experiment,
             start_time: now_ms(),
@@ -198,6 +209,20 @@ impl RunBuilder {
             let _ = tracker.send(Command::Failed(e));
         }
         handle
+    }
+}
+
+/// The tags a run starts with: the description first, so that an explicit
+/// `mlflow.note.content` tag, which comes later, wins (tags are last-write-wins).
+fn with_description(tags: Vec<RunTag>, description: Option<String>) -> Vec<RunTag> {
+    match description.filter(|d| !d.is_empty()) {
+        Some(value) => std::iter::once(RunTag {
+            key: NOTE_TAG.to_owned(),
+            value: validate::truncate_value("tag", NOTE_TAG, value, validate::MAX_TAG_VALUE_LENGTH),
+        })
+        .chain(tags)
+        .collect(),
+        None => tags,
     }
 }
 

@@ -23,10 +23,16 @@ impl Sender {
         let local = run.local_id;
         let result = self.create(spec, early_tags).await;
         let mut spill_ref = None;
+        let mut stored_name = None;
         let id = match result {
-            Ok(Created::Stored(id, experiment_id)) => {
+            Ok(Created::Stored {
+                id,
+                experiment_id,
+                run_name,
+            }) => {
                 self.run_experiments.insert(local, experiment_id);
                 run.resolve_id(Ok(id.clone()));
+                stored_name = Some(run_name);
                 Ok(id)
             }
             Ok(Created::Spilled(reference, experiment_id)) => {
@@ -54,7 +60,8 @@ impl Sender {
         self.runs.insert(
             local,
             RunState {
-                cell: run,
+                run_name: stored_name.unwrap_or_else(|| run.name.clone()),
+                slot: run,
                 id,
                 spill_ref,
                 pending: Batch::default(),
@@ -72,7 +79,11 @@ impl Sender {
         if let Some(id) = spec.resume {
             let existing = store.get_run(&id).await?;
             store.update_run(&id, RunStatus::Running, None).await?;
-            return Ok(Created::Stored(id, existing.info.experiment_id));
+            return Ok(Created::Stored {
+                id,
+                experiment_id: existing.info.experiment_id,
+                run_name: existing.info.run_name,
+            });
         }
         let parent_experiment = spec
             .parent
@@ -141,10 +152,11 @@ impl Sender {
         if self.outage.is_none() && parent_ref.is_none() && experiment_id.is_some() {
             match store.create_run(&request).await {
                 Ok(info) => {
-                    return Ok(Created::Stored(
-                        info.run_id,
-                        experiment_id.unwrap_or_default(),
-                    ));
+                    return Ok(Created::Stored {
+                        id: info.run_id,
+                        experiment_id: experiment_id.unwrap_or_default(),
+                        run_name: request.run_name,
+                    });
                 }
                 Err(e) if is_outage(&e) => self.enter_outage(e),
                 Err(e) => return Err(e),

@@ -13,7 +13,7 @@ use super::spill::{RunRef, SpillOp, is_outage};
 use super::state::{RunState, Sender};
 use crate::base::error::{Error, Result};
 use crate::base::model::{Batch, RunStatus};
-use crate::base::validate;
+use crate::base::{links, validate};
 
 impl Sender {
     pub(super) async fn log(&mut self, run: Arc<RunSlot>, batch: Batch) {
@@ -22,7 +22,8 @@ impl Sender {
             // A run known by id (the Client) or logged to after it ended: feed it like others.
             std::collections::hash_map::Entry::Vacant(e) => match run.known_id() {
                 Some(id) => e.insert(RunState {
-                    cell: run.clone(),
+                    slot: run.clone(),
+                    run_name: run.name.clone(),
                     id: Ok(id),
                     spill_ref: None,
                     pending: Batch::default(),
@@ -69,9 +70,9 @@ impl Sender {
             ));
         }
         self.send_pending(local).await;
-        let target = match self.runs.remove(&local) {
-            Some(state) => self.run_ref(&state),
-            None => run.known_id().map(RunRef::Id),
+        let (target, run_name) = match self.runs.remove(&local) {
+            Some(state) => (self.run_ref(&state), Some(state.run_name)),
+            None => (run.known_id().map(RunRef::Id), None),
         };
         let id = match target {
             Some(RunRef::Id(id)) if self.outage.is_none() => id,
@@ -100,6 +101,8 @@ impl Sender {
                 count: 1,
                 source: Box::new(e),
             });
+        } else {
+            self.print_links(local, &id, run_name).await;
         }
         // The run's experiment is still needed for children started after it ended, which
         // is rare; keep the map from growing with every run of a long sweep otherwise.
@@ -128,7 +131,7 @@ impl Sender {
             return;
         }
         let batch = std::mem::take(&mut state.pending);
-        let name = state.cell.name.clone();
+        let name = state.slot.name.clone();
         let id = match self.runs.get(&local).and_then(|s| self.run_ref(s)) {
             Some(RunRef::Id(id)) if self.outage.is_none() => id,
             Some(target) => {
@@ -219,5 +222,28 @@ impl Sender {
     pub(super) fn spill_piece(&mut self, run_id: &str, run_name: &str, piece: &Batch) {
         let target = RunRef::Id(run_id.to_owned());
         self.spill_op(&SpillOp::log_batch(&target, run_name, piece));
+    }
+
+    /// Prints the links to a run that just ended, as the Python client does, when the
+    /// store has a UI. A run attached by id has no experiment known here: it is read back.
+    async fn print_links(&mut self, local: u64, run_id: &str, run_name: Option<String>) {
+        if !links::enabled() {
+            return;
+        }
+        let Ok(store) = self.ctx.store().cloned() else {
+            return;
+        };
+        let Some(ui) = store.ui_base() else { return };
+        let known = self.run_experiments.get(&local).cloned().zip(run_name);
+        let (experiment_id, run_name) = match known {
+            Some(known) => known,
+            None => match store.get_run(run_id).await {
+                Ok(run) => (run.info.experiment_id, run.info.run_name),
+                Err(_) => return,
+            },
+        };
+        // A closed stdout must not panic the sender, as println! would.
+        let text = links::lines(&ui, &run_name, &experiment_id, run_id);
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     }
 }

@@ -26,10 +26,14 @@ pub(super) struct Outage {
     announced: bool,
 }
 
-/// A run's creation: stored (id, experiment id), or spilled (reference, experiment id
-/// when known).
+/// A run's creation: stored, or spilled (reference, experiment id when known).
 pub(super) enum Created {
-    Stored(String, String),
+    Stored {
+        id: String,
+        experiment_id: String,
+        /// The name the store has for it (a resumed run keeps its own).
+        run_name: String,
+    },
     Spilled(String, Option<String>),
 }
 

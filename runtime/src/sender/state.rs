@@ -23,7 +23,9 @@ const PIECES_PER_SLOT: usize = 4;
 
 /// What the sender knows about a run it is feeding.
 pub(super) struct RunState {
-    pub(super) cell: Arc<RunSlot>,
+    pub(super) slot: Arc<RunSlot>,
+    /// The run's name in the store, for the links printed when it ends.
+    pub(super) run_name: String,
     /// The store's id, or why the run does not exist there.
     pub(super) id: Result<String>,
     /// The run's reference in the spill file, when its creation was spilled.

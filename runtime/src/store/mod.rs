@@ -106,6 +106,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A printable description of where data goes (credentials redacted).
     fn location(&self) -> String;
 
+    /// The address of the store's web UI, for the links printed when a run ends; `None`
+    /// for stores without one (the embedded store).
+    fn ui_base(&self) -> Option<String> {
+        None
+    }
+
     /// One cheap request without retries: `Ok` when the store answers at all. The sender
     /// uses it to find out whether a store it saw go down is back.
     async fn ping(&self) -> Result<(), Error> {

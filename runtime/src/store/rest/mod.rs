@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::base::config::{self, HttpSettings};
 use crate::base::error::{Error, Result};
+use crate::base::links;
 use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
 use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 use crate::store::Store;
@@ -50,6 +51,8 @@ pub struct RestStore {
     /// `<tracking uri>/api/2.0/mlflow/`, keeping any path prefix of the tracking URI.
     api: Url,
     shown: String,
+    /// The UI's address, for run links: the tracking URI without credentials.
+    ui: String,
     settings: HttpSettings,
     /// Set once the server has answered anything: until then, failures are bounded by
     /// `first_contact` instead of the full retry schedule.
@@ -80,6 +83,7 @@ impl RestStore {
     /// the environment as the Python client reads them.
     pub fn new(url: &Url, settings: HttpSettings) -> Result<RestStore> {
         let shown = config::redact(url);
+        let ui = links::ui_base(url);
         let mut api = url.clone();
         let prefix = api.path().trim_end_matches('/').to_owned();
         api.set_path(&format!("{prefix}/api/2.0/mlflow/"));
@@ -120,6 +124,7 @@ impl RestStore {
             http,
             api,
             shown,
+            ui,
             settings,
             contacted: AtomicBool::new(false),
             first_contact,
@@ -475,6 +480,10 @@ impl Store for RestStore {
 
     fn location(&self) -> String {
         self.shown.clone()
+    }
+
+    fn ui_base(&self) -> Option<String> {
+        Some(self.ui.clone())
     }
 
     fn max_in_flight(&self) -> usize {
