@@ -80,7 +80,8 @@ pub trait BurnRun {
     /// was already logged with another value. The params that are valid are still logged.
     fn log_burn_config<T: Serialize + ?Sized>(&self, config: &T) -> Result<()>;
 
-    /// Saves `model` with burn's `Module::save_file` at `path` and logs the file burn wrote
+    /// Saves `model` with burn's `Module::save_file` at `path` (creating its folder) and
+    /// logs the file burn wrote
     /// (burn appends its extension, `.bpk`, to a path without one) into the run's artifact
     /// folder [`MODEL_ARTIFACT_DIR`]. Returns the path of that file. Waits for the upload,
     /// like every artifact call.

@@ -10,13 +10,18 @@ use crate::error::{Error, Result};
 /// The run's artifact folder the model file goes to.
 pub const MODEL_ARTIFACT_DIR: &str = "model";
 
-/// Saves `model` with burn's [`Module::save_file`] at `path` and logs the file burn wrote
+/// Saves `model` with burn's [`Module::save_file`] at `path` (creating its folder) and logs the file burn wrote
 /// to `run`'s artifacts, in the folder [`MODEL_ARTIFACT_DIR`]. Returns the file's path.
 pub(crate) fn save_and_log<M: Module>(run: &RunHandle, model: M, path: &Path) -> Result<PathBuf> {
-    model.save_file(path).map_err(|e| Error::SaveModel {
+    let failed = |message: String| Error::SaveModel {
         path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    // burn does not create missing folders.
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| failed(e.to_string()))?;
+    }
+    model.save_file(path).map_err(|e| failed(e.to_string()))?;
     let file = written_file(path)?;
     run.log_artifact_to(&file, MODEL_ARTIFACT_DIR)?;
     Ok(file)
