@@ -116,6 +116,47 @@ fn burn_keeps_the_same_checkpoint_as_with_its_own_logger() {
 }
 
 #[test]
+fn burn_stops_early_at_the_same_epoch_as_with_its_own_logger() {
+    let uri = require_server!();
+    let experiment = fresh_experiment(&uri, "burn-early-stop");
+
+    let own = tempfile::tempdir().unwrap();
+    let burns = Recorder::default();
+    let mut setup = Setup::new(own.path())
+        .logger(burn::train::logger::FileMetricLogger::new(own.path()))
+        .logger(burns.clone());
+    setup.epochs = 5;
+    setup.stop_when_valid_loss_stops_rising = true;
+    setup.train();
+
+    let ours = tempfile::tempdir().unwrap();
+    let recorder = Recorder::default();
+    let run = mlflow::start_run().name("trial").start();
+    let mut setup = Setup::new(ours.path())
+        .logger(MlflowMetricLogger::active().unwrap())
+        .logger(recorder.clone());
+    setup.epochs = 5;
+    setup.stop_when_valid_loss_stops_rising = true;
+    setup.train();
+    drop(run);
+
+    let with_burns_logger: Vec<usize> = burns.finals("valid", "Loss").iter().map(|p| p.0).collect();
+    let with_ours: Vec<usize> = recorder
+        .finals("valid", "Loss")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(with_ours, with_burns_logger);
+    assert!(with_ours.len() < 5, "stopped early: {with_ours:?}");
+    let record = only_run(&uri, &experiment);
+    let steps: Vec<usize> = history(&uri, &record.run_id, "valid/Loss")
+        .iter()
+        .map(|p| p.0 as usize)
+        .collect();
+    assert_eq!(steps, with_ours);
+}
+
+#[test]
 fn every_n_batches_logs_batch_values_and_a_resumed_run_counts_on() {
     let uri = require_server!();
     let experiment = fresh_experiment(&uri, "burn-batches");

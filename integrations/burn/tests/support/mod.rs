@@ -143,6 +143,7 @@ pub(crate) struct Setup<'a> {
     pub(crate) lr: f64,
     pub(crate) loggers: Vec<Register<'a>>,
     pub(crate) checkpoint_worst_valid_loss: bool,
+    pub(crate) stop_when_valid_loss_stops_rising: bool,
     pub(crate) extra_metrics: bool,
 }
 
@@ -154,6 +155,7 @@ impl<'a> Setup<'a> {
             lr: 0.05,
             loggers: Vec::new(),
             checkpoint_worst_valid_loss: false,
+            stop_when_valid_loss_stops_rising: false,
             extra_metrics: false,
         }
     }
@@ -210,6 +212,17 @@ impl<'a> Setup<'a> {
                         Split::Valid,
                     ),
                 );
+        }
+        if self.stop_when_valid_loss_stops_rising {
+            // The loss falls, so "no new highest valid loss for 1 epoch" stops training
+            // early; a logger that answers burn with no values never stops it.
+            training = training.early_stopping(burn::train::MetricEarlyStoppingStrategy::new(
+                &LossMetric::new(),
+                burn::train::metric::store::Aggregate::Mean,
+                burn::train::metric::store::Direction::Highest,
+                Split::Valid,
+                burn::train::StoppingCondition::NoImprovementSince { n_epochs: 1 },
+            ));
         }
         for register in self.loggers {
             training = register(training);
