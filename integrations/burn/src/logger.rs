@@ -95,6 +95,10 @@ impl MlflowMetricLogger {
 
     /// Also logs every `n`-th batch's metric values (`0`, the default, logs epoch values
     /// only). See the type's documentation for keys and steps.
+    ///
+    /// To continue the steps of a resumed run, the run's metrics are read once, on a helper
+    /// thread, from the tracking URI of the process (`mlflow::set_tracking_uri`); when that
+    /// read fails the steps start at 1 and a warning is traced.
     pub fn every_n_batches(mut self, n: usize) -> Self {
         self.every_n_batches = n;
         if n > 0 && matches!(self.resume, Resume::Unused) {
@@ -163,12 +167,10 @@ impl MlflowMetricLogger {
 
     /// The highest step the run already has for the split's per-batch keys (0 for none).
     fn resumed_step(&mut self, prefix: &str) -> i64 {
-        if let Resume::Pending(_) = self.resume {
-            let Resume::Pending(handle) = std::mem::take(&mut self.resume) else {
-                unreachable!("checked above")
-            };
-            self.resume = Resume::Ready(handle.join().unwrap_or_default());
-        }
+        self.resume = match std::mem::take(&mut self.resume) {
+            Resume::Pending(handle) => Resume::Ready(handle.join().unwrap_or_default()),
+            other => other,
+        };
         let Resume::Ready(steps) = &self.resume else {
             return 0;
         };
