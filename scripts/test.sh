@@ -169,7 +169,9 @@ step "server" wait_for_server
 if [ "${step_results[-1]%% *}" = ok ]; then
     step "tests" tee_to "$work/nextest.out" cargo nextest run "${no_burn[@]}"
     step "burn-tests" tee_to "$work/nextest-burn.out" cargo nextest run -p mlflow-tracking-burn
-    step "burn-example" cargo build --features burn --example burn_sweep
+    # Built and run in the scratch folder, where its mlflow.db and mlruns/ go.
+    step "burn-example" env -C "$work" cargo run --quiet --manifest-path "$root/Cargo.toml" \
+        --features burn --example burn_sweep
 else
     echo "error: not running the tests without the mlflow server" >&2
 fi
