@@ -423,7 +423,8 @@
 //! - **Ctrl-C**: by default the signal ends the process at once and its runs stay RUNNING.
 //!   With the opt-in signal handlers (`mlflow::install_signal_handlers()`), the open runs
 //!   end KILLED before the process exits. (In Python, Ctrl-C raises `KeyboardInterrupt`,
-//!   and the client marks the runs it unwinds through FAILED.)//!
+//!   and the client marks the runs it unwinds through FAILED.)
+//!
 //! # burn
 //!
 //! With the cargo feature `burn` (off by default), `mlflow::burn` (the
@@ -435,8 +436,8 @@
 //! ```
 //!
 //! ```ignore
-//! // Compiled in examples/burn_sweep.rs (`cargo run --example burn_sweep --features burn`).
-//! #[mlflow::child_run(name = "lr_{lr}", params(lr))]
+//! // The whole program: examples/burn_sweep.rs (`cargo run --example burn_sweep --features burn`).
+//! #[mlflow::child_run(name = "lr_{lr}")]
 //! fn trial(lr: f64) -> Result<(), mlflow::burn::Error> {
 //!     mlflow::burn::log_config(&config)?; // a burn `Config` as params: `optimizer.beta_1`, ...
 //!     let result = SupervisedTraining::new(dir, train, valid)
@@ -461,8 +462,8 @@
 //!   from burn's own thread; `MlflowMetricLogger::new(handle)` takes any [`RunHandle`].
 //!   Logging goes through the background sender like every other call: it never waits for
 //!   the store.
-//! - The crate implements burn-train **0.22**'s trait (`>=0.22.1, <0.23`); burn 0.23 changes
-//!   it. See the README's "burn" section.
+//! - The crate implements burn-train **0.22**'s trait (`>=0.22.1, <0.23`); burn's main
+//!   branch (0.23) changes it. See the README's "burn" section.
 #![warn(missing_docs)]
 
 #[cfg(feature = "macros")]
