@@ -184,41 +184,53 @@ tee_to() {
 }
 
 step "format" cargo fmt --all -- --check
-step "clippy" cargo clippy --workspace --all-targets -- -D warnings
-step "rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+# burn (about 160 crates) builds only in the burn steps below, never in these.
+no_burn=(--workspace --exclude mlflow-tracking-burn)
+step "clippy" cargo clippy "${no_burn[@]}" --all-targets -- -D warnings
+step "rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc "${no_burn[@]}" --no-deps
+step "burn-clippy" cargo clippy -p mlflow-tracking-burn --all-targets -- -D warnings
+step "burn-ex-clippy" cargo clippy -p mlflow-tracking --features burn --example burn_sweep -- -D warnings
+step "burn-rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc -p mlflow-tracking-burn -p mlflow-tracking --features mlflow-tracking/burn --no-deps
 step "server" wait_for_server
 if [ "${step_results[-1]%% *}" = ok ]; then
-    step "tests" tee_to "$work/nextest.out" cargo nextest run --workspace
+    step "tests" tee_to "$work/nextest.out" cargo nextest run "${no_burn[@]}"
+    step "burn-tests" tee_to "$work/nextest-burn.out" cargo nextest run -p mlflow-tracking-burn
+    # Built and run in the scratch folder, where its mlflow.db and mlruns/ go.
+    step "burn-example" env -C "$work" cargo run --quiet --manifest-path "$root/Cargo.toml" \
+        --features burn --example burn_sweep
 else
     echo "error: not running the tests without the mlflow server" >&2
 fi
-step "doctests" tee_to "$work/doctest.out" cargo test --workspace --doc
+step "doctests" tee_to "$work/doctest.out" cargo test "${no_burn[@]}" --doc
+step "burn-doctests" tee_to "$work/doctest-burn.out" cargo test -p mlflow-tracking-burn --doc
 stop_server
 
 # ---------------------------------------------------------------- summary
 passed=0
 failures=0
 skipped=0
-if [ -f "$work/nextest.out" ]; then
+for out in "$work/nextest.out" "$work/nextest-burn.out"; do
+    [ -f "$out" ] || continue
     # "Summary [  12.3s] 42 tests run: 41 passed, 1 failed, 0 skipped"
-    line="$(grep -E '^ *Summary \[' "$work/nextest.out" | tail -n 1 || true)"
+    line="$(grep -E '^ *Summary \[' "$out" | tail -n 1 || true)"
     n() { grep -oE "[0-9]+ $1" <<<"$line" | grep -oE '^[0-9]+' || echo 0; }
     passed=$((passed + $(n passed)))
     failures=$((failures + $(n failed) + $(n 'timed out')))
     skipped=$((skipped + $(n skipped)))
-fi
-if [ -f "$work/doctest.out" ]; then
+done
+for out in "$work/doctest.out" "$work/doctest-burn.out"; do
+    [ -f "$out" ] || continue
     # "test result: ok. 3 passed; 0 failed; 1 ignored; ..."
     while read -r p f i; do
         passed=$((passed + p))
         failures=$((failures + f))
         skipped=$((skipped + i))
-    done < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed; ([0-9]+) ignored.*/\1 \2 \3/p' "$work/doctest.out")
-fi
+    done < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed; ([0-9]+) ignored.*/\1 \2 \3/p' "$out")
+done
 
 say "Summary (mlflow $MLFLOW_VERSION, venv $venv)"
 for i in "${!step_names[@]}"; do
-    printf '  %-10s %s\n' "${step_names[$i]}" "${step_results[$i]}"
+    printf '  %-14s %s\n' "${step_names[$i]}" "${step_results[$i]}"
 done
 if [ "$failed" -ne 0 ]; then
     echo "  FAILED: see the steps above"

@@ -444,6 +444,46 @@
 //!   With the opt-in signal handlers (`mlflow::install_signal_handlers()`), the open runs
 //!   end KILLED before the process exits. (In Python, Ctrl-C raises `KeyboardInterrupt`,
 //!   and the client marks the runs it unwinds through FAILED.)
+//!
+//! # burn
+//!
+//! With the cargo feature `burn` (off by default), `mlflow::burn` (the
+//! `mlflow-tracking-burn` crate) plugs into [burn](https://burn.dev) 0.22's training loop:
+//! `MlflowMetricLogger` is a burn-train metric logger that logs burn's metrics to a run.
+//!
+//! ```toml
+//! mlflow-tracking = { version = "0.1", features = ["burn"] }
+//! ```
+//!
+//! ```ignore
+//! // The whole program: examples/burn_sweep.rs (`cargo run --example burn_sweep --features burn`).
+//! #[mlflow::child_run(name = "lr_{lr}")]
+//! fn trial(lr: f64) -> Result<(), mlflow::burn::Error> {
+//!     mlflow::burn::log_config(&config)?; // a burn `Config` as params: `optimizer.beta_1`, ...
+//!     let result = SupervisedTraining::new(dir, train, valid)
+//!         .metric_train_numeric(LossMetric::new())
+//!         .metric_valid_numeric(LossMetric::new())
+//!         .num_epochs(3)
+//!         .with_metric_logger(mlflow::burn::MlflowMetricLogger::active()?)
+//!         .launch(Learner::new(model, AdamConfig::new().init(), lr));
+//!     mlflow::burn::log_model(result.model, dir.join("model"))?; // artifact `model/model.bpk`
+//!     Ok(())
+//! }
+//! ```
+//!
+//! - Epoch values go to `train/<metric>` and `valid/<metric>` (step = the epoch, from 1),
+//!   with the value burn computed for the epoch; per-batch values only with
+//!   `.every_n_batches(n)`, to `train/batch/<metric>` (step = the batch count of the split).
+//!   Metric names are made into keys MLflow accepts, distinct names stay distinct, text
+//!   metrics are skipped.
+//! - burn picks the checkpoint to keep and stops early from its loggers' values: the logger
+//!   answers burn with the values it was given, exactly as burn's in-memory logger does.
+//! - `MlflowMetricLogger::active()` takes the run active where it is called and logs to it
+//!   from burn's own thread; `MlflowMetricLogger::new(handle)` takes any [`RunHandle`].
+//!   Logging goes through the background sender like every other call: it never waits for
+//!   the store.
+//! - The crate implements burn-train **0.22**'s trait (`>=0.22.1, <0.23`); burn's main
+//!   branch (0.23) changes it. See the README's "burn" section.
 #![warn(missing_docs)]
 
 #[cfg(feature = "macros")]
@@ -458,6 +498,13 @@ pub use mlflow_tracking_runtime::{
     set_tracking_uri, start_run,
 };
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
+
+/// burn integration: a burn-train metric logger, a burn `Config` as params, the trained
+/// model as an artifact (see the "burn" section above).
+#[cfg(feature = "burn")]
+pub mod burn {
+    pub use mlflow_tracking_burn::*;
+}
 
 /// The spill file: where data that could not be delivered during an outage goes, its
 /// format, and how it is replayed.

@@ -1,0 +1,102 @@
+//! [burn](https://burn.dev) integration of `mlflow-tracking`, used as `mlflow::burn` (cargo
+//! feature `burn` of `mlflow-tracking`).
+//!
+//! - [`MlflowMetricLogger`]: a burn-train metric logger; register it with
+//!   `SupervisedTraining::with_metric_logger` and burn's metrics go to an MLflow run, epoch
+//!   values as `train/Loss`, `valid/Loss`, ... with step = the epoch.
+//! - [`log_config`]: a burn `Config` (any `serde::Serialize` value) as params, nested
+//!   fields as dotted keys, and the tag `burn.version`.
+//! - [`log_model`]: saves the trained model with burn and logs the file as an artifact.
+//!
+//! ```no_run
+//! use burn::train::{Learner, LearnerModel, SupervisedTraining};
+//! use mlflow_tracking_burn::MlflowMetricLogger;
+//!
+//! // Inside a run, for example a `#[mlflow::child_run]` function:
+//! fn train<M: LearnerModel>(
+//!     training: SupervisedTraining<M>,
+//!     learner: Learner<M>,
+//! ) -> Result<M, mlflow_tracking_burn::Error> {
+//!     let logger = MlflowMetricLogger::active()?; // the run active here, from burn's thread
+//!     let result = training.with_metric_logger(logger).launch(learner);
+//!     mlflow_tracking_burn::log_model(result.model.clone(), "artifacts/model")?;
+//!     Ok(result.model)
+//! }
+//! ```
+//!
+//! # burn versions
+//!
+//! This crate implements burn-train's `MetricLogger` trait of burn **0.22** (`>=0.22.1,
+//! <0.23`). burn's main branch changes that trait (0.23 pre-releases), so a project on burn
+//! 0.23 gets two burn-train versions and a "trait `MetricLogger` is not implemented" error
+//! until this crate supports it.
+
+mod error;
+mod keys;
+mod logger;
+mod model;
+mod params;
+
+use std::path::{Path, PathBuf};
+
+use burn_core::module::Module;
+use mlflow_tracking_runtime::RunHandle;
+use serde::Serialize;
+
+pub use error::{Error, Result};
+pub use logger::MlflowMetricLogger;
+pub use model::MODEL_ARTIFACT_DIR;
+pub use params::flatten_params;
+
+/// The burn version this crate was built against (burn-train's, as resolved in the
+/// build's `Cargo.lock`; `0.22` when no lock file was found). Logged as the tag
+/// `burn.version`.
+pub const BURN_VERSION: &str = env!("MLFLOW_BURN_VERSION");
+
+/// Logs `config` (a burn `Config`, or any `serde::Serialize` struct) as params of the run
+/// active on this thread, as [`flatten_params`] flattens it, and sets the tag
+/// `burn.version`. See [`BurnRun::log_burn_config`].
+pub fn log_config<T: Serialize + ?Sized>(config: &T) -> Result<()> {
+    active()?.log_burn_config(config)
+}
+
+/// Saves `model` at `path` with burn and logs the file to the run active on this thread.
+/// See [`BurnRun::log_burn_model`].
+pub fn log_model<M: Module>(model: M, path: impl AsRef<Path>) -> Result<PathBuf> {
+    active()?.log_burn_model(model, path)
+}
+
+fn active() -> Result<RunHandle> {
+    mlflow_tracking_runtime::current_run()
+        .ok_or(Error::Tracking(mlflow_tracking_runtime::Error::NoActiveRun))
+}
+
+/// The burn helpers as methods of a run handle, to log to a run other than the active one.
+pub trait BurnRun {
+    /// Logs `config` as params: nested fields as dotted keys (`optimizer.beta_1`), lists as
+    /// JSON, `None` left out, enums as the variant name; and sets the tag `burn.version`.
+    ///
+    /// Errors: a value that is not a struct or map, a key MLflow refuses, or a param that
+    /// was already logged with another value. The params that are valid are still logged.
+    fn log_burn_config<T: Serialize + ?Sized>(&self, config: &T) -> Result<()>;
+
+    /// Saves `model` with burn's `Module::save_file` at `path` (creating its folder) and
+    /// logs the file burn wrote
+    /// (burn appends its extension, `.bpk`, to a path without one) into the run's artifact
+    /// folder [`MODEL_ARTIFACT_DIR`]. Returns the path of that file. Waits for the upload,
+    /// like every artifact call.
+    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<PathBuf>;
+}
+
+impl BurnRun for RunHandle {
+    fn log_burn_config<T: Serialize + ?Sized>(&self, config: &T) -> Result<()> {
+        let params = flatten_params(config)?;
+        self.set_tag("burn.version", BURN_VERSION)?;
+        self.log_params(params)?;
+        Ok(())
+    }
+
+    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<PathBuf> {
+        model::save_and_log(self, model, path.as_ref())
+    }
+}
