@@ -8,9 +8,12 @@
 #    test of what it does with the crate's file.
 # 2. Starts ONE real `mlflow server` on a free loopback port for the whole suite, and stops
 #    it on exit. Tests find it through MLFLOW_TEST_SERVER_URI (see test-support/).
-# 3. Runs: cargo fmt --check, clippy -D warnings, rustdoc -D warnings, cargo nextest
-#    (one process per test: the crate keeps process-global state), then the doctests
-#    (nextest does not run them). Every step runs; the summary says which failed.
+# 3. Runs: cargo fmt --check, clippy -D warnings, clippy of the builds with one store or
+#    none (Cargo features `rest`, `sqlite`), what each one-store build depends on
+#    (cargo tree), rustdoc -D warnings, cargo nextest (one process per test: the crate keeps
+#    process-global state), the doctests (nextest does not run them), then the
+#    `store_features` tests in a rest-only and an sqlite-only build. Every step runs; the
+#    summary says which failed.
 #
 # Environment: MLFLOW_TEST_CACHE (where the venv lives), PYTHON (the interpreter that
 # creates the venv, default python3), CI=true (a missing venv or server fails tests
@@ -183,10 +186,50 @@ tee_to() {
     "$@" 2>&1 | tee "$file"
 }
 
+# The stores are Cargo features (`rest`, `sqlite`, both default): the runtime with one store
+# or none, and the facade with none, must build without warnings.
+feature_builds() {
+    local result=0 features
+    for features in "" rest sqlite; do
+        echo "cargo clippy -p mlflow-tracking-runtime --all-targets --no-default-features${features:+ --features $features}"
+        cargo clippy -p mlflow-tracking-runtime --all-targets --no-default-features \
+            ${features:+--features "$features"} -- -D warnings || result=1
+    done
+    echo "cargo clippy -p mlflow-tracking --no-default-features"
+    cargo clippy -p mlflow-tracking --no-default-features -- -D warnings || result=1
+    return "$result"
+}
+
+# A one-store build must not bring the other store's dependencies.
+# store_deps FEATURES CRATE...: fails when `cargo tree` of the facade with FEATURES lists one.
+store_deps() {
+    local features=$1 tree found
+    shift
+    tree="$(cargo tree -p mlflow-tracking --no-default-features --features "$features" \
+        -e normal --prefix none)" || return 1
+    found="$(grep -oE "^($(IFS='|'; echo "$*")) v[^ ]+" <<<"$tree" | sort -u || true)"
+    if [ -n "$found" ]; then
+        echo "error: mlflow-tracking with --no-default-features --features $features depends on:" >&2
+        sed 's/^/    /' <<<"$found" >&2
+        echo "  a dependency of the other store is no longer optional, or a workspace crate" >&2
+        echo "  depends on mlflow-tracking(-runtime) without default-features = false" >&2
+        return 1
+    fi
+    echo "--features $features: none of $*"
+}
+store_dependencies() {
+    local result=0
+    store_deps macros,rest libsqlite3-sys rusqlite || result=1
+    store_deps macros,sqlite reqwest hyper rustls || result=1
+    return "$result"
+}
+
 step "format" cargo fmt --all -- --check
 # burn (about 160 crates) builds only in the burn steps below, never in these.
 no_burn=(--workspace --exclude mlflow-tracking-burn)
 step "clippy" cargo clippy "${no_burn[@]}" --all-targets -- -D warnings
+step "features" feature_builds
+step "store deps" store_dependencies
 step "rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc "${no_burn[@]}" --no-deps
 step "burn-clippy" cargo clippy -p mlflow-tracking-burn --all-targets -- -D warnings
 step "burn-ex-clippy" cargo clippy -p mlflow-tracking --features burn --example burn_sweep -- -D warnings
@@ -203,6 +246,12 @@ else
 fi
 step "doctests" tee_to "$work/doctest.out" cargo test "${no_burn[@]}" --doc
 step "burn-doctests" tee_to "$work/doctest-burn.out" cargo test -p mlflow-tracking-burn --doc
+# One-store builds: the store left out is a clear Error::Config, the other one works (the
+# rest-only build against the suite's server).
+for store in rest sqlite; do
+    step "$store only" tee_to "$work/$store-only.out" cargo test -p mlflow-tracking \
+        --no-default-features --features "macros,$store" --test store_features
+done
 stop_server
 
 # ---------------------------------------------------------------- summary
@@ -218,7 +267,7 @@ for out in "$work/nextest.out" "$work/nextest-burn.out"; do
     failures=$((failures + $(n failed) + $(n 'timed out')))
     skipped=$((skipped + $(n skipped)))
 done
-for out in "$work/doctest.out" "$work/doctest-burn.out"; do
+for out in "$work/doctest.out" "$work/doctest-burn.out" "$work/rest-only.out" "$work/sqlite-only.out"; do
     [ -f "$out" ] || continue
     # "test result: ok. 3 passed; 0 failed; 1 ignored; ..."
     while read -r p f i; do

@@ -50,6 +50,31 @@
 //! else the Default experiment `"0"`. A run started inside another run goes to its parent's
 //! experiment.
 //!
+//! # Cargo features
+//!
+//! | feature | default | what it brings |
+//! |---|---|---|
+//! | `macros` | yes | [`#[parent_run]`](parent_run), [`#[child_run]`](child_run) (syn and quote, at build time) |
+//! | `rest` | yes | the REST store: `http://`, `https://` URIs (reqwest, hyper, rustls with the Mozilla roots) |
+//! | `sqlite` | yes | the embedded store: `sqlite:///` URIs and the default `sqlite:///mlflow.db` (rusqlite, which compiles the bundled SQLite C library) |
+//!
+//! A program that only talks to a server need not build SQLite, and one that only writes
+//! `mlflow.db` need not build an HTTP and TLS stack:
+//!
+//! ```toml
+//! mlflow-tracking = { version = "0.1", default-features = false, features = ["macros", "rest"] }
+//! ```
+//!
+//! The API is the same in every build. A URI whose store the build left out is an
+//! [`Error::Config`] that names the feature, such as, in a rest-only build: `tracking URI
+//! "sqlite:///mlflow.db" needs the embedded SQLite store, which this build left out: enable
+//! the "sqlite" feature of mlflow-tracking (on by default); or use an http:// or https://
+//! tracking server URI`. [`set_tracking_uri`] and [`Client::with_tracking_uri`] refuse such
+//! a URI at once; one from `MLFLOW_TRACKING_URI`, or the default `sqlite:///mlflow.db`, is
+//! refused by the first call that needs the store ([`set_experiment`], a search, [`flush`]
+//! for runs logged anyway). So a rest-only program sets `MLFLOW_TRACKING_URI` or calls
+//! [`set_tracking_uri`] first.
+//!
 //! # Runs
 //!
 //! A run records `start_time`, its name (also the `mlflow.runName` tag), and the system tags

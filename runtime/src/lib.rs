@@ -6,7 +6,8 @@
 //!
 //! 1. [`base`]: data and rules (model types, errors, configuration, validation, search
 //!    requests and their grammar);
-//! 2. [`store`]: the `Store` trait, the REST and the SQLite stores;
+//! 2. [`store`]: the `Store` trait, the REST and the SQLite stores (the Cargo features `rest`
+//!    and `sqlite`, both default; a URI whose store is left out is an `Error::Config`);
 //! 3. `sender`: the background sender (batching, outages, the spill, pending run ids);
 //! 4. `tracker`: one destination (a store plus its sender), and the process's choice of it;
 //! 5. `runs`: handles, builders, guards, the run stack, scoped futures, signals;

@@ -79,6 +79,38 @@ impl TrackingUri {
     pub fn is_sqlite(&self) -> bool {
         matches!(self, TrackingUri::Sqlite(_))
     }
+
+    /// The URI itself when this build includes its store; else an [`Error::Config`] naming
+    /// the Cargo feature that brings it (`rest` or `sqlite`, both on by default).
+    pub fn require_store(self) -> Result<TrackingUri> {
+        let (built, store, feature) = match &self {
+            TrackingUri::Rest(_) => (
+                cfg!(feature = "rest"),
+                "the REST store (an MLflow tracking server)",
+                "rest",
+            ),
+            TrackingUri::Sqlite(_) => (
+                cfg!(feature = "sqlite"),
+                "the embedded SQLite store",
+                "sqlite",
+            ),
+        };
+        if built {
+            return Ok(self);
+        }
+        let instead = match (cfg!(feature = "rest"), cfg!(feature = "sqlite")) {
+            (true, _) => {
+                "; or use an http:// or https:// tracking server URI (mlflow::set_tracking_uri or MLFLOW_TRACKING_URI)"
+            }
+            (_, true) => {
+                "; or use an sqlite:///path.db URI (mlflow::set_tracking_uri or MLFLOW_TRACKING_URI)"
+            }
+            (false, false) => "; this build has no store at all (neither \"rest\" nor \"sqlite\")",
+        };
+        Err(Error::Config(format!(
+            "tracking URI \"{self}\" needs {store}, which this build left out: enable the \"{feature}\" feature of mlflow-tracking (on by default){instead}"
+        )))
+    }
 }
 
 impl fmt::Display for TrackingUri {
@@ -226,6 +258,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_store_left_out_is_a_config_error_naming_its_feature() {
+        for (uri, feature, built) in [
+            (
+                "https://u:pw@example.invalid/",
+                "rest",
+                cfg!(feature = "rest"),
+            ),
+            ("sqlite:///mlflow.db", "sqlite", cfg!(feature = "sqlite")),
+        ] {
+            let parsed = TrackingUri::parse(uri).unwrap();
+            match parsed.clone().require_store() {
+                Ok(same) => assert!(built && same == parsed, "{uri}"),
+                Err(Error::Config(message)) => {
+                    assert!(!built, "{uri}: {message}");
+                    let needle = format!("enable the \"{feature}\" feature of mlflow-tracking");
+                    assert!(message.contains(&needle), "{message}");
+                    assert!(!message.contains("pw"), "{message}");
+                }
+                Err(other) => panic!("{uri}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -80,9 +80,11 @@ pub enum Error {
         path: String,
         /// What went wrong.
         message: String,
-        /// The underlying error, when there is one.
+        /// The underlying error, when there is one (a `rusqlite::Error`; reach it with
+        /// `downcast_ref`). Typed as a trait object so that `Error` is the same type whichever
+        /// stores the build includes.
         #[source]
-        source: Option<Arc<rusqlite::Error>>,
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
 
     /// A run could not be created, so data logged to it was not stored.
@@ -155,14 +157,26 @@ impl Error {
         }
     }
 
-    /// Wraps a rusqlite error for the database at `path`.
-    pub fn sqlite(path: impl Into<String>, source: rusqlite::Error) -> Error {
+    /// Wraps an error of the SQLite library for the database at `path`.
+    pub fn sqlite(
+        path: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
         Error::Sqlite {
             path: path.into(),
             message: source.to_string(),
             source: Some(Arc::new(source)),
         }
     }
+}
+
+/// HTTP status codes the official client retries: the server is overloaded or down, not
+/// refusing the request.
+pub(crate) const RETRY_CODES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
+/// True for the HTTP statuses the official client retries (408, 429, 500, 502, 503, 504).
+pub(crate) fn is_retry_status(status: u16) -> bool {
+    RETRY_CODES.contains(&status)
 }
 
 /// Shorthand for results of this crate.

@@ -4,7 +4,10 @@
 
 pub mod config;
 pub mod error;
+// MLflow's search grammar, which the embedded store parses (a server parses its own).
+#[cfg(feature = "sqlite")]
 pub(crate) mod filter;
+pub(crate) mod json_numbers;
 pub(crate) mod links;
 pub mod model;
 pub mod outcome;

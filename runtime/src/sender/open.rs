@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use super::command::Command;
 use super::state::Sender;
-use crate::base::config::{HttpSettings, TrackingUri};
+use crate::base::config::TrackingUri;
 use crate::base::error::{Error, Result, report};
 use crate::store::Store;
+#[cfg(feature = "rest")]
 use crate::store::rest::{GiveUp, RestStore};
+#[cfg(feature = "sqlite")]
 use crate::store::sqlite::SqliteStore;
 
 /// Starts the sender thread for `uri`, draining `rx` until every sender is gone.
@@ -20,7 +22,7 @@ pub(crate) fn spawn(uri: Result<TrackingUri>, rx: flume::Receiver<Command>) {
                 .build();
             match runtime {
                 Ok(rt) => rt.block_on(async move {
-                    let store = open_store(uri, give_up(&rx)).await;
+                    let store = open_store(uri, &rx).await;
                     Sender::new(store).run(rx).await
                 }),
                 Err(e) => report(&Error::Config(format!(
@@ -37,19 +39,26 @@ pub(crate) fn spawn(uri: Result<TrackingUri>, rx: flume::Receiver<Command>) {
 
 /// Retrying is cut short when the queue is half full, so that logging never stalls on an
 /// outage: what cannot be delivered goes to the spill instead.
+#[cfg(feature = "rest")]
 fn give_up(rx: &flume::Receiver<Command>) -> GiveUp {
     let rx = rx.clone();
     Arc::new(move || rx.capacity().is_some_and(|cap| rx.len() * 2 >= cap))
 }
 
+/// The store for `uri`; a URI whose store this build left out is an [`Error::Config`] that
+/// names the Cargo feature (see [`TrackingUri::require_store`]).
+#[cfg_attr(not(feature = "rest"), allow(unused_variables))]
 async fn open_store(
     uri: Result<TrackingUri>,
-    give_up: GiveUp,
+    rx: &flume::Receiver<Command>,
 ) -> std::result::Result<Arc<dyn Store>, Error> {
-    match uri? {
+    match uri?.require_store()? {
+        #[cfg(feature = "rest")]
         TrackingUri::Rest(url) => Ok(Arc::new(
-            RestStore::new(&url, HttpSettings::from_env()?)?.with_give_up(give_up),
+            RestStore::new(&url, crate::base::config::HttpSettings::from_env()?)?
+                .with_give_up(give_up(rx)),
         )),
+        #[cfg(feature = "sqlite")]
         TrackingUri::Sqlite(path) => {
             let cwd = std::env::current_dir()
                 .map_err(|e| Error::Config(format!("cannot read the working directory: {e}")))?;
@@ -61,5 +70,10 @@ async fn open_store(
                 .map_err(|e| Error::Config(format!("opening the SQLite store panicked: {e}")))??;
             Ok(Arc::new(opened))
         }
+        // Only reached for a store left out, which `require_store` has refused already.
+        #[allow(unreachable_patterns)]
+        other => Err(Error::Config(format!(
+            "no store for the tracking URI {other}"
+        ))),
     }
 }

@@ -1,4 +1,5 @@
-//! Floor 2, the stores: the one interface every backend implements, and its two backends.
+//! Floor 2, the stores: the one interface every backend implements, and its two backends,
+//! each behind the Cargo feature of its name (`rest`, `sqlite`; both on by default).
 
 use async_trait::async_trait;
 
@@ -7,7 +8,9 @@ use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, Run
 use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 
 pub(crate) mod local_artifacts;
+#[cfg(feature = "rest")]
 pub mod rest;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 /// What the crate needs from a tracking backend. Implemented by the REST store (any MLflow

@@ -33,7 +33,8 @@ pub(crate) fn current() -> Arc<Tracker> {
     if let Some(t) = &g.current {
         return t.clone();
     }
-    let tracker = Tracker::start(config::resolve_tracking_uri(g.explicit_uri.as_deref()));
+    let uri = config::resolve_tracking_uri(g.explicit_uri.as_deref());
+    let tracker = Tracker::start(uri.and_then(TrackingUri::require_store));
     register_exit_hook();
     g.current = Some(tracker.clone());
     g.all.push(tracker.clone());
@@ -42,7 +43,7 @@ pub(crate) fn current() -> Arc<Tracker> {
 
 /// A tracker of its own for `uri`, flushed at exit like the others.
 pub(crate) fn for_uri(uri: &str) -> Result<Arc<Tracker>> {
-    let tracker = Tracker::start(Ok(TrackingUri::parse(uri)?));
+    let tracker = Tracker::start(Ok(TrackingUri::parse(uri)?.require_store()?));
     register_exit_hook();
     lock(&GLOBAL).all.push(tracker.clone());
     Ok(tracker)
@@ -50,7 +51,7 @@ pub(crate) fn for_uri(uri: &str) -> Result<Arc<Tracker>> {
 
 /// Sets the tracking URI for runs started from now on (runs already going keep theirs).
 pub fn set_tracking_uri(uri: &str) -> Result<()> {
-    let parsed = TrackingUri::parse(uri)?;
+    let parsed = TrackingUri::parse(uri)?.require_store()?;
     let mut g = lock(&GLOBAL);
     let same = g
         .current

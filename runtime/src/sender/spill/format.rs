@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::base::json_numbers::{de_f64, ser_f64};
 use crate::base::model::{Batch, RunStatus};
-use crate::store::rest::wire::{de_f64, ser_f64};
 
 /// A key and a value, as spilled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,7 +27,7 @@ pub struct ReplayReport {
 pub(crate) fn is_outage(e: &Error) -> bool {
     match e {
         Error::Transport { .. } => true,
-        Error::Api { status, .. } => crate::store::rest::is_retry_status(*status),
+        Error::Api { status, .. } => crate::base::error::is_retry_status(*status),
         Error::Undelivered { source, .. } | Error::RunNotCreated { source, .. } => {
             is_outage(source)
         }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::base::config::{self, HttpSettings};
-use crate::base::error::{Error, Result};
+use crate::base::error::{Error, Result, is_retry_status};
 use crate::base::links;
 use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
 use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
@@ -35,11 +35,6 @@ pub const FIRST_CONTACT_TIMEOUT_ENV: &str = "MLFLOW_RS_FIRST_CONTACT_TIMEOUT";
 
 /// Default bound on the first contact, in seconds.
 pub const DEFAULT_FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// True for the HTTP statuses the official client retries (408, 429, 500, 502, 503, 504).
-pub(crate) fn is_retry_status(status: u16) -> bool {
-    retry::RETRY_CODES.contains(&status)
-}
 
 /// Asked while a request is being retried: true when the caller would rather have the
 /// failure now (its queue is filling up) than wait out the backoff.

@@ -7,9 +7,7 @@ use std::time::Duration;
 use backon::ExponentialBuilder;
 
 use crate::base::config::HttpSettings;
-
-/// Status codes the official client retries.
-pub(crate) const RETRY_CODES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+use crate::base::error::RETRY_CODES;
 
 /// Whether a request may be sent twice without creating something twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,9 @@
 //! them.
 
 use serde::de::{self, Deserializer};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
+use crate::base::json_numbers::{NumOrString, de_f64, ser_f64};
 use crate::base::model::{Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 
 #[derive(Serialize, Deserialize, Default)]
@@ -40,42 +41,6 @@ pub(crate) struct MetricJson {
     pub(crate) timestamp: i64,
     #[serde(deserialize_with = "de_i64", default)]
     pub(crate) step: i64,
-}
-
-/// Non-finite values as proto3 JSON spells them. `serde_json` would write `null` (which the
-/// server rejects), and a bare `NaN` literal is stored as a garbage 0.0 point.
-pub(crate) fn ser_f64<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.is_nan() {
-        s.serialize_str("NaN")
-    } else if *v == f64::INFINITY {
-        s.serialize_str("Infinity")
-    } else if *v == f64::NEG_INFINITY {
-        s.serialize_str("-Infinity")
-    } else {
-        s.serialize_f64(*v)
-    }
-}
-
-/// Integers first: an int64 (step, timestamp) read as f64 would lose its low digits.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum NumOrString {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-pub(crate) fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    match NumOrString::deserialize(d)? {
-        NumOrString::Float(f) => Ok(f),
-        NumOrString::Int(i) => Ok(i as f64),
-        NumOrString::Text(s) => match s.as_str() {
-            "NaN" => Ok(f64::NAN),
-            "Infinity" => Ok(f64::INFINITY),
-            "-Infinity" => Ok(f64::NEG_INFINITY),
-            other => other.parse().map_err(de::Error::custom),
-        },
-    }
 }
 
 /// int64 fields come as numbers from MLflow, but proto3 JSON allows strings.

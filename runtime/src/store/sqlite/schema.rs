@@ -128,7 +128,9 @@ pub(super) fn explain_open_error(error: Error, uri: &str, path: &str) -> Error {
         Error::Sqlite {
             source: Some(source),
             ..
-        } => source.sqlite_error_code(),
+        } => source
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(rusqlite::Error::sqlite_error_code),
         _ => None,
     };
     match code {

@@ -77,7 +77,9 @@ pub(super) fn is_busy(error: &Error) -> bool {
             source: Some(source),
             ..
         } => matches!(
-            source.sqlite_error_code(),
+            source
+                .downcast_ref::<rusqlite::Error>()
+                .and_then(rusqlite::Error::sqlite_error_code),
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
         ),
         _ => false,
