@@ -438,6 +438,7 @@ pub use mlflow_tracking_runtime::{
     start_run,
 };
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
+pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_metrics_logging};
 
 /// The spill file: where data that could not be delivered during an outage goes, its
 /// format, and how it is replayed.

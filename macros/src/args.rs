@@ -1,5 +1,5 @@
 //! The attribute's arguments: `#[child_run(name = "...", params(lr), skip(data),
-//! tags(team = "vision"), experiment = "...", crate = path)]`.
+//! tags(team = "vision"), experiment = "...", system_metrics = true, crate = path)]`.
 //!
 //! Each key parses its own value: `key = value` keys through [`value_of`], list keys
 //! (`params(..)`, `skip(..)`, `tags(..)`) through [`list_of`]. Whether the names in the
@@ -10,7 +10,7 @@ use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, ExprPath, Ident, Lit, LitStr, Path, Token};
+use syn::{Expr, ExprLit, ExprPath, Ident, Lit, LitBool, LitStr, Path, Token};
 
 mod kw {
     syn::custom_keyword!(name);
@@ -18,10 +18,19 @@ mod kw {
     syn::custom_keyword!(skip);
     syn::custom_keyword!(tags);
     syn::custom_keyword!(experiment);
+    syn::custom_keyword!(system_metrics);
 }
 
 /// Every key the attribute accepts, in the order error messages list them.
-pub(crate) const KEYS: &[&str] = &["name", "params", "skip", "tags", "experiment", "crate"];
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "params",
+    "skip",
+    "tags",
+    "experiment",
+    "system_metrics",
+    "crate",
+];
 
 /// Parsed arguments; `None` means "not given".
 #[derive(Default)]
@@ -36,6 +45,8 @@ pub(crate) struct RunArgs {
     pub(crate) tags: Option<Vec<(LitStr, LitStr)>>,
     /// `experiment = ".."`, with the span of the key (only `#[parent_run]` accepts it).
     pub(crate) experiment: Option<(Span, LitStr)>,
+    /// `system_metrics = true|false`: the run's choice, over the switch and the variable.
+    pub(crate) system_metrics: Option<LitBool>,
     /// Where generated code finds the runtime (`crate = my_reexport::mlflow`).
     pub(crate) krate: Option<Path>,
 }
@@ -79,6 +90,11 @@ impl Parse for RunArgs {
                     key.span,
                     (key.span, lit),
                 )?;
+            } else if input.peek(kw::system_metrics) {
+                let key = input.parse::<kw::system_metrics>()?;
+                let value = value_of(input, "system_metrics", key.span)?;
+                let flag = system_metrics_value(value)?;
+                set_once(&mut args.system_metrics, "system_metrics", key.span, flag)?;
             } else if input.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 let value = value_of(input, "crate", key.span)?;
@@ -127,6 +143,7 @@ fn value_of(input: ParseStream<'_>, key: &str, key_span: Span) -> syn::Result<Ex
         let example = match key {
             "name" => "name = \"run_{i}\"",
             "experiment" => "experiment = \"my-experiment\"",
+            "system_metrics" => "system_metrics = true",
             _ => "crate = my_reexport::mlflow",
         };
         return Err(syn::Error::new(
@@ -336,6 +353,21 @@ fn experiment_value(value: Expr) -> syn::Result<LitStr> {
     }
 }
 
+fn system_metrics_value(value: Expr) -> syn::Result<LitBool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(flag),
+            ..
+        }) => Ok(flag),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`system_metrics` must be `true` or `false`: whether the run logs system metrics \
+             (`system/cpu_utilization_percentage`, ...), whatever \
+             `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` says",
+        )),
+    }
+}
+
 fn name_value(value: Expr) -> syn::Result<LitStr> {
     match value {
         Expr::Lit(ExprLit {
@@ -413,7 +445,7 @@ mod tests {
         assert_eq!(
             error(r#"nmae = "x""#),
             "unknown argument `nmae`; expected one of: `name`, `params`, `skip`, `tags`, \
-             `experiment`, `crate`"
+             `experiment`, `system_metrics`, `crate`"
         );
         assert!(error("type = 1").contains("unknown argument `type`"));
     }
@@ -493,6 +525,16 @@ mod tests {
         assert!(error("experiment = 1").contains("non-empty string literal"));
         assert!(error(r#"experiment = """#).contains("non-empty string literal"));
         assert!(error("experiment").contains("`experiment` takes a value"));
+    }
+
+    #[test]
+    fn system_metrics_takes_a_bool() {
+        assert!(parse("system_metrics = true").unwrap().system_metrics.unwrap().value);
+        assert!(!parse("system_metrics = false").unwrap().system_metrics.unwrap().value);
+        assert!(error(r#"system_metrics = "yes""#).contains("must be `true` or `false`"));
+        assert!(error("system_metrics = 1").contains("must be `true` or `false`"));
+        assert!(error("system_metrics").contains("`system_metrics = true`"));
+        assert!(error("system_metrics = true, system_metrics = false").contains("duplicate"));
     }
 
     #[test]

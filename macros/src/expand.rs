@@ -94,6 +94,7 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
 //         `::mlflow::__private::start_run().name("f")`
 // Then, when given, in this order:
 //         `.experiment_name("tuning")`
+//         `.log_system_metrics(true)`
 //         `.tag("team", "vision")`
 //         `.param("lr", ::mlflow::__private::display_param(&lr))`
 // The params borrow the arguments before the body takes them.
@@ -110,6 +111,10 @@ fn gen_builder(plan: &Plan) -> TokenStream {
         .experiment
         .iter()
         .map(|lit| quote!(.experiment_name(#lit)));
+    let system_metrics = plan
+        .system_metrics
+        .iter()
+        .map(|flag| quote!(.log_system_metrics(#flag)));
     let tags = plan
         .tags
         .iter()
@@ -119,7 +124,8 @@ fn gen_builder(plan: &Plan) -> TokenStream {
         .iter()
         .map(|(key, value)| quote!(.param(#key, #value)));
     quote! {
-        #krate::__private::start_run().name(#name) #(#experiment)* #(#tags)* #(#params)*
+        #krate::__private::start_run().name(#name) #(#experiment)* #(#system_metrics)*
+            #(#tags)* #(#params)*
     }
 }
 
@@ -369,7 +375,7 @@ mod tests {
     fn arguments_configure_the_builder_before_start() {
         let out = run_attribute(
             Kind::Parent,
-            quote!(params(*), skip(data), tags(team = "v"), experiment = "e"),
+            quote!(params(*), skip(data), tags(team = "v"), experiment = "e", system_metrics = true),
             quote!(
                 fn f(&self, lr: f64, data: Vec<u8>, (a, b): (u8, u8)) {}
             ),
@@ -377,7 +383,8 @@ mod tests {
         .to_string();
         assert!(
             out.contains(
-                ". name (\"f\") . experiment_name (\"e\") . tag (\"team\" , \"v\") \
+                ". name (\"f\") . experiment_name (\"e\") . log_system_metrics (true) \
+                 . tag (\"team\" , \"v\") \
                  . param (\"lr\" , :: mlflow :: __private :: display_param (& lr)) \
                  . param (\"a\" , :: mlflow :: __private :: display_param (& a)) \
                  . param (\"b\" , :: mlflow :: __private :: display_param (& b)) . start ()"

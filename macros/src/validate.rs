@@ -22,6 +22,7 @@ pub(crate) struct Plan {
     pub(crate) params: Vec<(LitStr, TokenStream)>,
     pub(crate) tags: Vec<(LitStr, LitStr)>,
     pub(crate) experiment: Option<LitStr>,
+    pub(crate) system_metrics: Option<syn::LitBool>,
 }
 
 /// How the run name is produced when the run starts.
@@ -69,6 +70,7 @@ pub(crate) fn check(kind: Kind, args: &RunArgs, func: &RunFn) -> syn::Result<Pla
         params,
         tags: args.tags.clone().unwrap_or_default(),
         experiment: args.experiment.as_ref().map(|(_, lit)| lit.clone()),
+        system_metrics: args.system_metrics.clone(),
     })
 }
 
