@@ -160,6 +160,10 @@ tee_to() {
 step "format" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+# The features the test build does not use: NVIDIA GPU metrics (opt-in; no GPU in CI), and
+# a build without system metrics, whose public API must be the same.
+step "check gpu" cargo check -p mlflow-tracking-runtime --features gpu
+step "check no system-metrics" cargo check -p mlflow-tracking-runtime --no-default-features
 step "server" wait_for_server
 if [ "${step_results[-1]%% *}" = ok ]; then
     step "tests" tee_to "$work/nextest.out" cargo nextest run --workspace

@@ -529,8 +529,20 @@ mod tests {
 
     #[test]
     fn system_metrics_takes_a_bool() {
-        assert!(parse("system_metrics = true").unwrap().system_metrics.unwrap().value);
-        assert!(!parse("system_metrics = false").unwrap().system_metrics.unwrap().value);
+        assert!(
+            parse("system_metrics = true")
+                .unwrap()
+                .system_metrics
+                .unwrap()
+                .value
+        );
+        assert!(
+            !parse("system_metrics = false")
+                .unwrap()
+                .system_metrics
+                .unwrap()
+                .value
+        );
         assert!(error(r#"system_metrics = "yes""#).contains("must be `true` or `false`"));
         assert!(error("system_metrics = 1").contains("must be `true` or `false`"));
         assert!(error("system_metrics").contains("`system_metrics = true`"));

@@ -40,8 +40,8 @@ pub use api::{
 pub use base::error::{Error, Result};
 pub use base::model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 pub use base::outcome::Outcome;
-pub use monitor::{disable_system_metrics_logging, enable_system_metrics_logging};
 pub use base::search::{FileInfo, Page, ViewType};
+pub use monitor::{disable_system_metrics_logging, enable_system_metrics_logging};
 pub use runs::{
     RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, install_signal_handlers, start_run,
 };

@@ -134,7 +134,9 @@ mod host {
         let rc = unsafe { libc::statvfs(c"/".as_ptr(), st.as_mut_ptr()) };
         if rc != 0 {
             let e = std::io::Error::last_os_error();
-            warn_once(&format!("system metrics: no disk figures: statvfs(\"/\"): {e}"));
+            warn_once(&format!(
+                "system metrics: no disk figures: statvfs(\"/\"): {e}"
+            ));
             return;
         }
         // SAFETY: `statvfs` returned 0, so it filled the struct.

@@ -262,7 +262,10 @@ mod tests {
         let mut logged = Vec::new();
         for i in 1..=5 {
             let now = t0 + Duration::from_millis(200 * i);
-            assert_eq!(schedule.next_due, now, "each sample is one interval after the last");
+            assert_eq!(
+                schedule.next_due, now,
+                "each sample is one interval after the last"
+            );
             let mut reading = Reading::default();
             source.sample(&mut reading.values);
             logged.extend(schedule.sampled(&reading, now));
@@ -272,8 +275,14 @@ mod tests {
         assert_eq!(
             logged,
             [
-                (0, vec![("system/cpu_utilization_percentage".to_owned(), 15.4)]),
-                (1, vec![("system/cpu_utilization_percentage".to_owned(), 35.9)]),
+                (
+                    0,
+                    vec![("system/cpu_utilization_percentage".to_owned(), 15.4)]
+                ),
+                (
+                    1,
+                    vec![("system/cpu_utilization_percentage".to_owned(), 35.9)]
+                ),
             ]
         );
     }

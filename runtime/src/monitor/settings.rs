@@ -168,10 +168,16 @@ mod tests {
     #[test]
     fn bad_values_are_refused() {
         for interval in ["abc", "-1", "nan", "inf"] {
-            assert!(Settings::parse(Some(interval), None, None).is_err(), "{interval}");
+            assert!(
+                Settings::parse(Some(interval), None, None).is_err(),
+                "{interval}"
+            );
         }
         for samples in ["1.5", "-2", "x"] {
-            assert!(Settings::parse(None, Some(samples), None).is_err(), "{samples}");
+            assert!(
+                Settings::parse(None, Some(samples), None).is_err(),
+                "{samples}"
+            );
         }
     }
 

@@ -145,13 +145,19 @@ mod tests {
             ]
         );
         assert_eq!(w.samples(), 0);
-        assert!(w.take("system/").is_empty(), "the window starts empty again");
+        assert!(
+            w.take("system/").is_empty(),
+            "the window starts empty again"
+        );
     }
 
     #[test]
     fn the_prefix_carries_the_node_id() {
         let mut w = Window::new(None);
         w.add(&reading(&[("cpu", 1.0)], 0, 0));
-        assert_eq!(w.take("system/node-1/"), [("system/node-1/cpu".to_owned(), 1.0)]);
+        assert_eq!(
+            w.take("system/node-1/"),
+            [("system/node-1/cpu".to_owned(), 1.0)]
+        );
     }
 }
