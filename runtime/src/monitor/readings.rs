@@ -1,13 +1,7 @@
 //! Where samples come from: the `ReadingSource` trait, and the machine's CPU, memory, disk
 //! and network through `sysinfo` (and `statvfs` for the disk, as `psutil` reads it).
 
-/// Bytes received and sent by all interfaces (loopback included, as `psutil` counts them)
-/// since the machine booted.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct NetworkTotals {
-    pub(crate) received: u64,
-    pub(crate) transmitted: u64,
-}
+use super::window::NetworkTotals;
 
 /// Something that can be sampled. A value that cannot be read is left out of the sample
 /// (warned about once, see `warn_once`), never a panic or an error.
@@ -45,31 +39,21 @@ pub(crate) fn unavailable() -> Option<&'static str> {
     )
 }
 
-/// The sources of this machine: CPU, memory, disk and network, then the NVIDIA GPUs.
-pub(crate) fn machine() -> Sources {
-    #[allow(unused_mut)]
-    let mut sources: Vec<Box<dyn ReadingSource>> = Vec::new();
-    #[cfg(feature = "system-metrics")]
-    sources.push(Box::new(host::Host::new()));
-    sources.extend(super::gpu::nvidia());
-    Sources(sources)
-}
-
 #[cfg(feature = "system-metrics")]
-mod host {
+pub(crate) mod host {
     use sysinfo::{Networks, System};
 
     use super::{NetworkTotals, ReadingSource};
     use crate::monitor::settings::warn_once;
 
     /// CPU, memory and network through `sysinfo`, the root filesystem through `statvfs`.
-    pub(super) struct Host {
+    pub(crate) struct Host {
         system: Option<System>,
         networks: Option<Networks>,
     }
 
     impl Host {
-        pub(super) fn new() -> Host {
+        pub(crate) fn new() -> Host {
             let system = System::new()
                 .map(|mut s| {
                     // The first CPU figure is relative to this refresh.

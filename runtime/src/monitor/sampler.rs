@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::gpu;
 use super::readings::{self, ReadingSource};
 use super::settings::{Settings, warn_once};
 use super::window::{Reading, Window};
@@ -39,7 +40,7 @@ pub(crate) fn submit(job: Job) {
         let spawned = thread::Builder::new()
             .name("mlflow-system-metrics".into())
             // The sources are opened on the thread: loading NVML takes a while.
-            .spawn(move || run(readings::machine(), &rx));
+            .spawn(move || run(machine(), &rx));
         match spawned {
             Ok(_) => Some(tx),
             Err(e) => {
@@ -53,6 +54,16 @@ pub(crate) fn submit(job: Job) {
     if let Some(tx) = tx {
         let _ = tx.send(job);
     }
+}
+
+/// The sources of this machine: CPU, memory, disk and network, then the NVIDIA GPUs.
+fn machine() -> readings::Sources {
+    #[allow(unused_mut)]
+    let mut sources: Vec<Box<dyn ReadingSource>> = Vec::new();
+    #[cfg(feature = "system-metrics")]
+    sources.push(Box::new(readings::host::Host::new()));
+    sources.extend(gpu::nvidia());
+    readings::Sources(sources)
 }
 
 /// Where a run's steps start.

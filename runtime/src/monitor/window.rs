@@ -1,7 +1,13 @@
 //! One run's samples between two logs: averaged and rounded as Python's monitors do, with
 //! the network counters as a difference from the run's start.
 
-use super::readings::NetworkTotals;
+/// Bytes received and sent by all interfaces (loopback included, as `psutil` counts them)
+/// since the machine booted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NetworkTotals {
+    pub(crate) received: u64,
+    pub(crate) transmitted: u64,
+}
 
 /// One sample of every source.
 #[derive(Debug, Clone, Default, PartialEq)]
