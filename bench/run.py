@@ -38,6 +38,7 @@ class Env:
         self.example_bin = a.example_bin
         self.load_bin = a.load_bin
         self.post_bin = a.post_bin
+        self.sysmetrics_bin = a.sysmetrics_bin
         self.work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
         base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         base["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -462,6 +463,39 @@ def scaling(env, table, quick):
         srv.stop()
 
 
+def sysmetrics(env, table, quick):
+    """The system metrics sampler: one run living a fixed time, sampled every 50 ms (200 times
+    Python's default pace) with metrics on, and not at all with them off, into a fresh mlflow.db.
+    CPU per sample is the sampling thread's own time on the CPU (reading the sources, averaging,
+    queueing the log) divided by the samples, and the whole process's CPU time on minus off
+    divided by the samples (adding the sender's SQLite writes)."""
+    table.section("System metrics sampler (one run, a sample every 50 ms)")
+    log("[sysmetrics]")
+    seconds = 5 if quick else 20
+    out = {}
+    for mode in ["off", "on"]:
+        d = env.fresh_dir(f"sysmetrics-{mode}")
+        e = dict(env.base, MLFLOW_TRACKING_URI=f"sqlite:///{d / 'mlflow.db'}",
+                 MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL="0.05")
+        r = subprocess.run([env.sysmetrics_bin, mode, str(seconds)], env=e, cwd=d, capture_output=True,
+                           text=True, timeout=seconds + 120)
+        if r.returncode != 0:
+            raise RuntimeError(f"bench_sysmetrics {mode} failed: {r.stderr}")
+        out[mode] = last_json(r.stdout)
+        log(f"    {mode}: {out[mode]}")
+    on, off = out["on"], out["off"]
+    n = max(on["samples"], 1)
+    table.add(f"samples logged in {seconds} s", on["samples"], "samples")
+    table.add("sampling thread CPU per sample", on["sampler_cpu_ns"] / n / 1e3, "us/sample")
+    table.add("process CPU per sample (on - off, with SQLite writes)",
+              (on["process_cpu_ms"] - off["process_cpu_ms"]) / n * 1e3, "us/sample")
+    table.add("sampling thread CPU at Python's default pace (10 s)",
+              on["sampler_cpu_ns"] / n / 1e9 / 10 * 100, "% of a core")
+    table.add("peak RSS, system metrics on", on["peak_rss_kb"] / 1024, "MB")
+    table.add("peak RSS, system metrics off", off["peak_rss_kb"] / 1024, "MB")
+    table.add("peak RSS, on - off", (on["peak_rss_kb"] - off["peak_rss_kb"]) / 1024, "MB")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--python", required=True)
@@ -469,12 +503,13 @@ def main():
     p.add_argument("--load-bin", required=True)
     p.add_argument("--post-bin", required=True)
     p.add_argument("--target-dir", required=True)
+    p.add_argument("--sysmetrics-bin")
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
                    "default 1 quick, 3 full")
     p.add_argument("--py-reps", type=int, default=1, help="sweep repetitions of the Python client (default 1)")
     p.add_argument("--only", default="sweep,embedded,hotpath,throughput,scaling",
-                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling")
+                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling,sysmetrics")
     p.add_argument("--rust-env", action="append", default=[], metavar="NAME=VALUE",
                    help="also run the Rust sweep with this environment (e.g. a connection knob)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
@@ -503,6 +538,8 @@ def main():
             throughput(env, table, a.quick)
         if "scaling" in only:
             scaling(env, table, a.quick)
+        if "sysmetrics" in only:
+            sysmetrics(env, table, a.quick)
     finally:
         if a.keep:
             log(f"kept {env.work}")

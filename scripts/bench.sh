@@ -10,7 +10,9 @@
 # ${MLFLOW_TEST_CACHE:-~/.cache/mlflow-tracking-tests}/venv-mlflow-3.17.2. It starts its own
 # `mlflow server`s on free loopback ports and stops them when done. Sections: sweep (vs a
 # server with default settings and with --workers 1), embedded (mlflow.db vs Python's
-# sqlite store), hotpath (criterion bench benches/log_metric.rs), throughput, scaling.
+# sqlite store), hotpath (criterion bench benches/log_metric.rs), throughput, scaling,
+# sysmetrics (the system metrics sampler's CPU per sample and RSS, on vs off; not in the
+# default set).
 # BENCH_JSON=path also writes the figures as JSON.
 set -euo pipefail
 
@@ -38,7 +40,8 @@ fi
 target="${CARGO_TARGET_DIR:-$repo/target}"
 export CARGO_TARGET_DIR="$target"
 echo "bench.sh: building (release) into $target" >&2
-cargo build --release --quiet --example sweep --example bench_post --example bench_load
+cargo build --release --quiet --example sweep --example bench_post --example bench_load \
+    --example bench_sysmetrics
 cargo bench --quiet --no-run --bench log_metric 2>/dev/null || cargo bench --no-run --bench log_metric
 
 exec "$venv/bin/python" "$repo/bench/run.py" \
@@ -46,5 +49,6 @@ exec "$venv/bin/python" "$repo/bench/run.py" \
     --example-bin "$target/release/examples/sweep" \
     --load-bin "$target/release/examples/bench_load" \
     --post-bin "$target/release/examples/bench_post" \
+    --sysmetrics-bin "$target/release/examples/bench_sysmetrics" \
     --target-dir "$target" \
     "$@"

@@ -230,6 +230,8 @@ no_burn=(--workspace --exclude mlflow-tracking-burn)
 step "clippy" cargo clippy "${no_burn[@]}" --all-targets -- -D warnings
 step "features" feature_builds
 step "store deps" store_dependencies
+# The features the test build does not use: NVIDIA GPU metrics (opt-in; no GPU in CI).
+step "check gpu" cargo check -p mlflow-tracking-runtime --features gpu
 step "rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc "${no_burn[@]}" --no-deps
 step "burn-clippy" cargo clippy -p mlflow-tracking-burn --all-targets -- -D warnings
 step "burn-ex-clippy" cargo clippy -p mlflow-tracking --features burn --example burn_sweep -- -D warnings

@@ -331,6 +331,65 @@
 //! # Ok::<(), mlflow::Error>(())
 //! ```
 //!
+//! # System metrics
+//!
+//! As MLflow's Python client does, a run can log how the machine is used while it lives,
+//! as metrics named `system/...`. It is off by default; for a run it is, in this order,
+//! what the run says ([`RunBuilder::log_system_metrics`], or `system_metrics = true|false`
+//! on the macros), else what [`enable_system_metrics_logging`] /
+//! [`disable_system_metrics_logging`] last chose, else `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`
+//! (`true`/`1`; any other value than `false`/`0` is off, with a warning). Every run it is
+//! on for is sampled, nested runs too.
+//!
+//! ```no_run
+//! mlflow::enable_system_metrics_logging(); // every run started from now on
+//!
+//! #[mlflow::child_run(name = "trial_{i}", system_metrics = false)] // except these
+//! fn trial(i: u32) {}
+//!
+//! let sweep = mlflow::start_run().name("sweep").start(); // sampled
+//! for i in 0..3 {
+//!     trial(i);
+//! }
+//! drop(sweep); // sampling stops with the run
+//!
+//! // Per run, whatever the switches say:
+//! let quiet = mlflow::start_run().log_system_metrics(false).start();
+//! # drop(quiet);
+//! ```
+//!
+//! The keys, prefixed `system/` (or `system/{node_id}/` with `MLFLOW_SYSTEM_METRICS_NODE_ID`):
+//!
+//! | key | value |
+//! |---|---|
+//! | `cpu_utilization_percentage` | all CPUs, since the previous sample |
+//! | `system_memory_usage_megabytes`, `system_memory_usage_percentage` | memory used (total minus available) |
+//! | `disk_usage_percentage`, `disk_usage_megabytes`, `disk_available_megabytes` | the root filesystem, as `psutil.disk_usage("/")` |
+//! | `network_receive_megabytes`, `network_transmit_megabytes` | all interfaces, since the run's sampling started |
+//! | `gpu_{i}_memory_usage_percentage`, `gpu_{i}_memory_usage_megabytes`, `gpu_{i}_utilization_percentage`, `gpu_{i}_power_usage_watts`, `gpu_{i}_power_usage_percentage` | each NVIDIA GPU (`gpu` feature) |
+//!
+//! Megabytes are bytes / 10^6. A sample is taken every `MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`
+//! seconds (default 10; fractions allowed), and every
+//! `MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING` samples (default 1) their means, rounded
+//! to one decimal as Python's `round` does, are logged together at the next step (the
+//! network keys: the last sample's, unrounded). Steps count from 0; a run resumed with
+//! `MLFLOW_RUN_ID` continues after the highest `system/` step it has. As in Python, the
+//! first point comes one full window after the run starts, and the window a run's end cuts
+//! short is not logged. Settings are read when each run starts; a value that does not parse
+//! leaves that run unmonitored, with a warning (Python does the same).
+//!
+//! The cost: one thread for the whole process samples every monitored run (runs whose
+//! samples fall within 50 ms of each other share one), and logs through the run's queue
+//! like [`log_metrics`]. Starting and ending a run only hand it to or take it from that
+//! thread; they never wait for it. A source that cannot be read (no GPU, a refused NVML
+//! call) leaves its keys out, with one warning, never an error.
+//!
+//! Cargo features: `system-metrics` (default) samples through `sysinfo`; `gpu` (opt-in)
+//! adds NVIDIA GPUs through NVML, whose library `libnvidia-ml` is loaded when sampling
+//! starts: without a GPU or a driver there are no GPU keys, and no error. Built without
+//! `system-metrics`, the functions and the builder method are still there, and asking for
+//! system metrics logs one warning and logs nothing else.
+//!
 //! # The macros in depth
 //!
 //! ## Every argument
@@ -338,7 +397,7 @@
 //! All arguments are optional, in any order, each given at most once. A mistake (an unknown
 //! key, a key given twice, a value of the wrong shape, a name that is not an argument) is a
 //! compile error pointing at it, and an unknown key's error lists the valid ones: `name`,
-//! `params`, `skip`, `tags`, `experiment`, `description`, `crate`.
+//! `params`, `skip`, `tags`, `experiment`, `description`, `system_metrics`, `crate`.
 //!
 //! ```no_run
 //! use std::path::PathBuf;
@@ -387,6 +446,8 @@
 //! - `description = ".."`: the run's description, instead of the function's doc comment
 //!   (which is the default, taken literally); `description = false` sets none. A
 //!   `tags("mlflow.note.content" = ..)` wins over both.
+//! - `system_metrics = true` or `false`: whether the run logs system metrics, over the
+//!   switches and the variable (see [System metrics](#system-metrics)).
 //! - `crate = path`: where the generated code finds this crate (for re-exporting crates).
 //!
 //! ## What the macro does for you
@@ -523,6 +584,7 @@ pub use mlflow_tracking_runtime::{
     set_tracking_uri, start_run,
 };
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
+pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_metrics_logging};
 
 /// burn integration: a burn-train metric logger, a burn `Config` as params, the trained
 /// model as an artifact (see the "burn" section above).

@@ -21,12 +21,14 @@ pub(crate) const FLOORS: &[(&str, u8, &str)] = &[
     ("sender/", 3, "sender"),
     // One destination (a store plus its sender) and the process-wide choice of it.
     ("tracker/", 4, "tracker"),
+    // System metrics: the switches, the sources, the one sampling thread.
+    ("monitor/", 5, "monitor"),
     // Run handle, builder, guard, the per-thread stack, scoped futures, signals.
-    ("runs/", 5, "runs"),
+    ("runs/", 6, "runs"),
     // Free logging functions, search builders, artifacts, Client.
-    ("api/", 6, "api"),
+    ("api/", 7, "api"),
     // The crate root only declares modules and re-exports, so it may import anything.
-    ("lib.rs", 7, "crate root"),
+    ("lib.rs", 8, "crate root"),
 ];
 
 /// A floor of the runtime crate.

@@ -127,7 +127,7 @@ fn upward_import_as_a_path_in_a_function_body() {
     ]);
     assert_eq!(
         upward(&report, "runtime/src/store/mod.rs", "runtime/src/api/x.rs"),
-        (2, "crate::api::x::g".into(), 2, 6)
+        (2, "crate::api::x::g".into(), 2, 7)
     );
 }
 
@@ -178,7 +178,7 @@ fn upward_import_inside_a_macro_invocation() {
             "runtime/src/sender/mod.rs",
             "runtime/src/api/mod.rs"
         ),
-        (2, "crate::api::x".into(), 3, 6)
+        (2, "crate::api::x".into(), 3, 7)
     );
     assert_eq!(
         upward(
@@ -186,7 +186,7 @@ fn upward_import_inside_a_macro_invocation() {
             "runtime/src/sender/mod.rs",
             "runtime/src/runs/mod.rs"
         ),
-        (3, "crate::runs::LIMIT".into(), 3, 5)
+        (3, "crate::runs::LIMIT".into(), 3, 6)
     );
 }
 
@@ -207,7 +207,7 @@ fn upward_import_through_a_name_brought_in_by_use() {
     );
     assert_eq!(
         upward(&report, "runtime/src/store/mod.rs", "runtime/src/api/x.rs"),
-        (4, "api::x::g".into(), 2, 6)
+        (4, "api::x::g".into(), 2, 7)
     );
 }
 
@@ -426,7 +426,7 @@ fn file_without_a_floor_is_found() {
         rows,
         [
             ("base/mod.rs", Some(1)),
-            ("lib.rs", Some(7)),
+            ("lib.rs", Some(8)),
             ("misc.rs", None)
         ]
     );

@@ -1,5 +1,6 @@
 //! The attribute's arguments: `#[child_run(name = "...", params(lr), skip(data),
-//! tags(team = "vision"), experiment = "...", description = "...", crate = path)]`.
+//! tags(team = "vision"), experiment = "...", description = "...", system_metrics = true,
+//! crate = path)]`.
 //!
 //! Each key parses its own value: `key = value` keys through [`value_of`], list keys
 //! (`params(..)`, `skip(..)`, `tags(..)`) through [`list_of`]. Whether the names in the
@@ -10,7 +11,7 @@ use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, ExprPath, Ident, Lit, LitStr, Path, Token};
+use syn::{Expr, ExprLit, ExprPath, Ident, Lit, LitBool, LitStr, Path, Token};
 
 mod kw {
     syn::custom_keyword!(name);
@@ -19,6 +20,7 @@ mod kw {
     syn::custom_keyword!(tags);
     syn::custom_keyword!(experiment);
     syn::custom_keyword!(description);
+    syn::custom_keyword!(system_metrics);
 }
 
 /// Every key the attribute accepts, in the order error messages list them.
@@ -29,6 +31,7 @@ pub(crate) const KEYS: &[&str] = &[
     "tags",
     "experiment",
     "description",
+    "system_metrics",
     "crate",
 ];
 
@@ -47,6 +50,8 @@ pub(crate) struct RunArgs {
     pub(crate) experiment: Option<(Span, LitStr)>,
     /// `description = ".."` or `description = false` (default: the doc comment).
     pub(crate) description: Option<Description>,
+    /// `system_metrics = true|false`: the run's choice, over the switch and the variable.
+    pub(crate) system_metrics: Option<LitBool>,
     /// Where generated code finds the runtime (`crate = my_reexport::mlflow`).
     pub(crate) krate: Option<Path>,
 }
@@ -103,6 +108,11 @@ impl Parse for RunArgs {
                 let value = value_of(input, "description", key.span)?;
                 let value = description_value(value)?;
                 set_once(&mut args.description, "description", key.span, value)?;
+            } else if input.peek(kw::system_metrics) {
+                let key = input.parse::<kw::system_metrics>()?;
+                let value = value_of(input, "system_metrics", key.span)?;
+                let flag = system_metrics_value(value)?;
+                set_once(&mut args.system_metrics, "system_metrics", key.span, flag)?;
             } else if input.peek(Token![crate]) {
                 let key = input.parse::<Token![crate]>()?;
                 let value = value_of(input, "crate", key.span)?;
@@ -152,6 +162,7 @@ fn value_of(input: ParseStream<'_>, key: &str, key_span: Span) -> syn::Result<Ex
             "name" => "name = \"run_{i}\"",
             "experiment" => "experiment = \"my-experiment\"",
             "description" => "description = \"what this run is for\"",
+            "system_metrics" => "system_metrics = true",
             _ => "crate = my_reexport::mlflow",
         };
         return Err(syn::Error::new(
@@ -379,6 +390,21 @@ fn experiment_value(value: Expr) -> syn::Result<LitStr> {
     }
 }
 
+fn system_metrics_value(value: Expr) -> syn::Result<LitBool> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(flag),
+            ..
+        }) => Ok(flag),
+        other => Err(syn::Error::new(
+            other.span(),
+            "`system_metrics` must be `true` or `false`: whether the run logs system metrics \
+             (`system/cpu_utilization_percentage`, ...), whatever \
+             `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` says",
+        )),
+    }
+}
+
 fn name_value(value: Expr) -> syn::Result<LitStr> {
     match value {
         Expr::Lit(ExprLit {
@@ -456,7 +482,7 @@ mod tests {
         assert_eq!(
             error(r#"nmae = "x""#),
             "unknown argument `nmae`; expected one of: `name`, `params`, `skip`, `tags`, \
-             `experiment`, `description`, `crate`"
+             `experiment`, `description`, `system_metrics`, `crate`"
         );
         assert!(error("type = 1").contains("unknown argument `type`"));
     }
@@ -536,6 +562,28 @@ mod tests {
         assert!(error("experiment = 1").contains("non-empty string literal"));
         assert!(error(r#"experiment = """#).contains("non-empty string literal"));
         assert!(error("experiment").contains("`experiment` takes a value"));
+    }
+
+    #[test]
+    fn system_metrics_takes_a_bool() {
+        assert!(
+            parse("system_metrics = true")
+                .unwrap()
+                .system_metrics
+                .unwrap()
+                .value
+        );
+        assert!(
+            !parse("system_metrics = false")
+                .unwrap()
+                .system_metrics
+                .unwrap()
+                .value
+        );
+        assert!(error(r#"system_metrics = "yes""#).contains("must be `true` or `false`"));
+        assert!(error("system_metrics = 1").contains("must be `true` or `false`"));
+        assert!(error("system_metrics").contains("`system_metrics = true`"));
+        assert!(error("system_metrics = true, system_metrics = false").contains("duplicate"));
     }
 
     #[test]

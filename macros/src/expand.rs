@@ -95,6 +95,7 @@ fn gen_function(func: &RunFn, plan: &Plan) -> TokenStream {
 // Then, when given, in this order:
 //         `.experiment_name("tuning")`
 //         `.description("One trial.")` (the doc comment, or `description = ".."`)
+//         `.log_system_metrics(true)`
 //         `.tag("team", "vision")`
 //         `.param("lr", ::mlflow::__private::display_param(&lr))`
 // The params borrow the arguments before the body takes them.
@@ -115,6 +116,10 @@ fn gen_builder(plan: &Plan) -> TokenStream {
         .description
         .iter()
         .map(|lit| quote!(.description(#lit)));
+    let system_metrics = plan
+        .system_metrics
+        .iter()
+        .map(|flag| quote!(.log_system_metrics(#flag)));
     let tags = plan
         .tags
         .iter()
@@ -124,7 +129,8 @@ fn gen_builder(plan: &Plan) -> TokenStream {
         .iter()
         .map(|(key, value)| quote!(.param(#key, #value)));
     quote! {
-        #krate::__private::start_run().name(#name) #(#experiment)* #(#description)* #(#tags)* #(#params)*
+        #krate::__private::start_run().name(#name) #(#experiment)* #(#description)*
+            #(#system_metrics)* #(#tags)* #(#params)*
     }
 }
 
@@ -374,7 +380,7 @@ mod tests {
     fn arguments_configure_the_builder_before_start() {
         let out = run_attribute(
             Kind::Parent,
-            quote!(params(*), skip(data), tags(team = "v"), experiment = "e"),
+            quote!(params(*), skip(data), tags(team = "v"), experiment = "e", system_metrics = true),
             quote!(
                 fn f(&self, lr: f64, data: Vec<u8>, (a, b): (u8, u8)) {}
             ),
@@ -382,7 +388,8 @@ mod tests {
         .to_string();
         assert!(
             out.contains(
-                ". name (\"f\") . experiment_name (\"e\") . tag (\"team\" , \"v\") \
+                ". name (\"f\") . experiment_name (\"e\") . log_system_metrics (true) \
+                 . tag (\"team\" , \"v\") \
                  . param (\"lr\" , :: mlflow :: __private :: display_param (& lr)) \
                  . param (\"a\" , :: mlflow :: __private :: display_param (& a)) \
                  . param (\"b\" , :: mlflow :: __private :: display_param (& b)) . start ()"

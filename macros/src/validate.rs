@@ -25,6 +25,7 @@ pub(crate) struct Plan {
     pub(crate) experiment: Option<LitStr>,
     /// The run's description: `description = ".."`, else the doc comment.
     pub(crate) description: Option<LitStr>,
+    pub(crate) system_metrics: Option<syn::LitBool>,
 }
 
 /// How the run name is produced when the run starts.
@@ -73,6 +74,7 @@ pub(crate) fn check(kind: Kind, args: &RunArgs, func: &RunFn) -> syn::Result<Pla
         tags: args.tags.clone().unwrap_or_default(),
         experiment: args.experiment.as_ref().map(|(_, lit)| lit.clone()),
         description: description(args, func),
+        system_metrics: args.system_metrics.clone(),
     })
 }
 

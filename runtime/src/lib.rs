@@ -10,8 +10,9 @@
 //!    and `sqlite`, both default; a URI whose store is left out is an `Error::Config`);
 //! 3. `sender`: the background sender (batching, outages, the spill, pending run ids);
 //! 4. `tracker`: one destination (a store plus its sender), and the process's choice of it;
-//! 5. `runs`: handles, builders, guards, the run stack, scoped futures, signals;
-//! 6. `api`: what the facade re-exports (free logging functions, searches, artifacts,
+//! 5. `monitor`: system metrics, sampled on one thread while runs live;
+//! 6. `runs`: handles, builders, guards, the run stack, scoped futures, signals;
+//! 7. `api`: what the facade re-exports (free logging functions, searches, artifacts,
 //!    `Client`).
 #![warn(missing_debug_implementations)]
 
@@ -21,6 +22,8 @@ pub mod store;
 mod sender;
 
 mod tracker;
+
+mod monitor;
 
 mod runs;
 
@@ -40,6 +43,7 @@ pub use base::links::print_run_links;
 pub use base::model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 pub use base::outcome::Outcome;
 pub use base::search::{FileInfo, Page, ViewType};
+pub use monitor::{disable_system_metrics_logging, enable_system_metrics_logging};
 pub use runs::{
     RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, install_signal_handlers, start_run,
 };

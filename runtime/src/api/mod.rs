@@ -1,4 +1,4 @@
-//! Floor 6, the API the facade re-exports: logging to the active run, reading runs back,
+//! Floor 7, the API the facade re-exports: logging to the active run, reading runs back,
 //! artifacts, the explicit [`Client`], and replaying a spill file by hand.
 
 pub(crate) mod artifacts;

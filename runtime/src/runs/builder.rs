@@ -36,6 +36,7 @@ pub struct RunBuilder {
     parent: ParentChoice,
     experiment: Option<ExperimentSel>,
     description: Option<String>,
+    system_metrics: Option<bool>,
 }
 
 /// Starts configuring a new run. By default it nests under the active run of the current
@@ -48,6 +49,7 @@ pub fn start_run() -> RunBuilder {
         parent: ParentChoice::Active,
         experiment: None,
         description: None,
+        system_metrics: None,
     }
 }
 
@@ -106,6 +108,14 @@ impl RunBuilder {
     /// Puts the run into the experiment with this id.
     pub fn experiment_id(mut self, id: impl Into<String>) -> Self {
         self.experiment = Some(ExperimentSel::Id(id.into()));
+        self
+    }
+
+    /// Logs system metrics (`system/cpu_utilization_percentage`, ...) while the run lives,
+    /// or not, whatever [`enable_system_metrics_logging`](crate::enable_system_metrics_logging)
+    /// and `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` say.
+    pub fn log_system_metrics(mut self, enabled: bool) -> Self {
+        self.system_metrics = Some(enabled);
         self
     }
 
@@ -180,6 +190,7 @@ impl RunBuilder {
             }
             None => None,
         };
+        let resumed = resume.is_some();
         let cell = Arc::new(RunCell::new(
             tracker.clone(),
             name.clone(),
@@ -202,6 +213,8 @@ impl RunBuilder {
             cell.slot.resolve_id(Err(e.clone()));
             report(&e);
         }
+        cell.monitor
+            .start(self.system_metrics, &tracker, &cell.slot, resumed);
         let handle = RunHandle { cell };
         if !self.params.is_empty()
             && let Err(e) = handle.log_params(self.params)

@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
+use crate::monitor::RunMonitor;
 use crate::sender::RunSlot;
 use crate::tracker::Tracker;
 
@@ -19,6 +20,8 @@ pub(crate) struct RunCell {
     pub(crate) ended: AtomicBool,
     /// A panic unwound through a poll of a future scoped to this run.
     pub(crate) panicked: AtomicBool,
+    /// Its system metrics monitoring, if any; stopped when it ends.
+    pub(crate) monitor: RunMonitor,
 }
 
 impl RunCell {
@@ -30,6 +33,7 @@ impl RunCell {
             params: Mutex::new(HashMap::new()),
             ended: AtomicBool::new(false),
             panicked: AtomicBool::new(false),
+            monitor: RunMonitor::default(),
         }
     }
 

@@ -217,6 +217,7 @@ impl RunHandle {
             return;
         }
         live::unregister(&self.cell);
+        self.cell.monitor.stop();
         let result = self.cell.tracker.send(Command::End {
             run: self.cell.slot.clone(),
             status,

@@ -1,4 +1,4 @@
-//! Floor 5, runs as callers hold them: the handle, the builder and the guard, the stack of
+//! Floor 6, runs as callers hold them: the handle, the builder and the guard, the stack of
 //! active runs (per thread, or per future when scoped), and ending open runs on a signal.
 
 mod builder;
