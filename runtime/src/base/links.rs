@@ -3,8 +3,6 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use url::Url;
-
 use crate::base::config;
 
 /// Set to `true` to stop the links, as in the Python client.
@@ -59,7 +57,8 @@ fn suppressed_by_env() -> bool {
 /// The UI's address for a tracking server URI: scheme, host, port and path prefix as given,
 /// without credentials, query or trailing `/` (the Python client prints the URI with only
 /// the trailing `/` removed, credentials included; these links never show them).
-pub(crate) fn ui_base(server: &Url) -> String {
+#[cfg(feature = "rest")]
+pub(crate) fn ui_base(server: &url::Url) -> String {
     let mut url = server.clone();
     let _ = url.set_username("");
     let _ = url.set_password(None);
@@ -76,8 +75,11 @@ pub(crate) fn lines(ui_base: &str, run_name: &str, experiment_id: &str, run_id: 
     )
 }
 
-#[cfg(test)]
+// The links are only built for the REST store.
+#[cfg(all(test, feature = "rest"))]
 mod tests {
+    use url::Url;
+
     use super::*;
 
     #[test]
