@@ -163,6 +163,20 @@ pub fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A boolean variable as the Python client reads one (`_BooleanEnvironmentVariable`): `true`,
+/// `false`, `1` or `0` in any case. `Ok(None)` when unset; `Err(value)` for anything else,
+/// which Python refuses and each caller reports in its own words.
+pub(crate) fn env_flag(name: &str) -> std::result::Result<Option<bool>, String> {
+    let Some(value) = env_nonempty(name) else {
+        return Ok(None);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(Some(true)),
+        "false" | "0" => Ok(Some(false)),
+        _ => Err(value),
+    }
+}
+
 /// Reads a numeric setting from the environment; a value that does not parse is an error
 /// rather than a silent default.
 fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {

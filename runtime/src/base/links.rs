@@ -36,22 +36,15 @@ pub(crate) fn enabled() -> bool {
 /// else; a link is not worth failing a run's end for, so another value prints a warning
 /// once and the links stay on.
 fn suppressed_by_env() -> bool {
-    let Some(value) = config::env_nonempty(SUPPRESS_LINKS_ENV) else {
-        return false;
-    };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => true,
-        "false" | "0" => false,
-        _ => {
-            static WARNED: std::sync::Once = std::sync::Once::new();
-            WARNED.call_once(|| {
-                eprintln!(
-                    "mlflow: {SUPPRESS_LINKS_ENV}={value:?} is not one of true, false, 1, 0; run links stay on"
-                );
-            });
-            false
-        }
-    }
+    config::env_flag(SUPPRESS_LINKS_ENV).unwrap_or_else(|value| {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "mlflow: {SUPPRESS_LINKS_ENV}={value:?} is not one of true, false, 1, 0; run links stay on"
+            );
+        });
+        None
+    }) == Some(true)
 }
 
 /// The UI's address for a tracking server URI: scheme, host, port and path prefix as given,

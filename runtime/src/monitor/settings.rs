@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use crate::base::config::env_nonempty;
+use crate::base::config::{self, env_nonempty};
 use crate::base::sync::lock;
 
 const ENABLE_ENV: &str = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING";
@@ -49,19 +49,12 @@ pub(super) fn enabled(builder: Option<bool>) -> bool {
 /// Python's `start_run` raises on anything else; starting a run never fails here, so the
 /// value counts as off, with a warning.
 fn env_enabled() -> bool {
-    let Some(value) = env_nonempty(ENABLE_ENV) else {
-        return false;
-    };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => true,
-        "false" | "0" => false,
-        _ => {
-            warn_once(&format!(
-                "{ENABLE_ENV}={value:?} is not one of true, false, 1, 0: system metrics are off"
-            ));
-            false
-        }
-    }
+    config::env_flag(ENABLE_ENV).unwrap_or_else(|value| {
+        warn_once(&format!(
+            "{ENABLE_ENV}={value:?} is not one of true, false, 1, 0: system metrics are off"
+        ));
+        None
+    }) == Some(true)
 }
 
 /// How one run is sampled.
