@@ -583,6 +583,7 @@ pub use mlflow_tracking_runtime::{
     log_metrics, log_param, log_params, print_run_links, set_experiment, set_tag, set_tags,
     set_tracking_uri, start_run,
 };
+pub use mlflow_tracking_runtime::{PARENT_RUN_ID_ENV, Worker};
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
 pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_metrics_logging};
 

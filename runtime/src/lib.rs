@@ -45,7 +45,8 @@ pub use base::outcome::Outcome;
 pub use base::search::{FileInfo, Page, ViewType};
 pub use monitor::{disable_system_metrics_logging, enable_system_metrics_logging};
 pub use runs::{
-    RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, install_signal_handlers, start_run,
+    PARENT_RUN_ID_ENV, RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, Worker,
+    install_signal_handlers, start_run,
 };
 pub use sender::spill::ReplayReport;
 pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};

@@ -97,6 +97,18 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A run could not be nested under the parent run it names (by
+    /// [`parent_id`](crate::RunBuilder::parent_id), `MLFLOW_RS_PARENT_RUN_ID` or a handle
+    /// attached by id): the parent does not exist in this store, is deleted, or the run to
+    /// resume already has another parent.
+    #[error("parent run {parent_run_id}: {reason}")]
+    ParentRun {
+        /// The parent's run id.
+        parent_run_id: String,
+        /// Why the run cannot nest under it.
+        reason: String,
+    },
+
     /// Data could not be delivered to the store.
     #[error("{count} value(s) for run {run:?} were not stored: {source}")]
     Undelivered {

@@ -6,6 +6,13 @@ use std::sync::OnceLock;
 
 use crate::base::model::RunTag;
 
+/// The environment variable naming the worker process a coordinator launched
+/// (`RunHandle::configure_worker` sets it).
+pub(crate) const WORKER_ID_ENV: &str = "MLFLOW_RS_WORKER_ID";
+
+/// The tag that marks every run of a worker process with its worker id.
+pub(crate) const WORKER_TAG: &str = "mlflow.rs.workerId";
+
 /// The system tags for a new run, computed once per process.
 pub(crate) fn tags() -> &'static [RunTag] {
     static TAGS: OnceLock<Vec<RunTag>> = OnceLock::new();
@@ -15,6 +22,10 @@ pub(crate) fn tags() -> &'static [RunTag] {
             tag("mlflow.source.name", &source_name()),
             tag("mlflow.source.type", "LOCAL"),
         ];
+        // Set by a coordinator for its worker processes, to find their runs if they die.
+        if let Some(worker) = crate::base::config::env_nonempty(WORKER_ID_ENV) {
+            tags.push(tag(WORKER_TAG, &worker));
+        }
         if let Some(commit) = git(&["rev-parse", "HEAD"]) {
             tags.push(tag("mlflow.source.git.commit", &commit));
             if let Some(branch) =

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::cell::RunCell;
 use super::guard::RunGuard;
 use super::handle::RunHandle;
-use super::{live, stack};
+use super::{live, stack, worker};
 use crate::base::error::report;
 use crate::base::model::{NOTE_TAG, RunStatus, RunTag};
 use crate::base::outcome::Outcome;
@@ -22,6 +22,8 @@ enum ParentChoice {
     Active,
     /// This run, wherever it lives.
     Explicit(RunHandle),
+    /// The run with this id, started elsewhere (another process or machine).
+    Id(String),
     /// None: a top-level run.
     TopLevel,
 }
@@ -92,7 +94,32 @@ impl RunBuilder {
         self
     }
 
-    /// Starts a top-level run even when another run is active.
+    /// Nests the run under the run with this id, which lives in another process or on
+    /// another machine (a coordinator's parent run, say): the hand-off for worker
+    /// processes. The run goes into the parent's experiment, which is looked up once per
+    /// process. [`RunHandle::configure_worker`](crate::RunHandle::configure_worker) sets
+    /// `MLFLOW_RS_PARENT_RUN_ID` instead, which needs no code in the worker.
+    ///
+    /// When the parent does not exist in this run's store, or is deleted, the run is not
+    /// created: `start()` still returns at once, and [`RunHandle::id`] and
+    /// [`flush`](crate::flush) report an [`Error::ParentRun`](crate::Error::ParentRun)
+    /// naming the parent. A parent that has ended is fine (its status is left alone).
+    ///
+    /// ```no_run
+    /// # use mlflow_tracking_runtime as mlflow;
+    /// let parent_id = std::env::args().nth(1).expect("usage: worker <parent run id>");
+    /// mlflow::start_run().parent_id(parent_id).name("trial-7").run(|| {
+    ///     mlflow::log_metric("loss", 0.25)
+    /// })?;
+    /// # Ok::<(), mlflow::Error>(())
+    /// ```
+    pub fn parent_id(mut self, run_id: impl Into<String>) -> Self {
+        self.parent = ParentChoice::Id(run_id.into());
+        self
+    }
+
+    /// Starts a top-level run even when another run is active (or
+    /// `MLFLOW_RS_PARENT_RUN_ID` is set).
     pub fn top_level(mut self) -> Self {
         self.parent = ParentChoice::TopLevel;
         self
@@ -154,9 +181,16 @@ impl RunBuilder {
     /// Creates the run without touching the run stack: the common part of every way to
     /// start a run.
     pub(crate) fn launch(self) -> RunHandle {
+        // A parent from the environment is where the run would otherwise be top level.
+        let mut from_env = false;
         let parent = match self.parent {
-            ParentChoice::Active => stack::current(),
+            ParentChoice::Active => stack::current().or_else(|| {
+                let id = worker::parent_from_env()?;
+                from_env = true;
+                Some(RunHandle::attached(tracker::current(), &id))
+            }),
             ParentChoice::Explicit(p) => Some(p),
+            ParentChoice::Id(id) => Some(RunHandle::attached(tracker::current(), &id)),
             ParentChoice::TopLevel => None,
         };
         let tracker = match &parent {
@@ -168,7 +202,7 @@ impl RunBuilder {
             (None, Some(_)) => ExperimentSel::SameAsParent,
             (None, None) => tracker.active_experiment(),
         };
-        let resume = if parent.is_none() {
+        let resume = if parent.is_none() || from_env {
             tracker::take_resume_run_id()
         } else {
             None

@@ -27,8 +27,19 @@ pub(crate) struct RunCell {
 impl RunCell {
     /// A run of `tracker` named `name`, with its id when the caller already knows it.
     pub(crate) fn new(tracker: Arc<Tracker>, name: String, id: Option<String>) -> RunCell {
+        let slot = RunSlot::new(tracker.next_local_id(), name, id);
+        RunCell::with_slot(tracker, slot)
+    }
+
+    /// The existing run `id` of `tracker`, started elsewhere.
+    pub(crate) fn attached(tracker: Arc<Tracker>, id: &str) -> RunCell {
+        let slot = RunSlot::attached(tracker.next_local_id(), id.to_owned());
+        RunCell::with_slot(tracker, slot)
+    }
+
+    fn with_slot(tracker: Arc<Tracker>, slot: RunSlot) -> RunCell {
         RunCell {
-            slot: Arc::new(RunSlot::new(tracker.next_local_id(), name, id)),
+            slot: Arc::new(slot),
             tracker,
             params: Mutex::new(HashMap::new()),
             ended: AtomicBool::new(false),

@@ -186,11 +186,7 @@ impl RunHandle {
     /// A handle to an existing run known by id, outside the run stack.
     pub(crate) fn attached(tracker: Arc<Tracker>, run_id: &str) -> RunHandle {
         RunHandle {
-            cell: Arc::new(RunCell::new(
-                tracker,
-                run_id.to_owned(),
-                Some(run_id.to_owned()),
-            )),
+            cell: Arc::new(RunCell::attached(tracker, run_id)),
         }
     }
 

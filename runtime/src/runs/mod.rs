@@ -9,9 +9,11 @@ mod live;
 mod scope;
 mod signals;
 pub(crate) mod stack;
+mod worker;
 
 pub use builder::{RunBuilder, start_run};
 pub use guard::RunGuard;
 pub use handle::RunHandle;
 pub use scope::{Scoped, ScopedRun};
 pub use signals::install_signal_handlers;
+pub use worker::{PARENT_RUN_ID_ENV, Worker};

@@ -78,6 +78,9 @@ impl Sender {
         let store = self.ctx.store()?.clone();
         if let Some(id) = spec.resume {
             let existing = store.get_run(&id).await?;
+            if let Some(parent) = spec.parent.as_deref().filter(|p| p.attached) {
+                self.adopt(&existing, parent).await?;
+            }
             store.update_run(&id, RunStatus::Running, None).await?;
             return Ok(Created::Stored {
                 id,
@@ -85,25 +88,23 @@ impl Sender {
                 run_name: existing.info.run_name,
             });
         }
-        let parent_experiment = spec
-            .parent
-            .as_ref()
-            .and_then(|p| self.run_experiments.get(&p.local_id).cloned());
         let same_as_parent = spec.experiment == ExperimentSel::SameAsParent;
+        let parent = self.parent_experiment(spec.parent.as_deref()).await?;
         let experiment = match self.outage {
-            Some(_) => Err(self.offline_experiment(&spec.experiment, &parent_experiment)),
+            Some(_) => Err(self.offline_for(&spec.experiment, &parent)),
             None => match self
-                .online_experiment(spec.experiment.clone(), &parent_experiment)
+                .online_experiment(spec.experiment.clone(), &parent.experiment)
                 .await
             {
                 Ok(id) => Ok(id),
                 Err(e) if is_outage(&e) => {
                     self.enter_outage(e);
-                    Err(self.offline_experiment(&spec.experiment, &parent_experiment))
+                    Err(self.offline_for(&spec.experiment, &parent))
                 }
                 Err(e) => return Err(e),
             },
         };
+        let parent_experiment = parent.experiment;
         let mut tags: Vec<RunTag> = system::tags().to_vec();
         let mut parent_ref = None;
         if let Some(parent) = &spec.parent {
@@ -163,5 +164,65 @@ impl Sender {
             }
         }
         self.spill_create(request, experiment_id, experiment_name, parent_ref)
+    }
+}
+
+/// What is known of a new run's parent experiment before the run is created.
+pub(super) struct ParentExperiment {
+    /// The parent's experiment, when known.
+    pub(super) experiment: Option<String>,
+    /// The parent was started elsewhere and the store could not be asked (an outage): its
+    /// experiment is looked up when the creation is replayed.
+    pub(super) unresolved: bool,
+}
+
+impl Sender {
+    /// The experiment of a new run's parent: remembered for parents created here, asked of
+    /// the store (once) for parents from elsewhere.
+    async fn parent_experiment(&mut self, parent: Option<&RunSlot>) -> Result<ParentExperiment> {
+        let mut known = ParentExperiment {
+            experiment: None,
+            unresolved: false,
+        };
+        let Some(parent) = parent else {
+            return Ok(known);
+        };
+        if !parent.attached {
+            known.experiment = self.run_experiments.get(&parent.local_id).cloned();
+            return Ok(known);
+        }
+        if self.outage.is_some() {
+            // Only what was learnt before the outage; the store is not asked now.
+            match parent
+                .known_id()
+                .and_then(|id| self.attached_parents.get(&id))
+            {
+                Some(answer) => known.experiment = Some(answer.clone()?),
+                None => known.unresolved = true,
+            }
+            return Ok(known);
+        }
+        match self.attached_parent_experiment(parent).await {
+            Ok(id) => known.experiment = Some(id),
+            Err(e) if is_outage(&e) => {
+                self.enter_outage(e);
+                known.unresolved = true;
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(known)
+    }
+
+    /// The experiment for a run created during an outage: an id, a name, or neither (then
+    /// the replay puts the run into its parent's experiment, looked up then).
+    fn offline_for(
+        &self,
+        sel: &ExperimentSel,
+        parent: &ParentExperiment,
+    ) -> (Option<String>, Option<String>) {
+        if parent.unresolved && *sel == ExperimentSel::SameAsParent {
+            return (None, None);
+        }
+        self.offline_experiment(sel, &parent.experiment)
     }
 }

@@ -31,13 +31,15 @@ impl Ctx {
         }
         let id = match store.create_experiment(name).await {
             Ok(id) => id,
-            // Someone else created it between our lookup and our create.
-            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_ALREADY_EXISTS" => {
-                return store.get_experiment_by_name(name).await?.ok_or_else(|| {
-                    Error::Config(format!("experiment {name:?} exists but cannot be read"))
-                });
-            }
-            Err(e) => return Err(e),
+            // Another process may have created it between our lookup and our create (the
+            // server then says RESOURCE_ALREADY_EXISTS, or, from a database that refused the
+            // duplicate in its own words, something else: mlflow#4123), or a retried create
+            // may have reached the server the first time. Whatever the error, the name is
+            // read again, and only a name that is still missing makes it an error.
+            Err(e) => match store.get_experiment_by_name(name).await {
+                Ok(Some(existing)) => return Ok(existing),
+                _ => return Err(e),
+            },
         };
         Ok(store.get_experiment(&id).await?.unwrap_or(Experiment {
             experiment_id: id,

@@ -17,6 +17,7 @@ mod experiments;
 mod isolate;
 mod open;
 mod outage;
+mod parents;
 mod slot;
 pub(crate) mod spill;
 mod state;

@@ -13,6 +13,9 @@ use crate::base::sync::lock;
 pub(crate) struct RunSlot {
     pub(crate) local_id: u64,
     pub(crate) name: String,
+    /// A run this process did not start here: a handle attached by id, or a parent from
+    /// another process. The sender learns its experiment from the store.
+    pub(crate) attached: bool,
     id: Mutex<IdState>,
     id_ready: Condvar,
 }
@@ -39,11 +42,20 @@ impl RunSlot {
         RunSlot {
             local_id,
             name,
+            attached: false,
             id: Mutex::new(match id {
                 Some(id) => IdState::Ready(id),
                 None => IdState::Pending,
             }),
             id_ready: Condvar::new(),
+        }
+    }
+
+    /// The existing run `id`, started elsewhere or earlier.
+    pub(crate) fn attached(local_id: u64, id: String) -> RunSlot {
+        RunSlot {
+            attached: true,
+            ..RunSlot::new(local_id, id.clone(), Some(id))
         }
     }
 

@@ -45,6 +45,8 @@ pub(super) struct Sender {
     pub(super) run_experiments: HashMap<u64, String>,
     pub(super) experiments_by_name: HashMap<String, String>,
     pub(super) default_experiment: Option<Result<String>>,
+    /// Experiments of parents from elsewhere, by run id: looked up once per process.
+    pub(super) attached_parents: HashMap<String, Result<String>>,
     pub(super) failures: Vec<Error>,
     pub(super) spill: Spill,
     /// Set while the store is unreachable: operations go to the spill.
@@ -78,6 +80,7 @@ impl Sender {
             run_experiments: HashMap::new(),
             experiments_by_name: HashMap::new(),
             default_experiment: None,
+            attached_parents: HashMap::new(),
             failures: Vec::new(),
             spill: Spill::default(),
             outage: None,

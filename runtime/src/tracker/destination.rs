@@ -17,6 +17,8 @@ pub const QUEUE_CAPACITY: usize = 100_000;
 #[derive(Debug)]
 pub(crate) struct Tracker {
     uri_text: String,
+    /// The URI itself, credentials included, for handing to worker processes.
+    target: Option<TrackingUri>,
     client_ids: bool,
     tx: flume::Sender<Command>,
     next_local: AtomicU64,
@@ -35,9 +37,11 @@ impl Tracker {
             Err(e) => format!("<unusable tracking URI: {e}>"),
         };
         let client_ids = matches!(uri, Ok(TrackingUri::Sqlite(_)));
+        let target = uri.as_ref().ok().cloned();
         sender::spawn(uri, rx);
         Arc::new(Tracker {
             uri_text,
+            target,
             client_ids,
             tx,
             next_local: AtomicU64::new(1),
@@ -101,6 +105,24 @@ impl Tracker {
 
     pub(crate) fn uri(&self) -> &str {
         &self.uri_text
+    }
+
+    /// The URI as another process must be given it: with its credentials (not the
+    /// redacted display form), and an embedded store's file as an absolute path.
+    pub(crate) fn uri_for_workers(&self) -> Result<String> {
+        match &self.target {
+            Some(TrackingUri::Rest(url)) => Ok(url.to_string()),
+            Some(TrackingUri::Sqlite(path)) => {
+                let path = std::path::absolute(path).map_err(|e| {
+                    Error::Config(format!("cannot make {} absolute: {e}", path.display()))
+                })?;
+                Ok(format!("sqlite:///{}", path.display()))
+            }
+            None => Err(Error::Config(format!(
+                "no usable tracking URI to hand to a worker: {}",
+                self.uri_text
+            ))),
+        }
     }
 
     pub(super) fn set_experiment(&self, name: &str) -> Result<Experiment> {

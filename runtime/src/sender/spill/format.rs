@@ -41,7 +41,9 @@ pub enum SpillOp {
         /// The experiment by id, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         experiment_id: Option<String>,
-        /// The experiment by name (get or create), when the id was not known.
+        /// The experiment by name (get or create), when the id was not known. With neither
+        /// an id nor a name, the run goes into its parent's experiment (a parent from
+        /// another process, whose experiment was not known when the line was written).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         experiment_name: Option<String>,
         /// The parent's id in the store, when it had one.

@@ -28,6 +28,9 @@ pub(crate) fn is_outage(e: &Error) -> bool {
     match e {
         Error::Transport { .. } => true,
         Error::Api { status, .. } => crate::base::error::is_retry_status(*status),
+        // Other processes kept the embedded store's file locked through every retry.
+        #[cfg(feature = "sqlite")]
+        Error::Sqlite { .. } => crate::store::sqlite::is_busy(e),
         Error::Undelivered { source, .. } | Error::RunNotCreated { source, .. } => {
             is_outage(source)
         }
@@ -98,13 +101,15 @@ async fn replay_one(
             if ids.contains_key(run_ref) {
                 return Ok(());
             }
-            let experiment_id = match (experiment_id, experiment_name) {
-                (Some(id), _) => id.clone(),
-                (None, Some(name)) => match store.get_experiment_by_name(name).await? {
+            let experiment_id = match (experiment_id, experiment_name, parent_run_id) {
+                (Some(id), _, _) => id.clone(),
+                (None, Some(name), _) => match store.get_experiment_by_name(name).await? {
                     Some(e) => e.experiment_id,
                     None => store.create_experiment(name).await?,
                 },
-                (None, None) => "0".to_owned(),
+                // A parent from another process, whose experiment was not known offline.
+                (None, None, Some(parent)) => store.get_run(parent).await?.info.experiment_id,
+                (None, None, None) => "0".to_owned(),
             };
             let mut tags: Vec<RunTag> = tags
                 .iter()

@@ -36,6 +36,7 @@ mod tx;
 
 use ctx::Ctx;
 pub use schema::{KNOWN_HEADS, PINNED_HEAD};
+pub(crate) use tx::is_busy;
 
 /// How large one `log_batch` may be: the store writes a batch in one local transaction, so
 /// it can take far more than a server's request limits.

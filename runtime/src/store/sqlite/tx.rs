@@ -70,8 +70,10 @@ fn run<T>(
     }
 }
 
-/// True when the error is SQLite saying another connection holds the lock.
-pub(super) fn is_busy(error: &Error) -> bool {
+/// True when the error is SQLite saying another connection holds the lock. Once the
+/// retries here are used up, the sender treats it as an outage: the operation goes to the
+/// spill and is replayed when the file is free again.
+pub(crate) fn is_busy(error: &Error) -> bool {
     match error {
         Error::Sqlite {
             source: Some(source),
