@@ -36,6 +36,22 @@ pub fn in_child() -> bool {
 /// Panics, showing the child's output, unless the child ran exactly that one test and it
 /// passed. Returns the output for further checks.
 pub fn run_self(test_name: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> Output {
+    let mut cmd = self_command(test_name);
+    cmd.envs(env.iter().copied());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot re-run the test binary: {e}"));
+    expect_passed(test_name, &output);
+    output
+}
+
+/// The command [`run_self`] runs, to be completed (environment, working directory) and
+/// started by the caller: for a child that must be set up by the code under test, such
+/// as `RunHandle::configure_worker`. Check its output with [`expect_passed`].
+pub fn self_command(test_name: &str) -> Command {
     let exe =
         std::env::current_exe().unwrap_or_else(|e| panic!("cannot find the test binary: {e}"));
     let mut cmd = Command::new(exe);
@@ -45,13 +61,12 @@ pub fn run_self(test_name: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> Ou
     for name in SCRUBBED_ENV {
         cmd.env_remove(name);
     }
-    cmd.envs(env.iter().copied());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot re-run the test binary: {e}"));
+    cmd
+}
+
+/// Panics, showing the child's output, unless the child started by [`self_command`] ran
+/// exactly the test `test_name` and it passed.
+pub fn expect_passed(test_name: &str, output: &Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // libtest exits 0 when the filter matches nothing: insist the test really ran.
@@ -61,5 +76,4 @@ pub fn run_self(test_name: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> Ou
             output.status
         );
     }
-    output
 }

@@ -15,6 +15,8 @@ pub(crate) const SCRUBBED_ENV: &[&str] = &[
     "MLFLOW_RUN_ID",
     "MLFLOW_EXPERIMENT_NAME",
     "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_RS_PARENT_RUN_ID",
+    "MLFLOW_RS_WORKER_ID",
 ];
 
 /// True when running under CI (`CI=true`), where a missing venv or server is a failure.

@@ -225,11 +225,13 @@ impl RunBuilder {
             None => None,
         };
         let resumed = resume.is_some();
-        let cell = Arc::new(RunCell::new(
-            tracker.clone(),
-            name.clone(),
-            client_id.clone(),
-        ));
+        // Under a parent from elsewhere the run may not be created (no such parent): its
+        // id is then not known until the sender has checked, so that `id()` can say so.
+        let known_id = match &parent {
+            Some(p) if p.cell.slot.attached => None,
+            _ => client_id.clone(),
+        };
+        let cell = Arc::new(RunCell::new(tracker.clone(), name.clone(), known_id));
         live::register(&cell);
         let spec = StartSpec {
             name,
