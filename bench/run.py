@@ -39,6 +39,7 @@ class Env:
         self.load_bin = a.load_bin
         self.post_bin = a.post_bin
         self.sysmetrics_bin = a.sysmetrics_bin
+        self.fleet_bin = a.fleet_bin
         self.work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
         base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         base["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -463,6 +464,52 @@ def scaling(env, table, quick):
         srv.stop()
 
 
+def fleet_load(env, label, uri, workers, children, steps):
+    """The Rust coordinator and the Python one, one after the other, into fresh experiments."""
+    figures = {}
+    for client, cmd in [("rust", [env.fleet_bin]), ("python", [env.python, str(HERE / "py_fleet.py")])]:
+        d = env.fresh_dir(f"fleet-{client}-{label}")
+        extra = {"MLFLOW_TRACKING_URI": uri, "BENCH_EXPERIMENT": f"fleet-{client}-{label}-{env.counter}"}
+        wall, rss, out = run_proc(env, cmd + [str(workers), str(children), str(steps)], d, extra)
+        r = last_json(out)
+        log(f"    {client} -> {label}: {r['total_s']:.2f} s, {r['runs_per_s']:.1f} runs/s, "
+            f"{r['points_per_s']:,.0f} points/s")
+        figures[client] = r
+    return figures
+
+
+def fleet(env, table, quick):
+    """Worker processes under one parent: one SQLite-backed server, then the PostgreSQL fleet
+    (scripts/fleet.py: PostgreSQL, two `mlflow server`s, nginx in front)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from fleet import Fleet  # noqa: E402 (the launcher lives beside the test script)
+
+    workers, children, steps = (8, 5, 50) if quick else (8, 25, 100)
+    table.section(f"Fleet: {workers} worker processes x {children} children x {steps} steps, one parent")
+    log("[fleet]")
+    results = {}
+    srv = Server(env, None)
+    try:
+        warm(env, srv)
+        results["one server (SQLite, 4 workers)"] = fleet_load(env, "sqlite-server", srv.url, workers, children, steps)
+    finally:
+        srv.stop()
+    fl = Fleet(dir=str(env.fresh_dir("pg-fleet")), servers=2, workers=2, python=env.python, access_log=False)
+    fl.start()
+    try:
+        results["fleet (PostgreSQL, 2 servers x 2 workers, nginx)"] = fleet_load(
+            env, "pg-fleet", fl.uri, workers, children, steps)
+    finally:
+        fl.stop()
+    for where, r in results.items():
+        rust, py = r["rust"], r["python"]
+        table.add(f"Rust -> {where}", rust["runs_per_s"], "runs/s",
+                  note=f"{rust['points_per_s']:,.0f} points/s, {rust['total_s']:.1f} s")
+        table.add(f"Python -> {where}", py["runs_per_s"], "runs/s",
+                  note=f"{py['points_per_s']:,.0f} points/s, {py['total_s']:.1f} s")
+        table.add(f"Rust / Python -> {where}", py["total_s"] / rust["total_s"], "x")
+
+
 def sysmetrics(env, table, quick):
     """The system metrics sampler: one run living a fixed time, sampled every 50 ms (200 times
     Python's default pace) with metrics on, and not at all with them off, into a fresh mlflow.db.
@@ -504,12 +551,13 @@ def main():
     p.add_argument("--post-bin", required=True)
     p.add_argument("--target-dir", required=True)
     p.add_argument("--sysmetrics-bin")
+    p.add_argument("--fleet-bin")
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
                    "default 1 quick, 3 full")
     p.add_argument("--py-reps", type=int, default=1, help="sweep repetitions of the Python client (default 1)")
     p.add_argument("--only", default="sweep,embedded,hotpath,throughput,scaling",
-                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling,sysmetrics")
+                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling,sysmetrics,fleet")
     p.add_argument("--rust-env", action="append", default=[], metavar="NAME=VALUE",
                    help="also run the Rust sweep with this environment (e.g. a connection knob)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
@@ -540,6 +588,8 @@ def main():
             scaling(env, table, a.quick)
         if "sysmetrics" in only:
             sysmetrics(env, table, a.quick)
+        if "fleet" in only:
+            fleet(env, table, a.quick)
     finally:
         if a.keep:
             log(f"kept {env.work}")

@@ -12,7 +12,9 @@
 # server with default settings and with --workers 1), embedded (mlflow.db vs Python's
 # sqlite store), hotpath (criterion bench benches/log_metric.rs), throughput, scaling,
 # sysmetrics (the system metrics sampler's CPU per sample and RSS, on vs off; not in the
-# default set).
+# default set), fleet (8 worker processes under one parent against one SQLite-backed server
+# and against the PostgreSQL fleet of scripts/fleet.py, which needs PostgreSQL, nginx and
+# psycopg in the venv, as ./scripts/test.sh installs them; not in the default set).
 # BENCH_JSON=path also writes the figures as JSON.
 set -euo pipefail
 
@@ -41,7 +43,7 @@ target="${CARGO_TARGET_DIR:-$repo/target}"
 export CARGO_TARGET_DIR="$target"
 echo "bench.sh: building (release) into $target" >&2
 cargo build --release --quiet --example sweep --example bench_post --example bench_load \
-    --example bench_sysmetrics
+    --example bench_sysmetrics --example bench_fleet
 cargo bench --quiet --no-run --bench log_metric 2>/dev/null || cargo bench --no-run --bench log_metric
 
 exec "$venv/bin/python" "$repo/bench/run.py" \
@@ -50,5 +52,6 @@ exec "$venv/bin/python" "$repo/bench/run.py" \
     --load-bin "$target/release/examples/bench_load" \
     --post-bin "$target/release/examples/bench_post" \
     --sysmetrics-bin "$target/release/examples/bench_sysmetrics" \
+    --fleet-bin "$target/release/examples/bench_fleet" \
     --target-dir "$target" \
     "$@"
