@@ -516,6 +516,102 @@
 //! }
 //! ```
 //!
+//! ## Scaling out: worker processes and machines
+//!
+//! Runs nest across processes too: a coordinator opens the parent run and starts workers
+//! (processes on this machine, jobs on a cluster) whose runs become its children.
+//!
+//! **Where the runs go**, from small to large:
+//!
+//! 1. **`./mlflow.db`**, the embedded default: one machine. Several processes may write
+//!    the same file at once: each write takes SQLite's lock, a process waits up to 10 s
+//!    for it and retries, and a write that still finds the file busy is handled as an
+//!    outage (spilled, replayed when the file is free; see
+//!    [When things go wrong](#when-things-go-wrong)). Not on a network file system (NFS,
+//!    SMB): SQLite's locking is not reliable there.
+//! 2. **One `mlflow server`** in front of the file (or any database), for workers on
+//!    several machines: `mlflow server --host 0.0.0.0 --port 5000 --backend-store-uri
+//!    sqlite:///mlflow.db` (artifacts are served by it too, from `./mlartifacts`), and
+//!    `MLFLOW_TRACKING_URI=http://<host>:5000` for every process.
+//! 3. **PostgreSQL behind several `mlflow server`s** behind a load balancer, with a shared
+//!    artifact store: run `mlflow db upgrade postgresql+psycopg://...` once, then start
+//!    each server with `mlflow server --backend-store-uri postgresql+psycopg://...
+//!    --artifacts-destination s3://bucket/mlartifacts --serve-artifacts`. The servers are
+//!    stateless; the clients talk to the load balancer.
+//!
+//! **How a worker finds its parent**:
+//!
+//! - [`RunHandle::configure_worker`] sets up a [`std::process::Command`]: the tracking URI
+//!   (an embedded store's file as an absolute path, so the worker may run in another
+//!   folder), the parent's experiment, [`PARENT_RUN_ID_ENV`] (`MLFLOW_RS_PARENT_RUN_ID`)
+//!   and a worker id, which tags the worker's runs (`mlflow.rs.workerId`); it removes
+//!   `MLFLOW_RUN_ID` and `MLFLOW_EXPERIMENT_NAME`. For other launchers (a job script, a pod
+//!   spec), [`Worker::env`] lists the variables.
+//! - In the worker, every run that would otherwise be top level (a `#[parent_run]`, a
+//!   `#[child_run]` or `start_run()` with no active run) nests under
+//!   `MLFLOW_RS_PARENT_RUN_ID`: no MLflow code needed for that. In code,
+//!   [`RunBuilder::parent_id`] names the parent of one run.
+//! - Explicit code wins over the variable: `.parent_id(..)`, `.parent(..)` and
+//!   `.top_level()` ignore it, and a run started inside another run nests under that one.
+//! - A child goes into its parent's experiment (read from the store once per process).
+//! - A parent that does not exist in the store, or is deleted, is an error naming it
+//!   ([`Error::ParentRun`], from [`RunHandle::id`] and [`flush`]); the child is not
+//!   created. A parent that has already ended (FINISHED) is fine and is left as it is.
+//! - A worker started with `MLFLOW_RUN_ID` resumes that run and adopts the parent when the
+//!   run has none; a run that already has another parent is never re-parented (an error
+//!   instead).
+//! - A worker that dies without ending its runs (SIGKILL, out of memory) leaves them
+//!   RUNNING: once it has exited, the coordinator calls [`Worker::mark_killed`], which ends
+//!   that worker's RUNNING runs KILLED and returns their ids. A worker that calls
+//!   [`install_signal_handlers`] ends its own runs KILLED on SIGTERM or Ctrl-C.
+//!
+//! ```no_run
+//! use std::process::Command;
+//!
+//! #[mlflow::child_run(name = "trial_{t}")]
+//! fn trial(t: u32) -> mlflow::Result<()> {
+//!     mlflow::log_metric("loss", 1.0 / f64::from(t + 1))
+//! }
+//!
+//! #[mlflow::parent_run(name = "sweep")]
+//! fn coordinate() -> mlflow::Result<()> {
+//!     let sweep = mlflow::current_run().expect("inside the parent run");
+//!     let exe = std::env::current_exe().expect("this program");
+//!     let mut workers = Vec::new();
+//!     for w in 0..4 {
+//!         let mut command = Command::new(&exe);
+//!         command.arg(w.to_string());
+//!         let worker = sweep.configure_worker(&mut command)?;
+//!         workers.push((worker, command.spawn().expect("worker started")));
+//!     }
+//!     for (worker, mut child) in workers {
+//!         if !child.wait().expect("worker exited").success() {
+//!             println!("marked KILLED: {:?}", worker.mark_killed()?);
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//!
+//! fn main() -> mlflow::Result<()> {
+//!     match std::env::args().nth(1) {
+//!         // A worker: its trials nest under the coordinator's run.
+//!         Some(w) => {
+//!             mlflow::install_signal_handlers()?;
+//!             let w: u32 = w.parse().expect("worker index");
+//!             for t in (w..16).step_by(4) {
+//!                 trial(t)?;
+//!             }
+//!         }
+//!         None => coordinate()?,
+//!     }
+//!     mlflow::flush()
+//! }
+//! ```
+//!
+//! The whole program, with a summary of the best trial: `examples/distributed_sweep.rs`
+//! (`cargo run --example distributed_sweep`; `-- --workers 8 --trials 32`; with
+//! `MLFLOW_TRACKING_URI=http://...` against a server).
+//!
 //! ## When things go wrong
 //!
 //! - **`Err`**: a function returning a `Result`, however spelled (`anyhow::Result<()>`,

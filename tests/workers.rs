@@ -8,7 +8,7 @@ mod stores;
 
 use std::process::Stdio;
 
-use mlflow_test_support::{expect_passed, in_child, run_python, run_self, self_command};
+use mlflow_test_support::{assert_passed, in_child, run_python, run_self, self_command};
 use stores::{Target, assert_child_of, named, on_both_stores};
 
 /// What a child reads from its environment.
@@ -211,7 +211,7 @@ fn child_dies() {
 
 fn configured_worker_killed(t: &Target) {
     let coordinator = mlflow::start_run().name("coordinator").start();
-    let mut command = self_command("child_dies");
+    let mut command = self_command("child_dies", None, &[]);
     command
         .env("MLFLOW_RUN_ID", "0123456789abcdef0123456789abcdef")
         .stdout(Stdio::piped())
@@ -247,11 +247,11 @@ fn child_works() {
 
 fn configured_worker_finishes(t: &Target) {
     let coordinator = mlflow::start_run().name("coordinator").start();
-    let mut command = self_command("child_works");
+    let mut command = self_command("child_works", None, &[]);
     let worker = coordinator.handle().configure_worker(&mut command).unwrap();
     let env: Vec<&str> = worker.env().iter().map(|(k, _)| *k).collect();
     assert!(env.contains(&"MLFLOW_RS_PARENT_RUN_ID"));
-    expect_passed("child_works", &command.output().unwrap());
+    assert_passed("child_works", &command.output().unwrap());
     assert!(worker.mark_killed().unwrap().is_empty());
     coordinator.end(mlflow::RunStatus::Finished);
     let runs = t.runs();

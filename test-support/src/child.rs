@@ -16,8 +16,10 @@
 //! }
 //! ```
 
+use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::python::SCRUBBED_ENV;
 
@@ -29,29 +31,11 @@ pub fn in_child() -> bool {
     std::env::var_os(CHILD_ENV).is_some()
 }
 
-/// Runs the test `test_name` of the current test binary in a new process (libtest's
-/// `--exact` filter), in `cwd` when given, with the MLflow variables of this process
-/// removed and `env` added. The test sees [`in_child`] as true.
-///
-/// Panics, showing the child's output, unless the child ran exactly that one test and it
-/// passed. Returns the output for further checks.
-pub fn run_self(test_name: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> Output {
-    let mut cmd = self_command(test_name);
-    cmd.envs(env.iter().copied());
-    if let Some(dir) = cwd {
-        cmd.current_dir(dir);
-    }
-    let output = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot re-run the test binary: {e}"));
-    expect_passed(test_name, &output);
-    output
-}
-
-/// The command [`run_self`] runs, to be completed (environment, working directory) and
-/// started by the caller: for a child that must be set up by the code under test, such
-/// as `RunHandle::configure_worker`. Check its output with [`expect_passed`].
-pub fn self_command(test_name: &str) -> Command {
+/// A `Command` that runs the test `test_name` of the current test binary in a new process
+/// (libtest's `--exact` filter), in `cwd` when given, with the MLflow variables of this
+/// process removed and `env` added. The test sees [`in_child`] as true. [`run_self`] runs
+/// it and waits; [`spawn_self`] starts it without waiting.
+pub fn self_command(test_name: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> Command {
     let exe =
         std::env::current_exe().unwrap_or_else(|e| panic!("cannot find the test binary: {e}"));
     let mut cmd = Command::new(exe);
@@ -61,12 +45,98 @@ pub fn self_command(test_name: &str) -> Command {
     for name in SCRUBBED_ENV {
         cmd.env_remove(name);
     }
+    cmd.envs(env.iter().copied());
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     cmd
 }
 
-/// Panics, showing the child's output, unless the child started by [`self_command`] ran
-/// exactly the test `test_name` and it passed.
-pub fn expect_passed(test_name: &str, output: &Output) {
+/// Runs the test `test_name` of the current test binary in a new process, as
+/// [`self_command`] sets it up.
+///
+/// Panics, showing the child's output, unless the child ran exactly that one test and it
+/// passed. Returns the output for further checks.
+pub fn run_self(test_name: &str, cwd: Option<&Path>, env: &[(&str, &str)]) -> Output {
+    let output = self_command(test_name, cwd, env)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot re-run the test binary: {e}"));
+    assert_passed(test_name, &output);
+    output
+}
+
+/// Starts `command` (from [`self_command`], say) with its stdout and stderr captured, and
+/// returns at once: for several children running at the same time. Collect each with
+/// [`wait_child`].
+pub fn spawn_self(mut command: Command) -> Child {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the test binary: {e}"))
+}
+
+/// Waits for a child started by [`spawn_self`] and returns its status and output. Reads
+/// the output while waiting (a child blocked on a full pipe would never exit). When the
+/// child has not exited by `deadline`, kills it and panics with what it printed, so a hang
+/// fails the test instead of stalling the suite.
+pub fn wait_child(mut child: Child, deadline: Instant) -> Output {
+    let read = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = read(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = read(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Err(e) => panic!("cannot wait for a child process: {e}"),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    match status {
+        Some(status) => Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "child process {} did not exit in time; killed it:\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            child.id(),
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
+/// Panics, showing the child's output, unless the child (of [`self_command`]) ran exactly
+/// the test `test_name` and it passed.
+pub fn assert_passed(test_name: &str, output: &Output) {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // libtest exits 0 when the filter matches nothing: insist the test really ran.

@@ -34,7 +34,9 @@ mod python;
 mod readback;
 mod server;
 
-pub use child::{CHILD_ENV, expect_passed, in_child, run_self, self_command};
+pub use child::{
+    CHILD_ENV, assert_passed, in_child, run_self, self_command, spawn_self, wait_child,
+};
 pub use http::{http_get, http_post_json};
 pub use python::{
     MLFLOW_VERSION, default_venv_dir, is_ci, last_json, python, python_command, run_python,
