@@ -16,8 +16,11 @@ then prints ONE JSON line on stdout:
   {"uri": "http://127.0.0.1:PORT", "servers": [...], "postgres": "postgresql+psycopg://...",
    "artifacts": "/path", "dir": "/path"}
 
-and stays in the foreground until stdin closes or it gets SIGTERM/SIGINT, then stops nginx,
-the servers and PostgreSQL and removes the database (and the folder, when it made it).
+and stays in the foreground until stdin closes (or, with --ignore-stdin, only) until it gets
+SIGTERM/SIGINT, then stops nginx, the servers and PostgreSQL and removes the database (and
+the folder, when it made it). The folder keeps server-N.log, db-upgrade.log, nginx.conf,
+nginx-error.log and nginx-access.log (one line per request, with `upstream=ADDR`: the
+server that answered).
 
 Run it with the test venv's python (it runs `<python> -m mlflow`, and the servers need
 `psycopg` in that venv). Stdlib only. From Python (bench/run.py):
@@ -156,8 +159,10 @@ def missing(python=None):
     )
     if check.returncode != 0:
         out.append(
-            f"{python} cannot import psycopg (the servers' PostgreSQL driver): "
-            f"{python} -m pip install '{PSYCOPG_PIN}' (./scripts/test.sh does it)"
+            f"{python} cannot import psycopg (the servers' PostgreSQL driver): run the "
+            "launcher with the MLflow test venv's python (or pass it as --python), into "
+            "which ./scripts/test.sh installs psycopg, or "
+            f"{python} -m pip install '{PSYCOPG_PIN}'"
         )
     return out
 
@@ -546,11 +551,13 @@ def main(argv=None):
     fleet = Fleet(dir=args.dir, servers=args.servers, workers=args.workers,
                   python=args.python, access_log=not args.no_access_log)
     try:
-        try:
-            info = fleet.start()
-        except FleetError as e:
-            print(f"fleet: error: {e}", file=sys.stderr, flush=True)
-            return 2
+        info = fleet.start()
+    except FleetError as e:
+        print(f"fleet: error: {e}", file=sys.stderr, flush=True)
+        return 2
+    except _Stop:
+        return 1  # start() has stopped what it started
+    try:
         print(json.dumps(info), flush=True)
         if args.ignore_stdin:
             while True:
