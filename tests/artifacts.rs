@@ -56,6 +56,9 @@ macro_rules! require_proxy {
 fn python_download(tracking_uri: &str, run_id: &str, artifact_path: &str, dst: &Path) -> PathBuf {
     let script = r#"
 import json, os, mlflow
+# MLflow 2.x resolves `mlflow-artifacts:/` URIs against the global tracking URI, not the
+# `tracking_uri` argument; 3.x uses the argument. Set both.
+mlflow.set_tracking_uri(os.environ["URI"])
 p = mlflow.artifacts.download_artifacts(run_id=os.environ["RUN_ID"],
         artifact_path=os.environ["ART_PATH"] or None, dst_path=os.environ["DST"],
         tracking_uri=os.environ["URI"])

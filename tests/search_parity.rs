@@ -5,7 +5,28 @@
 use std::time::Duration;
 
 use mlflow::{Client, RunStatus};
-use mlflow_test_support::{require_server, unique_name};
+use mlflow_test_support::{http_get, require_server, unique_name};
+
+/// Cases a 2.x server answers differently from MLflow 3, which the embedded store follows:
+/// `IS NULL` / `IS NOT NULL` came with MLflow 3 (2.x refuses them), and 2.x compares a NaN
+/// metric as its stored placeholder 0 (so r03, whose `acc` is NaN, matches `<= 0.21` and
+/// `>= 0`), where 3.x leaves NaN out of comparisons. Against a 2.x server (the suite's
+/// MLflow 2.22 step) these are printed, not failed; every other case must still agree.
+const CHANGED_IN_MLFLOW_3: &[&str] = &[
+    "metrics.acc <= 0.21",
+    "params.only_some IS NULL",
+    "params.only_some IS NOT NULL",
+    "tags.team IS NULL",
+    "params.lr = '0.1' and tags.team != 'nlp' and metrics.acc >= 0",
+    "tags.`mlflow.parentRunId` IS NULL",
+];
+
+/// The server's MLflow version (`GET /version`), empty when it does not say.
+fn server_version(uri: &str) -> String {
+    http_get(uri, "/version")
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_default()
+}
 
 /// Logs the same 12 runs to whatever tracking URI is in effect.
 fn log_dataset(experiment: &str) {
@@ -250,7 +271,10 @@ fn embedded_store_answers_like_the_server() {
     let (rest_parent, rest_t5) = anchors(&rest, &experiment);
     let (emb_parent, emb_t5) = anchors(&embedded, &experiment);
 
+    let version = server_version(&server);
+    let server_2x = version.starts_with("2.");
     let mut mismatches = Vec::new();
+    let mut known = 0;
     let mut non_empty = 0;
     let mut refused = 0;
     for c in CASES {
@@ -261,22 +285,32 @@ fn embedded_store_answers_like_the_server() {
             Outcome::Refused(..) => refused += 1,
             _ => {}
         }
-        let mark = if expected == got { "ok  " } else { "DIFF" };
+        let changed = server_2x && CHANGED_IN_MLFLOW_3.contains(&c.filter);
+        let mark = match (expected == got, changed) {
+            (true, _) => "ok  ",
+            (false, true) => "2.x ",
+            (false, false) => "DIFF",
+        };
         println!(
             "{mark} {:<60} {:<45} {expected:?}",
             c.filter,
             c.order_by.join(", ")
         );
-        if expected != got {
+        if expected != got && changed {
+            known += 1;
+        } else if expected != got {
             mismatches.push(format!(
                 "filter {:?} order_by {:?}: server {expected:?}, embedded {got:?}",
                 c.filter, c.order_by
             ));
         }
     }
+    if server_2x {
+        println!("MLflow {version} server: {known} cases answered as MLflow 2.x does");
+    }
     assert!(
         mismatches.is_empty(),
-        "{} of {} cases differ:\n{}",
+        "{} of {} cases differ (server MLflow {version}):\n{}",
         mismatches.len(),
         CASES.len(),
         mismatches.join("\n")

@@ -9,11 +9,21 @@
 //! | `MLFLOW_TEST_PYTHON` | the venv's `python` |
 //! | `MLFLOW_TEST_SERVER_URI` | `http://127.0.0.1:PORT` of the shared server |
 //! | `MLFLOW_TEST_SERVER_LOG` | that server's stdout/stderr log |
+//! | `MLFLOW_TEST_PG_BIN` | folder with PostgreSQL's `initdb`, `postgres`, `pg_ctl` (for the fleet) |
+//! | `MLFLOW_TEST_NGINX` | the `nginx` binary (for the fleet) |
 //!
 //! Without them (a plain `cargo test`), [`python`] looks in the default venv location and
 //! [`server_uri`] starts a private server for the test process. When the venv is missing
 //! the tests that need it are skipped with a printed note, except under `CI=true`, where
 //! they fail.
+//!
+//! | helper | what it gives |
+//! | --- | --- |
+//! | [`require_python!`] / [`python`] | the venv's Python |
+//! | [`require_server!`] / [`server_uri`] | the shared server (or a private one per process) |
+//! | [`ServerSpec`] / [`ServerGuard`] | a private server a test starts, kills and restarts |
+//! | [`require_fleet!`] / [`Fleet`] / [`FleetSpec`] | PostgreSQL + N servers + nginx, started by `scripts/fleet.py` for one test (about 30 s; the tests using it run one at a time, see `.config/nextest.toml`) |
+//! | [`read_runs`] / [`metric_history`] | read-back with MLflow's Python client |
 //!
 //! ```no_run
 //! use mlflow_test_support::{read_runs, require_server, unique_name};
@@ -29,6 +39,7 @@
 //! ```
 
 mod child;
+mod fleet;
 mod http;
 mod python;
 mod readback;
@@ -37,6 +48,7 @@ mod server;
 pub use child::{
     CHILD_ENV, assert_passed, in_child, run_self, self_command, spawn_self, wait_child,
 };
+pub use fleet::{Fleet, FleetSpec, fleet_if_available, fleet_missing, fleet_script};
 pub use http::{http_get, http_post_json};
 pub use python::{
     MLFLOW_VERSION, default_venv_dir, is_ci, last_json, python, python_command, run_python,
@@ -61,8 +73,8 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{nanos}-{n}", std::process::id())
 }
 
-/// What a skipped test returns; lets [`require_python!`] and [`require_server!`] be used in
-/// tests returning `()` and in tests returning `Result<(), E>`.
+/// What a skipped test returns; lets [`require_python!`], [`require_server!`] and
+/// [`require_fleet!`] be used in tests returning `()` and in tests returning `Result<(), E>`.
 pub trait Skipped {
     /// The value a skipped test returns.
     fn skipped() -> Self;
@@ -110,6 +122,23 @@ macro_rules! require_server {
                 );
                 return $crate::Skipped::skipped();
             }
+        }
+    };
+}
+
+/// A started [`Fleet`] (two `mlflow server` processes over PostgreSQL behind nginx; or the
+/// [`FleetSpec`] given), or: under `CI=true` a panic naming what is missing, otherwise an
+/// early return from the calling test with a printed `skipped: ...` note. The fleet stops
+/// when the guard drops.
+#[macro_export]
+macro_rules! require_fleet {
+    () => {
+        $crate::require_fleet!($crate::FleetSpec::new())
+    };
+    ($spec:expr) => {
+        match $crate::fleet_if_available($spec) {
+            ::std::option::Option::Some(fleet) => fleet,
+            ::std::option::Option::None => return $crate::Skipped::skipped(),
         }
     };
 }
