@@ -4,13 +4,21 @@
 //! exactly once and artifacts land in the shared folder. Read back with MLflow's Python
 //! client.
 //!
+//! The second test runs 8 worker processes x 25 children x 100 steps under one parent, as
+//! `RunHandle::configure_worker` sets them up.
+//!
 //! Each test starts its own fleet (about 30 s); the binary runs in the `fleet` test group
 //! (one test at a time, see `.config/nextest.toml`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use mlflow_test_support::{Fleet, RunRecord, read_runs, require_fleet, run_python, unique_name};
+use std::time::{Duration, Instant};
+
+use mlflow_test_support::{
+    Fleet, FleetSpec, RunRecord, assert_passed, in_child, read_runs, require_fleet, run_python,
+    self_command, spawn_self, unique_name, wait_child,
+};
 
 const CHILDREN: usize = 4;
 const STEPS: i64 = 6;
@@ -136,6 +144,108 @@ fn runs_logged_through_the_load_balancer_nest_and_count_once() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Many processes logging through the fleet at once: the 8-process worker test goes here
-// (it starts its own fleet with `require_fleet!(FleetSpec::new()...)`).
+// Many processes logging through the fleet at once.
 // ---------------------------------------------------------------------------------------
+
+const WORKERS: usize = 8;
+const WORKER_CHILDREN: usize = 25;
+const WORKER_STEPS: i64 = 100;
+
+/// The value worker `w`'s child `c` logs at `step`; every point of the test is distinct
+/// and exactly representable.
+fn worker_loss(w: usize, c: usize, step: i64) -> f64 {
+    (w * 1000 + c) as f64 + step as f64 / 128.0
+}
+
+/// One worker process: unchanged run code, nested by `configure_worker`'s environment.
+#[test]
+fn fleet_worker() {
+    if !in_child() {
+        return;
+    }
+    let w: usize = std::env::var("TEST_WORKER").unwrap().parse().unwrap();
+    for c in 0..WORKER_CHILDREN {
+        mlflow::start_run()
+            .name(format!("w{w}-c{c}"))
+            .param("worker", w)
+            .param("child", c)
+            .run(|| {
+                for step in 0..WORKER_STEPS {
+                    mlflow::log_metric_with_step("loss", worker_loss(w, c, step), step).unwrap();
+                }
+            });
+    }
+    mlflow::flush().expect("every value stored");
+}
+
+/// Every run of `EXPERIMENT` with its parent, status, params and `loss` history.
+const SWEEP_READBACK: &str = r#"
+import json, os
+from mlflow.tracking import MlflowClient
+client = MlflowClient(tracking_uri=os.environ["URI"])
+exp = client.get_experiment_by_name(os.environ["EXPERIMENT"])
+runs = client.search_runs([exp.experiment_id], max_results=1000)
+print(json.dumps([{
+    "name": r.info.run_name, "id": r.info.run_id, "status": r.info.status,
+    "parent": r.data.tags.get("mlflow.parentRunId"), "params": r.data.params,
+    "loss": sorted([m.step, m.value] for m in client.get_metric_history(r.info.run_id, "loss")),
+} for r in runs]))
+"#;
+
+#[test]
+fn eight_worker_processes_nest_under_one_parent_through_the_load_balancer() {
+    let fleet = require_fleet!(FleetSpec::new().access_log(false));
+    let uri = fleet.uri().to_owned();
+    mlflow::set_tracking_uri(&uri).unwrap();
+    let experiment = unique_name("fleet-workers");
+    mlflow::set_experiment(&experiment).unwrap();
+    let parent = mlflow::start_run().name("sweep").start();
+    let parent_id = parent.id().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let n = w.to_string();
+            let mut command = self_command("fleet_worker", None, &[("TEST_WORKER", &n)]);
+            parent.handle().configure_worker(&mut command).unwrap();
+            spawn_self(command)
+        })
+        .collect();
+    for child in workers {
+        assert_passed("fleet_worker", &wait_child(child, deadline));
+    }
+    parent.end(mlflow::RunStatus::Finished);
+    mlflow::flush().unwrap();
+
+    let runs = run_python(
+        SWEEP_READBACK,
+        &[("URI", &uri), ("EXPERIMENT", &experiment)],
+    );
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), 1 + WORKERS * WORKER_CHILDREN);
+    let mut seen = BTreeSet::new();
+    for run in runs {
+        let name = run["name"].as_str().unwrap();
+        assert_eq!(run["status"], "FINISHED", "{name}");
+        if name == "sweep" {
+            assert_eq!(run["id"], parent_id.as_str());
+            assert!(run["parent"].is_null());
+            continue;
+        }
+        assert_eq!(run["parent"], parent_id.as_str(), "{name} nested");
+        let w: usize = run["params"]["worker"].as_str().unwrap().parse().unwrap();
+        let c: usize = run["params"]["child"].as_str().unwrap().parse().unwrap();
+        assert_eq!(name, format!("w{w}-c{c}"));
+        assert!(seen.insert((w, c)), "{name} once");
+        let points: Vec<(i64, f64)> = run["loss"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_i64().unwrap(), p[1].as_f64().unwrap()))
+            .collect();
+        let expected: Vec<(i64, f64)> = (0..WORKER_STEPS)
+            .map(|s| (s, worker_loss(w, c, s)))
+            .collect();
+        assert_eq!(points, expected, "every point of {name} exactly once");
+    }
+    assert_eq!(seen.len(), WORKERS * WORKER_CHILDREN);
+}
