@@ -348,6 +348,14 @@ if [ "${step_results[-1]%% *}" = ok ]; then
     # Built and run in the scratch folder, where its mlflow.db and mlruns/ go.
     step "burn-example" env -C "$work" cargo run --quiet --manifest-path "$root/Cargo.toml" \
         --features burn --example burn_sweep
+    # Worker processes under one parent, as a user runs it: on a fresh ./mlflow.db in a
+    # folder of its own, then against the suite's server.
+    mkdir -p "$work/distributed"
+    step "distributed-example" env -C "$work/distributed" cargo run --quiet \
+        --manifest-path "$root/Cargo.toml" --example distributed_sweep -- --workers 3 --trials 6 --epochs 3
+    step "distributed-server" env -C "$work/distributed" MLFLOW_TRACKING_URI="$MLFLOW_TEST_SERVER_URI" \
+        cargo run --quiet --manifest-path "$root/Cargo.toml" --example distributed_sweep -- \
+        --workers 3 --trials 6 --epochs 3
 else
     echo "error: not running the tests without the mlflow server" >&2
 fi
