@@ -75,6 +75,21 @@ impl TrackingUri {
         Err(Error::Config(hint))
     }
 
+    /// The URI as another process must be given it: with its credentials (not the
+    /// redacted display form), and an embedded store's file as an absolute path (relative
+    /// to the working directory now), so that a worker started elsewhere finds it.
+    pub fn for_other_processes(&self) -> Result<String> {
+        match self {
+            TrackingUri::Rest(url) => Ok(url.to_string()),
+            TrackingUri::Sqlite(path) => {
+                let path = std::path::absolute(path).map_err(|e| {
+                    Error::Config(format!("cannot make {} absolute: {e}", path.display()))
+                })?;
+                Ok(format!("sqlite:///{}", path.display()))
+            }
+        }
+    }
+
     /// True for the embedded SQLite store.
     pub fn is_sqlite(&self) -> bool {
         matches!(self, TrackingUri::Sqlite(_))
@@ -238,6 +253,30 @@ impl HttpSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn workers_get_credentials_and_absolute_paths() {
+        let rest = TrackingUri::parse("https://user:s3cret@mlflow.example:8443/base").unwrap();
+        assert_eq!(
+            rest.for_other_processes().unwrap(),
+            "https://user:s3cret@mlflow.example:8443/base"
+        );
+        assert!(
+            !rest.to_string().contains("s3cret"),
+            "the display form stays redacted"
+        );
+        let relative = TrackingUri::parse("sqlite:///runs/mlflow.db").unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            relative.for_other_processes().unwrap(),
+            format!("sqlite:///{}", cwd.join("runs/mlflow.db").display())
+        );
+        let absolute = TrackingUri::parse("sqlite:////tmp/x/mlflow.db").unwrap();
+        assert_eq!(
+            absolute.for_other_processes().unwrap(),
+            "sqlite:////tmp/x/mlflow.db"
+        );
+    }
 
     #[test]
     fn parses_supported_uris() {

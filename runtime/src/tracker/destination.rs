@@ -107,17 +107,11 @@ impl Tracker {
         &self.uri_text
     }
 
-    /// The URI as another process must be given it: with its credentials (not the
-    /// redacted display form), and an embedded store's file as an absolute path.
+    /// The URI as another process must be given it (see
+    /// [`TrackingUri::for_other_processes`]).
     pub(crate) fn uri_for_workers(&self) -> Result<String> {
         match &self.target {
-            Some(TrackingUri::Rest(url)) => Ok(url.to_string()),
-            Some(TrackingUri::Sqlite(path)) => {
-                let path = std::path::absolute(path).map_err(|e| {
-                    Error::Config(format!("cannot make {} absolute: {e}", path.display()))
-                })?;
-                Ok(format!("sqlite:///{}", path.display()))
-            }
+            Some(uri) => uri.for_other_processes(),
             None => Err(Error::Config(format!(
                 "no usable tracking URI to hand to a worker: {}",
                 self.uri_text
