@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -64,17 +65,23 @@ def free_port():
 class Server:
     """An `mlflow server` on a free loopback port with its own SQLite backend, killed on stop."""
 
-    def __init__(self, env, workers):
+    def __init__(self, env, workers, tls=None):
         self.env, self.workers = env, workers
         self.dir = env.fresh_dir(f"server-w{workers or 'default'}")
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        # tls: a Certs (server certificate and key for 127.0.0.1, and their CA); the server
+        # then speaks https only.
+        self.tls = tls
+        self.scheme = "https" if tls else "http"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
         self.log_path = self.dir / "server.log"
         cmd = [env.mlflow, "server", "--host", "127.0.0.1", "--port", str(self.port),
                "--backend-store-uri", f"sqlite:///{self.dir / 'mlflow.db'}",
                "--default-artifact-root", str(self.dir / "artifacts")]
         if workers:
             cmd += ["--workers", str(workers)]
+        if tls:
+            cmd += ["--uvicorn-opts", f"--ssl-keyfile {tls.key} --ssl-certfile {tls.cert}"]
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log_file, stderr=subprocess.STDOUT, env=env.base,
                                      cwd=self.dir, start_new_session=True)
@@ -90,7 +97,8 @@ class Server:
             text = self.log_path.read_text(errors="replace")
             if text.count("Application startup complete") >= workers:
                 try:
-                    urllib.request.urlopen(self.url + "/health", timeout=5).read()
+                    ctx = ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else None
+                    urllib.request.urlopen(self.url + "/health", timeout=5, context=ctx).read()
                     self._wait_idle()
                     return
                 except OSError:
@@ -543,6 +551,176 @@ def sysmetrics(env, table, quick):
     table.add("peak RSS, on - off", (on["peak_rss_kb"] - off["peak_rss_kb"]) / 1024, "MB")
 
 
+# --- latency: a remote server, through test-support's delay proxy -----------------------------
+
+class Certs:
+    """A throwaway CA and a server certificate for 127.0.0.1, made with the openssl command."""
+
+    SCRIPT = r"""
+set -e
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+  -keyout ca.key -out ca.pem -subj /CN=throwaway-bench-ca \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+  -keyout server.key -out server.csr -subj /CN=127.0.0.1
+printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+  -out server.pem -extfile server.ext
+"""
+
+    def __init__(self, d):
+        p = subprocess.run(["sh", "-c", self.SCRIPT], cwd=d, capture_output=True, text=True)
+        if p.returncode != 0:
+            raise SystemExit(f"cannot make certificates with openssl:\n{p.stderr[-2000:]}")
+        self.ca, self.cert, self.key = d / "ca.pem", d / "server.pem", d / "server.key"
+
+
+class DelayProxy:
+    """test-support's `delay-proxy` in front of `upstream` (host:port), `rtt_ms` away: each
+    direction delayed by half the round trip, a new connection paying one round trip."""
+
+    def __init__(self, proxy_bin, upstream, rtt_ms):
+        self.proc = subprocess.Popen([proxy_bin, "--upstream", upstream, "--rtt-ms", str(rtt_ms)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("{"):
+            self.proc.kill()
+            raise SystemExit(f"delay-proxy did not start: {line!r}")
+        self.addr = json.loads(line)["listen"]
+
+    def stop(self):
+        """Stops the proxy; returns the connections it accepted."""
+        self.proc.stdin.close()
+        out = self.proc.stdout.read()
+        self.proc.wait(timeout=30)
+        return last_json(out)["connections"]
+
+
+def through(env, srv, proxy_bin, rtt_ms, cmd, extra, label):
+    """Runs `cmd` against `srv` directly (rtt 0) or through a fresh delay proxy: wall time,
+    the last JSON line of its output (if any), requests in the access log, connections."""
+    proxy = DelayProxy(proxy_bin, f"127.0.0.1:{srv.port}", rtt_ms) if rtt_ms else None
+    uri = f"{srv.scheme}://{proxy.addr}" if proxy else srv.url
+    e = {"MLFLOW_TRACKING_URI": uri, **extra}
+    if srv.tls:
+        e["MLFLOW_TRACKING_SERVER_CERT_PATH"] = str(srv.tls.ca)
+    mark = srv.mark()
+    try:
+        wall, _, out = run_proc(env, cmd, env.fresh_dir(label), e)
+    finally:
+        conns = proxy.stop() if proxy else None
+    reqs = sum(srv.requests_since(mark).values())
+    js = None
+    if out.strip().splitlines() and out.strip().splitlines()[-1].startswith("{"):
+        js = last_json(out)
+    return {"wall": wall, "json": js, "req": reqs, "conns": conns}
+
+
+def latency(env, table, quick, reps, py_reps, proxy_bin):
+    """The seed sweep and 100k points into one run against a default server (4 workers) on
+    loopback and through the delay proxy at 10 and 50 ms RTT, with the runtime's connection
+    default and both MLFLOW_RS_HTTP_KEEPALIVE settings, next to the Python client; then the
+    seed sweep over https at 0 and 50 ms RTT."""
+    if not proxy_bin:
+        raise SystemExit("--only latency needs --proxy-bin (built by scripts/bench.sh)")
+    rtts = [0, 10, 50]
+    n = 20_000 if quick else 100_000
+    ka = "MLFLOW_RS_HTTP_KEEPALIVE"
+    seed = [("Rust seed sweep, default", [env.example_bin, "--seed-only"], {}),
+            ("Rust seed sweep, keep-alive", [env.example_bin, "--seed-only"], {ka: "true"}),
+            ("Rust seed sweep, fresh connections", [env.example_bin, "--seed-only"], {ka: "false"}),
+            ("Python seed sweep (sync)", [env.python, str(HERE / "sweep.py")], {})]
+    points = [(f"Rust {n:,} points, default", [env.load_bin, "points", str(n)], {}),
+              (f"Rust {n:,} points, keep-alive", [env.load_bin, "points", str(n)], {ka: "true"}),
+              (f"Python log_batch(1000) {n:,} points", [env.python, str(HERE / "py_load.py"), "points", str(n)], {})]
+
+    def run_all(srv, clients, rtt_list, label):
+        res = {(name, rtt): [] for name, _, _ in clients for rtt in rtt_list}
+        # The first run of each client creates its experiment; measure only runs that find it.
+        for name, cmd, extra in clients:
+            warm_cmd = cmd[:-1] + ["1000"] if cmd[-2:-1] == ["points"] else cmd
+            through(env, srv, proxy_bin, 0, warm_cmd, extra, "warm")
+        for rep in range(reps):
+            for rtt in rtt_list:
+                for name, cmd, extra in clients:
+                    if name.startswith("Python") and rep >= py_reps:
+                        continue
+                    r = through(env, srv, proxy_bin, rtt, cmd, extra, label)
+                    res[(name, rtt)].append(r)
+                    js = r["json"]
+                    rate = f", {js['per_s']:,.0f} points/s" if js and "per_s" in js else ""
+                    log(f"    rep {rep + 1} {srv.scheme} {rtt} ms {name}: {r['wall']:.2f} s{rate}, "
+                        f"{r['req']} requests, {r['conns'] if r['conns'] is not None else '-'} connections")
+        return res
+
+    def summary(rs, key):
+        return median([key(r) for r in rs])
+
+    def note(rs):
+        conns = rs[-1]["conns"]
+        return f"{rs[-1]['req']} req" + (f", {conns} conns" if conns is not None else "")
+
+    load_start = os.getloadavg()[0]
+    srv = Server(env, None)
+    try:
+        warm(env, srv)
+        res_seed = run_all(srv, seed, rtts, "lat-seed")
+        res_points = run_all(srv, points, rtts, "lat-points")
+    finally:
+        srv.stop()
+
+    table.section("Latency: seed sweep, server default (4 workers), through the delay proxy")
+    walls = {k: summary(v, lambda r: r["wall"]) for k, v in res_seed.items()}
+    for name, _, _ in seed:
+        for rtt in rtts:
+            w = walls[(name, rtt)]
+            ratio = "" if rtt == 0 else f"{w / walls[(name, 0)]:.2f}x own 0 ms"
+            table.add(f"{name} @ {rtt} ms RTT", w, "s", note=", ".join(x for x in [ratio, note(res_seed[(name, rtt)])] if x))
+    base = walls[("Rust seed sweep, default", 0)]
+    for name in ["Rust seed sweep, default", "Rust seed sweep, keep-alive", "Rust seed sweep, fresh connections"]:
+        r = walls[(name, 50)] / base
+        goal = name.endswith("default")
+        table.add(f"{'GOAL ' if goal else ''}{name} @ 50 ms / default @ 0 ms", r, "x", "<= 1.5", r <= 1.5)
+    py = walls[("Python seed sweep (sync)", 50)]
+    table.add("Python sync / Rust default @ 50 ms", py / walls[("Rust seed sweep, default", 50)], "x")
+    table.add("Python sync / Rust keep-alive @ 50 ms", py / walls[("Rust seed sweep, keep-alive", 50)], "x")
+
+    table.section(f"Latency: {n:,} points into one run, through the delay proxy")
+    rates = {k: summary(v, lambda r: r["json"]["per_s"]) for k, v in res_points.items()}
+    for name, _, _ in points:
+        for rtt in rtts:
+            p = rates[(name, rtt)]
+            ratio = "" if rtt == 0 else f"{p / rates[(name, 0)]:.2f}x own 0 ms"
+            secs = summary(res_points[(name, rtt)], lambda r: r["json"]["total_s"])
+            table.add(f"{name} @ {rtt} ms RTT", p, "points/s",
+                      note=", ".join(x for x in [f"{secs:.2f} s", ratio, note(res_points[(name, rtt)])] if x))
+    pbase = rates[(f"Rust {n:,} points, default", 0)]
+    for name in [f"Rust {n:,} points, default", f"Rust {n:,} points, keep-alive"]:
+        r = rates[(name, 50)] / pbase
+        goal = name.endswith("default")
+        table.add(f"{'GOAL ' if goal else ''}{name} @ 50 ms / default @ 0 ms", r, "x", ">= 0.80", r >= 0.8)
+
+    certs = Certs(env.fresh_dir("certs"))
+    tls_seed = [("Rust seed sweep, default (keep-alive over https)", [env.example_bin, "--seed-only"], {}),
+                ("Rust seed sweep, fresh connections", [env.example_bin, "--seed-only"], {ka: "false"}),
+                ("Python seed sweep (sync)", [env.python, str(HERE / "sweep.py")], {})]
+    tls_rtts = [0, 50]
+    srv = Server(env, None, tls=certs)
+    try:
+        res_tls = run_all(srv, tls_seed, tls_rtts, "lat-tls")
+    finally:
+        srv.stop()
+    table.section("Latency: seed sweep over https (TLS, 4 workers), through the delay proxy")
+    walls = {k: summary(v, lambda r: r["wall"]) for k, v in res_tls.items()}
+    for name, _, _ in tls_seed:
+        for rtt in tls_rtts:
+            w = walls[(name, rtt)]
+            ratio = "" if rtt == 0 else f"{w / walls[(name, 0)]:.2f}x own 0 ms"
+            table.add(f"https {name} @ {rtt} ms RTT", w, "s", note=", ".join(x for x in [ratio, note(res_tls[(name, rtt)])] if x))
+    table.add("load average (1 min) at the start / end of the latency section", load_start, "",
+              note=f"end {os.getloadavg()[0]:.2f}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--python", required=True)
@@ -552,12 +730,13 @@ def main():
     p.add_argument("--target-dir", required=True)
     p.add_argument("--sysmetrics-bin")
     p.add_argument("--fleet-bin")
+    p.add_argument("--proxy-bin", help="test-support's delay-proxy (for --only latency)")
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
                    "default 1 quick, 3 full")
     p.add_argument("--py-reps", type=int, default=1, help="sweep repetitions of the Python client (default 1)")
     p.add_argument("--only", default="sweep,embedded,hotpath,throughput,scaling",
-                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling,sysmetrics,fleet")
+                   help="comma-separated sections: sweep,embedded,hotpath,throughput,scaling,sysmetrics,fleet,latency")
     p.add_argument("--rust-env", action="append", default=[], metavar="NAME=VALUE",
                    help="also run the Rust sweep with this environment (e.g. a connection knob)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
@@ -590,6 +769,8 @@ def main():
             sysmetrics(env, table, a.quick)
         if "fleet" in only:
             fleet(env, table, a.quick)
+        if "latency" in only:
+            latency(env, table, a.quick, reps, a.py_reps, a.proxy_bin)
     finally:
         if a.keep:
             log(f"kept {env.work}")

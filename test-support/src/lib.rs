@@ -24,6 +24,7 @@
 //! | [`ServerSpec`] / [`ServerGuard`] | a private server a test starts, kills and restarts |
 //! | [`require_fleet!`] / [`Fleet`] / [`FleetSpec`] | PostgreSQL + N servers + nginx, started by `scripts/fleet.py` for one test (about 30 s; the tests using it run one at a time, see `.config/nextest.toml`) |
 //! | [`read_runs`] / [`metric_history`] | read-back with MLflow's Python client |
+//! | [`DelayProxy`] / [`DelaySpec`] | a TCP delay line in front of a server: a remote server's round trips on loopback |
 //!
 //! ```no_run
 //! use mlflow_test_support::{read_runs, require_server, unique_name};
@@ -39,6 +40,7 @@
 //! ```
 
 mod child;
+mod delay;
 mod fleet;
 mod http;
 mod python;
@@ -48,6 +50,7 @@ mod server;
 pub use child::{
     CHILD_ENV, assert_passed, in_child, run_self, self_command, spawn_self, wait_child,
 };
+pub use delay::{DelayProxy, DelaySpec};
 pub use fleet::{Fleet, FleetSpec, fleet_if_available, fleet_missing, fleet_script};
 pub use http::{http_get, http_post_json};
 pub use python::{
