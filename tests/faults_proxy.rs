@@ -194,7 +194,7 @@ fn runs_of_a_sweep_go_out_together_in_the_order_mlflow_needs() {
         let proxy = log_through_proxy();
         // The parent's create is held until the whole sweep is queued; its 5 children's
         // creates are forwarded only once all 5 are under way at once (a client sending
-        // them one at a time would have each wait 10 s, then go alone).
+        // them one at a time would have each wait 4 s, then go alone).
         let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
         let mut creates = vec![Action::Held(gate.clone())];
         creates.extend((0..5).map(|_| Action::Together(5)));
@@ -203,7 +203,7 @@ fn runs_of_a_sweep_go_out_together_in_the_order_mlflow_needs() {
         let parent = mlflow::start_run().name("sweep").start();
         mlflow::set_tag("kind", "sweep").unwrap();
         for i in 0..5 {
-            let child = mlflow::start_run().name(&format!("trial_{i}")).start();
+            let child = mlflow::start_run().name(format!("trial_{i}")).start();
             mlflow::log_param("i", i).unwrap();
             mlflow::log_metric("score", f64::from(i)).unwrap();
             mlflow::set_tag("trial", i.to_string()).unwrap();

@@ -27,7 +27,7 @@ pub enum Action {
     Held(Arc<tokio::sync::Semaphore>),
     /// Hold the request until this many requests scripted `Together` have arrived, then
     /// forward it. A client that sends them one at a time never gets there: each then
-    /// waits 10 s and is forwarded alone.
+    /// waits 4 s (less than the fault tests' request timeout) and is forwarded alone.
     Together(usize),
 }
 
@@ -259,7 +259,7 @@ async fn serve(
         }
         Action::Together(n) => {
             clock.together.fetch_add(1, Ordering::SeqCst);
-            let until = Instant::now() + Duration::from_secs(10);
+            let until = Instant::now() + Duration::from_secs(4);
             while clock.together.load(Ordering::SeqCst) < n && Instant::now() < until {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }

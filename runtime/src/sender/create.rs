@@ -171,13 +171,14 @@ impl Sender {
             start_time: spec.start_time,
             tags,
         };
-        if self.outage.is_none() && parent_ref.is_none() {
-            if let Some(experiment_id) = experiment_id {
-                return Ok(Prepared::Request(CreateRequest {
-                    request,
-                    experiment_id,
-                }));
-            }
+        if self.outage.is_none()
+            && parent_ref.is_none()
+            && let Some(experiment_id) = experiment_id
+        {
+            return Ok(Prepared::Request(CreateRequest {
+                request,
+                experiment_id,
+            }));
         }
         self.spill_create(request, experiment_id, experiment_name, parent_ref)
             .map(Prepared::Done)
