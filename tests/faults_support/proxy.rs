@@ -5,7 +5,7 @@
 //! request: its body and when it arrived and was answered, in the proxy's own order.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -155,7 +155,8 @@ impl Proxy {
         }
     }
 
-    /// Every request answered so far (or given up on), in the order they were answered.
+    /// Every request answered so far (or given up on), in the order they were answered; a
+    /// request is in it before its answer leaves the proxy.
     pub fn journal(&self) -> Vec<Journal> {
         self.journal.lock().unwrap().clone()
     }
@@ -251,7 +252,7 @@ async fn serve(
         overlap.lock().unwrap().begin(ordered);
     }
     let arrived = clock.tick();
-    let parsed = serde_json::from_slice(&body).unwrap_or_default();
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     let action = match action {
         Action::Held(gate) => {
             let _ = gate.acquire().await.map(|p| p.forget());
@@ -267,9 +268,19 @@ async fn serve(
         }
         other => other,
     };
-    // Stamped before the client can see the answer: anything it sends after arrives later.
-    let answered = AtomicU64::new(u64::MAX);
-    let stamp = || answered.store(clock.tick(), Ordering::SeqCst);
+    // Journaled before the client can see the answer: anything it sends after that arrives
+    // later, and a test that has its answer finds it in the journal.
+    let journaled = AtomicBool::new(false);
+    let stamp = || {
+        if !journaled.swap(true, Ordering::SeqCst) {
+            journal.lock().unwrap().push(Journal {
+                path: path.clone(),
+                body: parsed.clone(),
+                arrived,
+                answered: clock.tick(),
+            });
+        }
+    };
     let result = act(
         reader.into_inner(),
         action,
@@ -279,15 +290,7 @@ async fn serve(
         &stamp,
     )
     .await;
-    if answered.load(Ordering::SeqCst) == u64::MAX {
-        stamp();
-    }
-    journal.lock().unwrap().push(Journal {
-        path,
-        body: parsed,
-        arrived,
-        answered: answered.load(Ordering::SeqCst),
-    });
+    stamp();
     if let Some(ordered) = batch {
         overlap.lock().unwrap().end(ordered);
     }

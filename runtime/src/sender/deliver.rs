@@ -356,7 +356,9 @@ async fn deliver(lanes: &Lanes, run_id: &str, run_name: &str, batch: Batch) -> D
             out.unsent.push(piece);
             continue;
         }
-        // Only what the store refused is lost: the rest of the piece goes again.
+        // Only what the store refused is lost: the rest of the piece goes again. Only a
+        // piece with params makes more requests here, and such a piece went alone: none of
+        // this run's pieces is under way (holding a permit) while this waits for one.
         let _permit = lanes.permit().await;
         for (lost, e) in isolate::after_refusal(store, run_id, &piece, e).await {
             out.errors.push(match e {
