@@ -163,7 +163,16 @@
 //!   seed sweep costs at most 3 requests per run (create, one batch, update) plus the
 //!   experiment lookup;
 //! - order follows MLflow's semantics: a run is created before anything is logged to it, a
-//!   child after its parent, a param before a conflicting one; tags are last-write-wins.
+//!   child after its parent, a param before a conflicting one; tags are last-write-wins;
+//! - the requests of different runs are under way together, up to
+//!   `MLFLOW_RS_HTTP_CONCURRENCY` at once per tracking server (1 to 64, default 8): the
+//!   runs started while a request was under way are created together (children once their
+//!   parent exists), the runs ending together store their batches together, then their
+//!   statuses. A sweep of many short runs thus pays a few round trips per wave of runs,
+//!   not three per run. `MLFLOW_RS_HTTP_CONCURRENCY=1` sends them one after another: a
+//!   server on SQLite may answer `database is locked` under concurrency (a 500, retried,
+//!   except for a run's creation, which is never resent blindly and goes to the spill, to
+//!   be replayed). The embedded store always works one request at a time.
 //!
 //! Over REST the server assigns run ids, so a new run's id is pending for a moment: the run
 //! handle holds it, [`active_run_id`] and [`RunHandle::id`] wait for it, and a child's
@@ -188,7 +197,9 @@
 //! pays this on every call). Over plain `http` this crate therefore opens a fresh connection
 //! per request, which starts in quick-ACK mode and costs one round trip; `https` keeps its
 //! connections, since a TLS handshake per request would cost more. Set
-//! `MLFLOW_RS_HTTP_KEEPALIVE=true` or `false` to choose.
+//! `MLFLOW_RS_HTTP_KEEPALIVE=true` or `false` to choose. At most
+//! `MLFLOW_RS_HTTP_CONCURRENCY` requests (default 8) are under way at once to one server,
+//! hence as many connections.
 //!
 //! # When things go wrong
 //!

@@ -210,6 +210,8 @@ fn bad_http_settings_in_the_environment_are_config_errors() {
     for (var, value) in [
         ("MLFLOW_RS_HTTP_IN_FLIGHT", "0"),
         ("MLFLOW_RS_HTTP_IN_FLIGHT", "many"),
+        ("MLFLOW_RS_HTTP_CONCURRENCY", "0"),
+        ("MLFLOW_RS_HTTP_CONCURRENCY", "65"),
         ("MLFLOW_RS_HTTP_KEEPALIVE", "maybe"),
     ] {
         // Port 9 (discard) is never contacted: the settings are refused first.

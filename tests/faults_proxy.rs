@@ -5,7 +5,7 @@ mod faults_support;
 
 use std::time::{Duration, Instant};
 
-use faults_support::proxy::{Action, Proxy};
+use faults_support::proxy::{Action, Journal, Proxy};
 use faults_support::{env_with, run_child};
 use mlflow_test_support::{
     RunRecord, in_child, metric_history, read_runs, require_server, unique_name,
@@ -186,4 +186,136 @@ fn metric_batches_go_out_together_and_params_and_tags_keep_their_order() {
     assert_eq!(r.tags.get("phase").map(String::as_str), Some("two"));
     assert_eq!(r.metrics.get("loss"), Some(&11_999.0));
     assert_eq!(metric_history(&uri, &r.run_id, "loss").len(), 12_000);
+}
+
+#[test]
+fn runs_of_a_sweep_go_out_together_in_the_order_mlflow_needs() {
+    if in_child() {
+        let proxy = log_through_proxy();
+        // The parent's create is held until the whole sweep is queued; its 5 children's
+        // creates are forwarded only once all 5 are under way at once (a client sending
+        // them one at a time would have each wait 4 s, then go alone).
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+        let mut creates = vec![Action::Held(gate.clone())];
+        creates.extend((0..5).map(|_| Action::Together(5)));
+        proxy.script("runs/create", creates);
+
+        let parent = mlflow::start_run().name("sweep").start();
+        mlflow::set_tag("kind", "sweep").unwrap();
+        for i in 0..5 {
+            let child = mlflow::start_run().name(format!("trial_{i}")).start();
+            mlflow::log_param("i", i).unwrap();
+            mlflow::log_metric("score", f64::from(i)).unwrap();
+            mlflow::set_tag("trial", i.to_string()).unwrap();
+            if i == 0 {
+                // A grandchild, started in the same chunk as its parent.
+                let grandchild = mlflow::start_run().name("trial_0_refit").start();
+                mlflow::log_metric("score", 10.0).unwrap();
+                grandchild.end(mlflow::RunStatus::Finished);
+            }
+            child.end(mlflow::RunStatus::Finished);
+        }
+        gate.add_permits(1);
+        mlflow::flush().expect("delivered");
+        parent.end(mlflow::RunStatus::Finished);
+        mlflow::flush().expect("ended");
+
+        let journal = proxy.journal();
+        let of = |path: &str| -> Vec<&Journal> {
+            journal.iter().filter(|j| j.path.ends_with(path)).collect()
+        };
+        let (creates, batches, updates) =
+            (of("runs/create"), of("runs/log-batch"), of("runs/update"));
+        // Never more requests than one at a time would make: 7 runs, at most 3 each.
+        assert_eq!(creates.len(), 7, "{journal:#?}");
+        assert_eq!(updates.len(), 7, "{journal:#?}");
+        assert!(batches.len() <= 7, "{journal:#?}");
+
+        // Run ids by name, from the creates' answers as the server stored them.
+        let uri = std::env::var("UPSTREAM").unwrap();
+        let runs = read_runs(&uri, &std::env::var("EXP").unwrap());
+        let id_of = |name: &str| RunRecord::named(&runs, name).run_id.clone();
+        let create_of = |id: &str| {
+            let name = runs
+                .iter()
+                .find(|r| r.run_id == id)
+                .unwrap()
+                .run_name
+                .clone();
+            *creates
+                .iter()
+                .find(|c| c.body["run_name"] == name.as_str())
+                .unwrap_or_else(|| panic!("no create for {name}"))
+        };
+        let parent_of = |c: &Journal| {
+            c.body["tags"].as_array().and_then(|tags| {
+                tags.iter()
+                    .find(|t| t["key"] == "mlflow.parentRunId")
+                    .and_then(|t| t["value"].as_str().map(str::to_owned))
+            })
+        };
+        let overlapping =
+            |a: &Journal, b: &Journal| a.arrived < b.answered && b.arrived < a.answered;
+
+        // The siblings' creates were under way together.
+        let siblings: Vec<&Journal> = (0..5)
+            .map(|i| create_of(&id_of(&format!("trial_{i}"))))
+            .collect();
+        let together = siblings
+            .iter()
+            .map(|a| siblings.iter().filter(|b| overlapping(a, b)).count())
+            .max()
+            .unwrap();
+        assert_eq!(
+            together, 5,
+            "the 5 sibling creates went out together: {siblings:#?}"
+        );
+
+        // A child's create is sent once its parent's create is answered.
+        for c in &creates {
+            if let Some(parent_id) = parent_of(c) {
+                let p = create_of(&parent_id);
+                assert!(
+                    p.answered < c.arrived,
+                    "child create before its parent's: {p:#?} {c:#?}"
+                );
+            }
+        }
+        assert_eq!(
+            parent_of(create_of(&id_of("trial_0_refit"))),
+            Some(id_of("trial_0")),
+        );
+        // A run's batches and status come after its create, its status after its batches.
+        for u in &updates {
+            let id = u.body["run_id"].as_str().unwrap();
+            let created = create_of(id);
+            assert!(created.answered < u.arrived, "{created:#?} {u:#?}");
+            for b in batches.iter().filter(|b| b.body["run_id"] == id) {
+                assert!(created.answered < b.arrived, "{created:#?} {b:#?}");
+                assert!(
+                    b.answered < u.arrived,
+                    "update before a batch: {b:#?} {u:#?}"
+                );
+            }
+        }
+        return;
+    }
+    let uri = require_server!();
+    let runs = behind_proxy(
+        "runs_of_a_sweep_go_out_together_in_the_order_mlflow_needs",
+        &uri,
+        &[],
+        Duration::from_secs(180),
+    );
+    assert_eq!(runs.len(), 7, "no duplicate run");
+    for r in &runs {
+        assert_eq!(r.status, "FINISHED", "{}", r.run_name);
+    }
+    let child = RunRecord::named(&runs, "trial_3");
+    assert_eq!(child.params.get("i").map(String::as_str), Some("3"));
+    assert_eq!(child.tags.get("trial").map(String::as_str), Some("3"));
+    assert_eq!(child.metrics.get("score"), Some(&3.0));
+    let parent = RunRecord::named(&runs, "sweep");
+    assert_eq!(parent.tags.get("kind").map(String::as_str), Some("sweep"));
+    assert_eq!(child.parent_run_id.as_ref(), Some(&parent.run_id));
 }

@@ -1,11 +1,13 @@
 //! A scripted HTTP/1.1 proxy in front of a real server: it counts every request by API path
 //! and, as scripted, answers with an error status (with `Retry-After`), resets the
 //! connection, or stalls, instead of forwarding. One request per connection. It also
-//! watches how many log-batch requests are under way at once.
+//! watches how many log-batch requests are under way at once, and keeps a journal of every
+//! request: its body and when it arrived and was answered, in the proxy's own order.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -21,11 +23,42 @@ pub enum Action {
     Reset,
     /// Wait this long, then close without answering or forwarding.
     Slow(Duration),
+    /// Hold the request until the test adds a permit to this gate, then forward it.
+    Held(Arc<tokio::sync::Semaphore>),
+    /// Hold the request until this many requests scripted `Together` have arrived, then
+    /// forward it. A client that sends them one at a time never gets there: each then
+    /// waits 4 s (less than the fault tests' request timeout) and is forwarded alone.
+    Together(usize),
+}
+
+/// One request as the proxy saw it. `arrived` and `answered` are steps of one counter
+/// shared by all requests: `a.answered < b.arrived` means `b` was sent after `a` was
+/// answered.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pub path: String,
+    pub body: serde_json::Value,
+    pub arrived: u64,
+    pub answered: u64,
 }
 
 type Script = Arc<Mutex<Vec<(String, VecDeque<Action>)>>>;
 type Seen = Arc<Mutex<Vec<String>>>;
 type Overlap = Arc<Mutex<Overlaps>>;
+type Journals = Arc<Mutex<Vec<Journal>>>;
+
+/// The counter behind [`Journal`]'s steps, and the requests held `Together`.
+#[derive(Debug, Default)]
+struct Clock {
+    step: AtomicU64,
+    together: AtomicUsize,
+}
+
+impl Clock {
+    fn tick(&self) -> u64 {
+        self.step.fetch_add(1, Ordering::SeqCst)
+    }
+}
 
 /// Log-batch requests under way at once.
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,6 +103,7 @@ pub struct Proxy {
     counts: Arc<Mutex<HashMap<String, usize>>>,
     auth: Seen,
     overlap: Overlap,
+    journal: Journals,
 }
 
 impl Proxy {
@@ -79,12 +113,15 @@ impl Proxy {
         let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
         let auth: Seen = Arc::default();
         let overlap: Overlap = Arc::default();
+        let journal: Journals = Arc::default();
+        let clock: Arc<Clock> = Arc::default();
         let (tx, rx) = std::sync::mpsc::channel();
-        let (s, c, a, o) = (
+        let (s, c, a, o, j) = (
             script.clone(),
             counts.clone(),
             auth.clone(),
             overlap.clone(),
+            journal.clone(),
         );
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
@@ -100,8 +137,9 @@ impl Proxy {
                         continue;
                     };
                     let (s, c, a, o) = (s.clone(), c.clone(), a.clone(), o.clone());
+                    let (j, k) = (j.clone(), clock.clone());
                     tokio::spawn(async move {
-                        let _ = serve(conn, upstream_port, s, c, a, o).await;
+                        let _ = serve(conn, upstream_port, s, c, a, o, (j, k)).await;
                     });
                 }
             });
@@ -113,7 +151,14 @@ impl Proxy {
             counts,
             auth,
             overlap,
+            journal,
         }
+    }
+
+    /// Every request answered so far (or given up on), in the order they were answered; a
+    /// request is in it before its answer leaves the proxy.
+    pub fn journal(&self) -> Vec<Journal> {
+        self.journal.lock().unwrap().clone()
     }
 
     /// How log-batch requests overlapped so far.
@@ -158,6 +203,7 @@ async fn serve(
     counts: Arc<Mutex<HashMap<String, usize>>>,
     auth: Seen,
     overlap: Overlap,
+    (journal, clock): (Journals, Arc<Clock>),
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn);
     let mut head = Vec::new();
@@ -205,7 +251,46 @@ async fn serve(
     if let Some(ordered) = batch {
         overlap.lock().unwrap().begin(ordered);
     }
-    let result = act(reader.into_inner(), action, upstream_port, head, body).await;
+    let arrived = clock.tick();
+    let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let action = match action {
+        Action::Held(gate) => {
+            let _ = gate.acquire().await.map(|p| p.forget());
+            Action::Pass
+        }
+        Action::Together(n) => {
+            clock.together.fetch_add(1, Ordering::SeqCst);
+            let until = Instant::now() + Duration::from_secs(4);
+            while clock.together.load(Ordering::SeqCst) < n && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Action::Pass
+        }
+        other => other,
+    };
+    // Journaled before the client can see the answer: anything it sends after that arrives
+    // later, and a test that has its answer finds it in the journal.
+    let journaled = AtomicBool::new(false);
+    let stamp = || {
+        if !journaled.swap(true, Ordering::SeqCst) {
+            journal.lock().unwrap().push(Journal {
+                path: path.clone(),
+                body: parsed.clone(),
+                arrived,
+                answered: clock.tick(),
+            });
+        }
+    };
+    let result = act(
+        reader.into_inner(),
+        action,
+        upstream_port,
+        head,
+        body,
+        &stamp,
+    )
+    .await;
+    stamp();
     if let Some(ordered) = batch {
         overlap.lock().unwrap().end(ordered);
     }
@@ -218,7 +303,9 @@ async fn act(
     upstream_port: u16,
     head: Vec<String>,
     body: Vec<u8>,
+    stamp: &(dyn Fn() + Sync),
 ) -> std::io::Result<()> {
+    stamp_if_not_forwarded(&action, stamp);
     match action {
         Action::Status(code, retry_after) => {
             let body = r#"{"error_code":"TEMPORARILY_UNAVAILABLE","message":"injected by the test proxy"}"#;
@@ -242,7 +329,7 @@ async fn act(
             tokio::time::sleep(d).await;
             drop(conn);
         }
-        Action::Pass => {
+        Action::Held(_) | Action::Together(_) | Action::Pass => {
             let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
             let mut req = head.concat().into_bytes();
             req.extend_from_slice(b"connection: close\r\n\r\n");
@@ -264,9 +351,17 @@ async fn act(
                 .into_bytes();
             out.extend_from_slice(b"\r\nconnection: close");
             out.extend_from_slice(&resp[split..]);
+            stamp();
             conn.write_all(&out).await?;
             conn.shutdown().await?;
         }
     }
     Ok(())
+}
+
+/// A request not forwarded is answered (or dropped) at once: stamp it before acting.
+fn stamp_if_not_forwarded(action: &Action, stamp: &(dyn Fn() + Sync)) {
+    if !matches!(action, Action::Pass | Action::Held(_) | Action::Together(_)) {
+        stamp();
+    }
 }

@@ -173,6 +173,33 @@ pub fn resolve_tracking_uri(explicit: Option<&str>) -> Result<TrackingUri> {
     TrackingUri::parse(&raw)
 }
 
+/// Environment variable: how many requests of different runs the sender may have under
+/// way at once, per destination.
+pub const HTTP_CONCURRENCY_ENV: &str = "MLFLOW_RS_HTTP_CONCURRENCY";
+
+/// Default of [`HTTP_CONCURRENCY_ENV`].
+pub const DEFAULT_HTTP_CONCURRENCY: usize = 8;
+
+const MAX_HTTP_CONCURRENCY: usize = 64;
+
+/// How many requests of different runs (creates, batches, status updates) a destination
+/// may have under way at once: `MLFLOW_RS_HTTP_CONCURRENCY`, 1 to 64, default 8. 1 sends
+/// the requests of different runs one after another. The metric-only pieces of one run
+/// follow `MLFLOW_RS_HTTP_IN_FLIGHT` within this bound. A server on SQLite may answer
+/// `database is locked` under much concurrency: such answers are retried, and a lower
+/// number avoids them.
+pub fn http_concurrency() -> Result<usize> {
+    match env_nonempty(HTTP_CONCURRENCY_ENV) {
+        None => Ok(DEFAULT_HTTP_CONCURRENCY),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_HTTP_CONCURRENCY).contains(&n) => Ok(n),
+            _ => Err(Error::Config(format!(
+                "{HTTP_CONCURRENCY_ENV}={v:?}: expected a whole number from 1 to {MAX_HTTP_CONCURRENCY}"
+            ))),
+        },
+    }
+}
+
 /// An environment variable, when set and not blank.
 pub fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())

@@ -10,7 +10,7 @@ use super::slot::RunSlot;
 use super::spill::{RunRef, is_outage};
 use super::state::{RunState, Sender};
 use crate::base::error::{Error, Result};
-use crate::base::model::{Batch, CreateRun, RunStatus, RunTag};
+use crate::base::model::{Batch, CreateRun, RunInfo, RunStatus, RunTag};
 use crate::base::{system, validate};
 
 impl Sender {
@@ -20,8 +20,13 @@ impl Sender {
         spec: StartSpec,
         early_tags: Vec<RunTag>,
     ) {
-        let local = run.local_id;
         let result = self.create(spec, early_tags).await;
+        self.started(run, result);
+    }
+
+    /// Records how a run's creation went: resolves its slot, keeps its state.
+    pub(super) fn started(&mut self, run: Arc<RunSlot>, result: Result<Created>) {
+        let local = run.local_id;
         let mut spill_ref = None;
         let mut stored_name = None;
         let id = match result {
@@ -75,6 +80,22 @@ impl Sender {
         spec: StartSpec,
         early_tags: Vec<RunTag>,
     ) -> Result<Created> {
+        match self.prepare_create(spec, early_tags).await? {
+            Prepared::Done(created) => Ok(created),
+            Prepared::Request(request) => {
+                let answer = self.ctx.store()?.clone().create_run(&request.request).await;
+                self.create_answered(request, answer)
+            }
+        }
+    }
+
+    /// Everything of a creation before the store's `create_run`: the experiment, the tags,
+    /// the parent; a resumed run, or one that goes to the spill, is done here.
+    pub(super) async fn prepare_create(
+        &mut self,
+        spec: StartSpec,
+        early_tags: Vec<RunTag>,
+    ) -> Result<Prepared> {
         let store = self.ctx.store()?.clone();
         if let Some(id) = spec.resume {
             let existing = store.get_run(&id).await?;
@@ -82,11 +103,11 @@ impl Sender {
                 self.adopt(&existing, parent).await?;
             }
             store.update_run(&id, RunStatus::Running, None).await?;
-            return Ok(Created::Stored {
+            return Ok(Prepared::Done(Created::Stored {
                 id,
                 experiment_id: existing.info.experiment_id,
                 run_name: existing.info.run_name,
-            });
+            }));
         }
         let same_as_parent = spec.experiment == ExperimentSel::SameAsParent;
         let parent = self.parent_experiment(spec.parent.as_deref()).await?;
@@ -150,21 +171,51 @@ impl Sender {
             start_time: spec.start_time,
             tags,
         };
-        if self.outage.is_none() && parent_ref.is_none() && experiment_id.is_some() {
-            match store.create_run(&request).await {
-                Ok(info) => {
-                    return Ok(Created::Stored {
-                        id: info.run_id,
-                        experiment_id: experiment_id.unwrap_or_default(),
-                        run_name: request.run_name,
-                    });
-                }
-                Err(e) if is_outage(&e) => self.enter_outage(e),
-                Err(e) => return Err(e),
-            }
+        if self.outage.is_none()
+            && parent_ref.is_none()
+            && let Some(experiment_id) = experiment_id
+        {
+            return Ok(Prepared::Request(CreateRequest {
+                request,
+                experiment_id,
+            }));
         }
         self.spill_create(request, experiment_id, experiment_name, parent_ref)
+            .map(Prepared::Done)
     }
+
+    /// What the store's answer to a prepared creation means: the run, or its creation in
+    /// the spill when the store is unreachable (a creation is never sent twice).
+    pub(super) fn create_answered(
+        &mut self,
+        prepared: CreateRequest,
+        answer: Result<RunInfo>,
+    ) -> Result<Created> {
+        match answer {
+            Ok(info) => Ok(Created::Stored {
+                id: info.run_id,
+                experiment_id: prepared.experiment_id,
+                run_name: prepared.request.run_name,
+            }),
+            Err(e) if is_outage(&e) => {
+                self.enter_outage(e);
+                self.spill_create(prepared.request, Some(prepared.experiment_id), None, None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A creation made ready: its request for the store, or already done.
+pub(super) enum Prepared {
+    Done(Created),
+    Request(CreateRequest),
+}
+
+/// A `runs/create` request to send, with the experiment it goes to.
+pub(super) struct CreateRequest {
+    pub(super) request: CreateRun,
+    pub(super) experiment_id: String,
 }
 
 /// What is known of a new run's parent experiment before the run is created.

@@ -2,9 +2,11 @@
 //! several metric pieces under way; the end of a run; what the store refused.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use futures_util::stream::{self, FuturesUnordered};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::batching::{metrics_only, normalize, split, tag};
 use super::isolate;
@@ -14,6 +16,7 @@ use super::state::{RunState, Sender};
 use crate::base::error::{Error, Result};
 use crate::base::model::{Batch, RunStatus};
 use crate::base::{links, validate};
+use crate::store::{BatchLimits, Store};
 
 impl Sender {
     pub(super) async fn log(&mut self, run: Arc<RunSlot>, batch: Batch) {
@@ -60,163 +63,186 @@ impl Sender {
         end_time: i64,
         error: Option<String>,
     ) {
-        let local = run.local_id;
-        if let Some(message) = error
-            && let Some(state) = self.runs.get_mut(&local)
-        {
-            state.pending.tags.push(tag(
-                "error",
-                validate::truncate_value("tag", "error", message, validate::MAX_TAG_VALUE_LENGTH),
-            ));
-        }
-        self.send_pending(local).await;
-        let (target, run_name) = match self.runs.remove(&local) {
-            Some(state) => (self.run_ref(&state), Some(state.run_name)),
-            None => (run.known_id().map(RunRef::Id), None),
-        };
-        let id = match target {
-            Some(RunRef::Id(id)) if self.outage.is_none() => id,
-            Some(target) => {
-                let op = SpillOp::update_run(&target, &run.name, status, Some(end_time));
-                self.spill_op(&op);
-                self.report_spilled_end(&run.name, status);
-                return;
+        self.end_many(vec![Ending {
+            run,
+            status,
+            end_time,
+            error,
+        }])
+        .await;
+    }
+
+    /// Ends runs: stores their pending data (runs together, up to
+    /// [`Store::max_concurrent`](crate::store::Store::max_concurrent) requests under way),
+    /// then their statuses (together as well), then prints their links in order.
+    pub(super) async fn end_many(&mut self, ends: Vec<Ending>) {
+        for end in &ends {
+            if let Some(message) = &end.error
+                && let Some(state) = self.runs.get_mut(&end.run.local_id)
+            {
+                state.pending.tags.push(tag(
+                    "error",
+                    validate::truncate_value(
+                        "tag",
+                        "error",
+                        message.clone(),
+                        validate::MAX_TAG_VALUE_LENGTH,
+                    ),
+                ));
             }
-            None => return,
-        };
-        let stored = match self.ctx.store() {
-            Ok(store) => store.clone().update_run(&id, status, Some(end_time)).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = stored {
-            if is_outage(&e) {
-                self.enter_outage(e);
-                let op = SpillOp::update_run(&RunRef::Id(id), &run.name, status, Some(end_time));
-                self.spill_op(&op);
-                self.report_spilled_end(&run.name, status);
-                return;
-            }
-            self.fail(Error::Undelivered {
-                run: format!("{} ({id})", run.name),
-                count: 1,
-                source: Box::new(e),
-            });
-        } else {
-            self.print_links(local, &id, run_name).await;
         }
-        // The run's experiment is still needed for children started after it ended, which
-        // is rare; keep the map from growing with every run of a long sweep otherwise.
-        if self.run_experiments.len() > 10_000 {
-            self.run_experiments.remove(&local);
+        let locals: Vec<u64> = ends.iter().map(|e| e.run.local_id).collect();
+        self.send_pending_of(&locals).await;
+        let mut updates = Vec::new();
+        for end in ends {
+            let (target, run_name) = match self.runs.remove(&end.run.local_id) {
+                Some(state) => (self.run_ref(&state), Some(state.run_name)),
+                None => (end.run.known_id().map(RunRef::Id), None),
+            };
+            match target {
+                Some(RunRef::Id(id)) if self.outage.is_none() => updates.push((end, id, run_name)),
+                Some(target) => {
+                    let op =
+                        SpillOp::update_run(&target, &end.run.name, end.status, Some(end.end_time));
+                    self.spill_op(&op);
+                    self.report_spilled_end(&end.run.name, end.status);
+                }
+                None => {}
+            }
+        }
+        if updates.is_empty() {
+            return;
+        }
+        let answers: Vec<Result<()>> = match self.ctx.store().cloned() {
+            Ok(store) => {
+                let store = &store;
+                stream::iter(updates.iter().map(|(end, id, _)| async move {
+                    store.update_run(id, end.status, Some(end.end_time)).await
+                }))
+                .buffered(self.concurrency)
+                .collect()
+                .await
+            }
+            Err(e) => updates.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for ((end, id, run_name), stored) in updates.into_iter().zip(answers) {
+            let Ending {
+                run,
+                status,
+                end_time,
+                ..
+            } = end;
+            if let Err(e) = stored {
+                if is_outage(&e) {
+                    self.enter_outage(e);
+                    let op =
+                        SpillOp::update_run(&RunRef::Id(id), &run.name, status, Some(end_time));
+                    self.spill_op(&op);
+                    self.report_spilled_end(&run.name, status);
+                    continue;
+                }
+                self.fail(Error::Undelivered {
+                    run: format!("{} ({id})", run.name),
+                    count: 1,
+                    source: Box::new(e),
+                });
+            } else {
+                self.print_links(run.local_id, &id, run_name).await;
+            }
+            // The run's experiment is still needed for children started after it ended,
+            // which is rare; keep the map from growing with every run of a long sweep.
+            if self.run_experiments.len() > 10_000 {
+                self.run_experiments.remove(&run.local_id);
+            }
         }
     }
 
     pub(super) async fn send_all_pending(&mut self) {
-        let locals: Vec<u64> = self
+        let mut locals: Vec<u64> = self
             .runs
             .iter()
             .filter(|(_, s)| !s.pending.is_empty())
             .map(|(k, _)| *k)
             .collect();
-        for local in locals {
-            self.send_pending(local).await;
-        }
+        // Runs in the order they were started here, not the map's.
+        locals.sort_unstable();
+        self.send_pending_of(&locals).await;
     }
 
     pub(super) async fn send_pending(&mut self, local: u64) {
-        let Some(state) = self.runs.get_mut(&local) else {
-            return;
-        };
-        if state.pending.is_empty() {
+        self.send_pending_of(&[local]).await;
+    }
+
+    /// Stores the pending data of `locals`: the runs' batches go out together (up to
+    /// [`Store::max_concurrent`](crate::store::Store::max_concurrent) requests under way),
+    /// each run's pieces in its own order (see [`deliver`]); during an outage, or for a run
+    /// whose creation was spilled, to the spill.
+    pub(super) async fn send_pending_of(&mut self, locals: &[u64]) {
+        let mut jobs: Vec<(String, String, Batch)> = Vec::new();
+        for &local in locals {
+            let Some(state) = self.runs.get_mut(&local) else {
+                continue;
+            };
+            if state.pending.is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(&mut state.pending);
+            let name = state.slot.name.clone();
+            match self.runs.get(&local).and_then(|s| self.run_ref(s)) {
+                Some(RunRef::Id(id)) if self.outage.is_none() => jobs.push((id, name, batch)),
+                Some(target) => {
+                    for piece in split(normalize(batch), self.limits) {
+                        self.spill_op(&SpillOp::log_batch(&target, &name, &piece));
+                    }
+                }
+                None => {}
+            }
+        }
+        if jobs.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut state.pending);
-        let name = state.slot.name.clone();
-        let id = match self.runs.get(&local).and_then(|s| self.run_ref(s)) {
-            Some(RunRef::Id(id)) if self.outage.is_none() => id,
-            Some(target) => {
-                for piece in split(normalize(batch), self.limits) {
-                    self.spill_op(&SpillOp::log_batch(&target, &name, &piece));
+        let store = match self.ctx.store() {
+            Ok(store) => store.clone(),
+            Err(e) => {
+                for (id, name, _) in jobs {
+                    self.fail(Error::Undelivered {
+                        run: format!("{name} ({id})"),
+                        count: 0,
+                        source: Box::new(e.clone()),
+                    });
                 }
                 return;
             }
-            None => return,
         };
-        if let Err(e) = self.store_batch(&id, &name, batch).await {
-            let e = match e {
-                Error::Undelivered { .. } => e,
-                other => Error::Undelivered {
-                    run: format!("{name} ({id})"),
-                    count: 0,
-                    source: Box::new(other),
-                },
-            };
-            self.fail(e);
-        }
-    }
-
-    /// Stores a batch of any size, cut into pieces the store accepts. Metric-only pieces go
-    /// out up to [`Store::max_in_flight`] at a time; a piece with params or tags goes alone,
-    /// after everything before it, so that their order is kept.
-    pub(super) async fn store_batch(
-        &mut self,
-        run_id: &str,
-        run_name: &str,
-        batch: Batch,
-    ) -> Result<()> {
-        let store = self.ctx.store()?.clone();
-        let mut first_error = None;
-        let mut pieces = split(normalize(batch), self.limits).into_iter().peekable();
-        let mut running = FuturesUnordered::new();
-        // Whether the piece under way has params or tags: nothing may overtake it.
-        let mut ordered_running = false;
-        loop {
-            while self.outage.is_none() && !ordered_running && running.len() < self.in_flight {
-                let next = if running.is_empty() {
-                    pieces.next()
-                } else {
-                    pieces.next_if(metrics_only)
-                };
-                let Some(piece) = next else { break };
-                ordered_running = !metrics_only(&piece);
-                let store = &store;
-                running.push(async move {
-                    let result = store.log_batch(run_id, &piece).await;
-                    (piece, result)
-                });
-            }
-            let Some((piece, result)) = running.next().await else {
-                // Nothing under way and nothing started: done, or the store went down.
-                for piece in pieces {
-                    self.spill_piece(run_id, run_name, &piece);
-                }
-                break;
-            };
-            ordered_running = false;
-            let Err(e) = result else { continue };
-            if is_outage(&e) {
+        let lanes = Lanes {
+            store,
+            limits: self.limits,
+            in_flight: self.in_flight,
+            down: AtomicBool::new(false),
+            permits: (self.concurrency > 1).then(|| Semaphore::new(self.concurrency)),
+        };
+        let lanes = &lanes;
+        let mut outcomes: Vec<Delivered> = stream::iter(
+            jobs.iter_mut()
+                .map(|(id, name, batch)| deliver(lanes, id, name, std::mem::take(batch))),
+        )
+        .buffered(self.concurrency)
+        .collect()
+        .await;
+        // The outage first, so that the spill is announced as such.
+        for out in &mut outcomes {
+            if let Some(e) = out.outage.take() {
                 self.enter_outage(e);
-                self.spill_piece(run_id, run_name, &piece);
-                continue;
-            }
-            // Only what the store refused is lost: the rest of the piece goes again.
-            for (lost, e) in isolate::after_refusal(&store, run_id, &piece, e).await {
-                let e = match e {
-                    Error::Undelivered { .. } => e,
-                    other => Error::Undelivered {
-                        run: format!("{run_name} ({run_id})"),
-                        count: lost.min(piece.len()),
-                        source: Box::new(other),
-                    },
-                };
-                if first_error.is_none() {
-                    first_error = Some(e);
-                } else {
-                    self.fail(e);
-                }
             }
         }
-        first_error.map_or(Ok(()), Err)
+        for ((id, name, _), out) in jobs.iter().zip(outcomes) {
+            for piece in &out.unsent {
+                self.spill_piece(id, name, piece);
+            }
+            for e in out.errors {
+                self.fail(e);
+            }
+        }
     }
 
     pub(super) fn spill_piece(&mut self, run_id: &str, run_name: &str, piece: &Batch) {
@@ -246,4 +272,104 @@ impl Sender {
         let text = links::lines(&ui, &run_name, &experiment_id, run_id);
         let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
     }
+}
+
+/// A run ending, as its `Command::End` said.
+pub(super) struct Ending {
+    pub(super) run: Arc<RunSlot>,
+    pub(super) status: RunStatus,
+    pub(super) end_time: i64,
+    pub(super) error: Option<String>,
+}
+
+/// What batches of several runs sent together share.
+struct Lanes {
+    store: Arc<dyn Store>,
+    limits: BatchLimits,
+    /// Metric-only pieces of one run under way at once.
+    in_flight: usize,
+    /// Set once a request found the store unreachable: no new piece starts.
+    down: AtomicBool,
+    /// Bounds the requests under way across runs, when runs send together.
+    permits: Option<Semaphore>,
+}
+
+impl Lanes {
+    async fn permit(&self) -> Option<SemaphorePermit<'_>> {
+        match &self.permits {
+            Some(permits) => permits.acquire().await.ok(),
+            None => None,
+        }
+    }
+}
+
+/// What became of one run's batch.
+#[derive(Default)]
+struct Delivered {
+    /// What the store refused, each error with the values it lost.
+    errors: Vec<Error>,
+    /// The outage that stopped the sending, if this run met it.
+    outage: Option<Error>,
+    /// Pieces not stored because the store is unreachable, in the order to spill them.
+    unsent: Vec<Batch>,
+}
+
+/// Stores a batch of any size, cut into pieces the store accepts. Metric-only pieces go out
+/// up to `in_flight` at a time; a piece with params or tags goes alone, after everything
+/// before it, so that their order is kept. Once the store is found unreachable (by this run
+/// or another sending together), the pieces not stored are returned, to be spilled.
+async fn deliver(lanes: &Lanes, run_id: &str, run_name: &str, batch: Batch) -> Delivered {
+    let store = &lanes.store;
+    let mut out = Delivered::default();
+    let mut pieces = split(normalize(batch), lanes.limits).into_iter().peekable();
+    let mut running = FuturesUnordered::new();
+    // Whether the piece under way has params or tags: nothing may overtake it.
+    let mut ordered_running = false;
+    loop {
+        while !lanes.down.load(Ordering::Relaxed)
+            && !ordered_running
+            && running.len() < lanes.in_flight
+        {
+            let next = if running.is_empty() {
+                pieces.next()
+            } else {
+                pieces.next_if(metrics_only)
+            };
+            let Some(piece) = next else { break };
+            ordered_running = !metrics_only(&piece);
+            running.push(async move {
+                let _permit = lanes.permit().await;
+                let result = store.log_batch(run_id, &piece).await;
+                (piece, result)
+            });
+        }
+        let Some((piece, result)) = running.next().await else {
+            // Nothing under way and nothing started: done, or the store went down.
+            out.unsent.extend(pieces);
+            break;
+        };
+        ordered_running = false;
+        let Err(e) = result else { continue };
+        if is_outage(&e) {
+            lanes.down.store(true, Ordering::Relaxed);
+            out.outage.get_or_insert(e);
+            out.unsent.push(piece);
+            continue;
+        }
+        // Only what the store refused is lost: the rest of the piece goes again. Only a
+        // piece with params makes more requests here, and such a piece went alone: none of
+        // this run's pieces is under way (holding a permit) while this waits for one.
+        let _permit = lanes.permit().await;
+        for (lost, e) in isolate::after_refusal(store, run_id, &piece, e).await {
+            out.errors.push(match e {
+                Error::Undelivered { .. } => e,
+                other => Error::Undelivered {
+                    run: format!("{run_name} ({run_id})"),
+                    count: lost.min(piece.len()),
+                    source: Box::new(other),
+                },
+            });
+        }
+    }
+    out
 }

@@ -1,4 +1,5 @@
-//! The sender's state and its loop: commands are taken in chunks and handled in order.
+//! The sender's state and its loop: commands are taken in chunks and handled in order, or,
+//! when the store takes several requests at once, in phases (`overlap.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,6 +39,8 @@ pub(super) struct Sender {
     pub(super) limits: BatchLimits,
     /// Metric-only batches of one run that may be under way at once.
     pub(super) in_flight: usize,
+    /// Requests of different runs that may be under way at once (1: one after another).
+    pub(super) concurrency: usize,
     /// A run's pending values are sent once there are this many.
     pub(super) send_at: usize,
     pub(super) runs: HashMap<u64, RunState>,
@@ -62,6 +65,7 @@ impl Sender {
             .map(|s| s.limits())
             .unwrap_or(BatchLimits::MLFLOW_SERVER);
         let in_flight = store.as_ref().map_or(1, |s| s.max_in_flight().max(1));
+        let concurrency = store.as_ref().map_or(1, |s| s.max_concurrent().max(1));
         if let Err(e) = &store {
             report(e);
         }
@@ -75,6 +79,7 @@ impl Sender {
             ctx: Ctx { store },
             limits,
             in_flight,
+            concurrency,
             send_at,
             runs: HashMap::new(),
             run_experiments: HashMap::new(),
@@ -120,32 +125,41 @@ impl Sender {
     }
 
     pub(super) async fn process(&mut self, mut chunk: Vec<Option<Command>>) {
+        if self.concurrency > 1 {
+            return self.process_overlapped(chunk).await;
+        }
         for i in 0..chunk.len() {
-            let Some(cmd) = chunk[i].take() else { continue };
-            match cmd {
-                Command::Start { run, spec } => {
-                    // Tags logged right after the start ride on the create request.
-                    let early_tags = take_early_tags(&mut chunk[i + 1..], run.local_id);
-                    self.start(run, spec, early_tags).await;
-                }
-                Command::Log { run, batch } => self.log(run, batch).await,
-                Command::End {
-                    run,
-                    status,
-                    end_time,
-                    error,
-                } => self.end(run, status, end_time, error).await,
-                Command::Failed(err) => self.fail(err),
-                Command::Flush(reply) => {
-                    self.send_all_pending().await;
-                    self.probe(true).await;
-                    self.report_spill();
-                    let _ = reply.send(std::mem::take(&mut self.failures));
-                }
-                Command::Call(call) => {
-                    self.send_all_pending().await;
-                    call(self.ctx.clone()).await;
-                }
+            self.handle(&mut chunk, i).await;
+        }
+    }
+
+    /// Handles the command at `i`, alone; the commands after it are there for a start to
+    /// take the tags logged right after it.
+    pub(super) async fn handle(&mut self, chunk: &mut [Option<Command>], i: usize) {
+        let Some(cmd) = chunk[i].take() else { return };
+        match cmd {
+            Command::Start { run, spec } => {
+                // Tags logged right after the start ride on the create request.
+                let early_tags = take_early_tags(&mut chunk[i + 1..], run.local_id);
+                self.start(run, spec, early_tags).await;
+            }
+            Command::Log { run, batch } => self.log(run, batch).await,
+            Command::End {
+                run,
+                status,
+                end_time,
+                error,
+            } => self.end(run, status, end_time, error).await,
+            Command::Failed(err) => self.fail(err),
+            Command::Flush(reply) => {
+                self.send_all_pending().await;
+                self.probe(true).await;
+                self.report_spill();
+                let _ = reply.send(std::mem::take(&mut self.failures));
+            }
+            Command::Call(call) => {
+                self.send_all_pending().await;
+                call(self.ctx.clone()).await;
             }
         }
     }

@@ -101,6 +101,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         1
     }
 
+    /// How many requests of different runs (creates, batches, status updates) the sender
+    /// may have under way at once. The REST store reads `MLFLOW_RS_HTTP_CONCURRENCY`
+    /// (default 8); 1, the default, sends them one after another, as the embedded store
+    /// wants (one connection: concurrency would bring nothing).
+    fn max_concurrent(&self) -> usize {
+        1
+    }
+
     /// Whether the store takes client-chosen run ids ([`CreateRun::run_id`]).
     fn accepts_client_run_ids(&self) -> bool {
         false

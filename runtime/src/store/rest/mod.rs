@@ -56,6 +56,8 @@ pub struct RestStore {
     give_up: Option<GiveUp>,
     /// Metric batches of one run kept in flight at once (`MLFLOW_RS_HTTP_IN_FLIGHT`).
     in_flight: usize,
+    /// Requests of different runs under way at once (`MLFLOW_RS_HTTP_CONCURRENCY`).
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for RestStore {
@@ -125,6 +127,7 @@ impl RestStore {
             first_contact,
             give_up: None,
             in_flight: in_flight()?,
+            concurrency: config::http_concurrency()?,
         })
     }
 
@@ -483,6 +486,10 @@ impl Store for RestStore {
 
     fn max_in_flight(&self) -> usize {
         self.in_flight
+    }
+
+    fn max_concurrent(&self) -> usize {
+        self.concurrency
     }
 
     async fn ping(&self) -> Result<()> {

@@ -1,0 +1,175 @@
+//! The requests of different runs under way together. A chunk of queued commands is cut
+//! into segments at the commands that must keep their place (`Flush`, `Call`, `Failed`, and
+//! a command for a run that already ended in the segment); within a segment, in phases:
+//!
+//! 1. the runs started are created in waves: first those whose parent exists (or that have
+//!    none), then their children, and so on; each wave is prepared in order, its
+//!    `runs/create` requests go out together, and the answers are taken in order;
+//! 2. the logged values join their run's pending batch, as one at a time;
+//! 3. the runs that end store their pending batches together, then their statuses
+//!    together, then print their links in order.
+//!
+//! So a run is created before anything is logged to it, a child after its parent's create
+//! came back (its request carries the parent's id), and a run's data is stored before its
+//! status; the order of a run's params and tags is kept by [`Sender::send_pending_of`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::stream;
+
+use super::batching::take_early_tags;
+use super::command::{Command, StartSpec};
+use super::create::{CreateRequest, Prepared};
+use super::deliver::Ending;
+use super::outage::Created;
+use super::slot::RunSlot;
+use super::state::Sender;
+use crate::base::error::{Error, Result};
+use crate::base::model::RunTag;
+
+/// A run to create: its slot, what the caller asked, the tags logged right after it.
+type Start = (Arc<RunSlot>, StartSpec, Vec<RunTag>);
+
+/// A creation of a wave, between its preparation and its answer.
+enum Step {
+    Send(CreateRequest),
+    Done(Result<Created>),
+}
+
+impl Sender {
+    /// Handles a chunk with the requests of different runs under way together.
+    pub(super) async fn process_overlapped(&mut self, mut chunk: Vec<Option<Command>>) {
+        let mut i = 0;
+        while i < chunk.len() {
+            match &chunk[i] {
+                Some(Command::Start { .. } | Command::Log { .. } | Command::End { .. }) => {
+                    let end = segment_end(&chunk, i);
+                    self.segment(&mut chunk, i, end).await;
+                    i = end;
+                }
+                _ => {
+                    self.handle(&mut chunk, i).await;
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    /// The commands `from..to`: starts, logs and ends, each run's in order.
+    async fn segment(&mut self, chunk: &mut [Option<Command>], from: usize, to: usize) {
+        let mut starts: Vec<Start> = Vec::new();
+        for i in from..to {
+            if let Some(Command::Start { .. }) = &chunk[i]
+                && let Some(Command::Start { run, spec }) = chunk[i].take()
+            {
+                // Tags logged right after the start ride on the create request.
+                let early_tags = take_early_tags(&mut chunk[i + 1..], run.local_id);
+                starts.push((run, spec, early_tags));
+            }
+        }
+        while !starts.is_empty() {
+            let waiting: HashSet<u64> = starts.iter().map(|(run, ..)| run.local_id).collect();
+            let (wave, later): (Vec<Start>, Vec<Start>) = starts.into_iter().partition(|s| {
+                s.1.parent
+                    .as_ref()
+                    .is_none_or(|p| !waiting.contains(&p.local_id))
+            });
+            starts = later;
+            // A wave is never empty (a parent is started before its child), but were it so,
+            // the rest goes as one wave rather than never.
+            if wave.is_empty() {
+                self.create_wave(std::mem::take(&mut starts)).await;
+            } else {
+                self.create_wave(wave).await;
+            }
+        }
+        let mut ends = Vec::new();
+        for cmd in chunk[from..to].iter_mut() {
+            match cmd.take() {
+                Some(Command::Log { run, batch }) => self.log(run, batch).await,
+                Some(Command::End {
+                    run,
+                    status,
+                    end_time,
+                    error,
+                }) => ends.push(Ending {
+                    run,
+                    status,
+                    end_time,
+                    error,
+                }),
+                _ => {}
+            }
+        }
+        if !ends.is_empty() {
+            self.end_many(ends).await;
+        }
+    }
+
+    /// Creates runs none of which is another's parent: prepared in order, created
+    /// together, the answers taken in order (so that, when the store went down, the
+    /// creations that failed go to the spill in the order they were started).
+    async fn create_wave(&mut self, wave: Vec<Start>) {
+        let mut steps = Vec::with_capacity(wave.len());
+        for (run, spec, early_tags) in wave {
+            let step = match self.prepare_create(spec, early_tags).await {
+                Ok(Prepared::Request(request)) => Step::Send(request),
+                Ok(Prepared::Done(created)) => Step::Done(Ok(created)),
+                Err(e) => Step::Done(Err(e)),
+            };
+            steps.push((run, step));
+        }
+        let answers: Vec<Option<Result<_>>> = match self.ctx.store().cloned() {
+            Ok(store) => {
+                let store = &store;
+                stream::iter(steps.iter().map(|(_, step)| async move {
+                    match step {
+                        Step::Send(r) => Some(store.create_run(&r.request).await),
+                        Step::Done(_) => None,
+                    }
+                }))
+                .buffered(self.concurrency)
+                .collect()
+                .await
+            }
+            // Without a store nothing was prepared to send.
+            Err(e) => steps
+                .iter()
+                .map(|(_, step)| matches!(step, Step::Send(_)).then(|| Err(e.clone())))
+                .collect(),
+        };
+        for ((run, step), answer) in steps.into_iter().zip(answers) {
+            let result = match (step, answer) {
+                (Step::Send(request), Some(answer)) => self.create_answered(request, answer),
+                (Step::Done(result), _) => result,
+                (Step::Send(_), None) => Err(Error::Config("the creation was not sent".into())),
+            };
+            self.started(run, result);
+        }
+    }
+}
+
+/// Where the segment that starts at `from` ends: at a command that must keep its place, or
+/// at a log or end of a run that already ended within the segment.
+fn segment_end(chunk: &[Option<Command>], from: usize) -> usize {
+    let mut ended = HashSet::new();
+    for (i, cmd) in chunk.iter().enumerate().skip(from) {
+        match cmd {
+            None | Some(Command::Start { .. }) => {}
+            Some(Command::Log { run, .. }) => {
+                if ended.contains(&run.local_id) {
+                    return i;
+                }
+            }
+            Some(Command::End { run, .. }) => {
+                if !ended.insert(run.local_id) {
+                    return i;
+                }
+            }
+            Some(Command::Failed(_) | Command::Flush(_) | Command::Call(_)) => return i,
+        }
+    }
+    chunk.len()
+}
