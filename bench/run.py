@@ -669,13 +669,19 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
     finally:
         srv.stop()
 
+    def add_walls(label, rows, distances, results):
+        """One table row per client and distance: its wall time and ratio to its own 0 ms."""
+        walls = {k: summary(v, lambda r: r["wall"]) for k, v in results.items()}
+        for name, _, _ in rows:
+            for rtt in distances:
+                w = walls[(name, rtt)]
+                ratio = "" if rtt == 0 else f"{w / walls[(name, 0)]:.2f}x own 0 ms"
+                table.add(f"{label}{name} @ {rtt} ms RTT", w, "s",
+                          note=", ".join(x for x in [ratio, note(results[(name, rtt)])] if x))
+        return walls
+
     table.section("Latency: seed sweep, server default (4 workers), through the delay proxy")
-    walls = {k: summary(v, lambda r: r["wall"]) for k, v in res_seed.items()}
-    for name, _, _ in seed:
-        for rtt in rtts:
-            w = walls[(name, rtt)]
-            ratio = "" if rtt == 0 else f"{w / walls[(name, 0)]:.2f}x own 0 ms"
-            table.add(f"{name} @ {rtt} ms RTT", w, "s", note=", ".join(x for x in [ratio, note(res_seed[(name, rtt)])] if x))
+    walls = add_walls("", seed, rtts, res_seed)
     base = walls[("Rust seed sweep, default", 0)]
     for name in ["Rust seed sweep, default", "Rust seed sweep, keep-alive", "Rust seed sweep, fresh connections"]:
         r = walls[(name, 50)] / base
@@ -711,12 +717,7 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
     finally:
         srv.stop()
     table.section("Latency: seed sweep over https (TLS, 4 workers), through the delay proxy")
-    walls = {k: summary(v, lambda r: r["wall"]) for k, v in res_tls.items()}
-    for name, _, _ in tls_seed:
-        for rtt in tls_rtts:
-            w = walls[(name, rtt)]
-            ratio = "" if rtt == 0 else f"{w / walls[(name, 0)]:.2f}x own 0 ms"
-            table.add(f"https {name} @ {rtt} ms RTT", w, "s", note=", ".join(x for x in [ratio, note(res_tls[(name, rtt)])] if x))
+    add_walls("https ", tls_seed, tls_rtts, res_tls)
     table.add("load average (1 min) at the start / end of the latency section", load_start, "",
               note=f"end {os.getloadavg()[0]:.2f}")
 
