@@ -37,14 +37,16 @@ fn execute_tuning(
     param1_choices: &[&str],
     param2_choices: &[&str],
     test_identifier: &str,
-) -> Option<String> {
+) -> Option<mlflow::RunHandle> {
     if let Err(e) = mlflow::set_tag("test_identifier", test_identifier) {
         eprintln!("parent {test_no}: {e}");
     }
     for i in 0..5 {
         log_run(i, test_no, param1_choices, param2_choices, test_identifier);
     }
-    mlflow::active_run_id()
+    // The handle, not the id: over REST an id is known only once the server created the
+    // run, and waiting for it here would hold the next parent back a round trip.
+    mlflow::active_run()
 }
 
 fn main() -> Result<(), mlflow::Error> {
@@ -53,11 +55,15 @@ fn main() -> Result<(), mlflow::Error> {
     let param_2_values = ["u", "v", "w"];
     let mut parents = Vec::new();
     for x in 0..5 {
-        if let Some(id) = execute_tuning(x, &param_1_values, &param_2_values, "default") {
-            parents.push((format!("parent_run_test_default_{x}"), id));
+        if let Some(run) = execute_tuning(x, &param_1_values, &param_2_values, "default") {
+            parents.push((format!("parent_run_test_default_{x}"), run));
         }
     }
     mlflow::flush()?;
+    let parents = parents
+        .into_iter()
+        .map(|(name, run)| Ok((name, run.id()?)))
+        .collect::<Result<Vec<_>, mlflow::Error>>()?;
 
     if !std::env::args().skip(1).any(|a| a == "--seed-only") {
         print_best_children(&parents)?;

@@ -319,3 +319,73 @@ fn runs_of_a_sweep_go_out_together_in_the_order_mlflow_needs() {
     assert_eq!(parent.tags.get("kind").map(String::as_str), Some("sweep"));
     assert_eq!(child.parent_run_id.as_ref(), Some(&parent.run_id));
 }
+
+#[test]
+fn runs_started_while_a_create_is_under_way_join_the_next_wave() {
+    if in_child() {
+        let proxy = log_through_proxy();
+        // The first parent's create is held until the rest of the sweep is queued.
+        let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+        proxy.script("runs/create", vec![Action::Held(gate.clone())]);
+        for p in 0..3 {
+            let parent = mlflow::start_run().name(format!("parent_{p}")).start();
+            for c in 0..2 {
+                let child = mlflow::start_run().name(format!("p{p}_c{c}")).start();
+                mlflow::log_metric("score", f64::from(c)).unwrap();
+                child.end(mlflow::RunStatus::Finished);
+            }
+            // No id is read: that would wait for the parent's create.
+            parent.end(mlflow::RunStatus::Finished);
+            if p == 0 {
+                // Let the sender take the first parent's runs alone and send its create
+                // (were it slower, the sweep would be taken in one piece and the checks
+                // below hold all the same).
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }
+        gate.add_permits(1);
+        mlflow::flush().expect("delivered");
+
+        let journal = proxy.journal();
+        let arrived = |name: &str| {
+            journal
+                .iter()
+                .find(|j| j.path.ends_with("runs/create") && j.body["run_name"] == name)
+                .unwrap_or_else(|| panic!("no create for {name}: {journal:#?}"))
+                .arrived
+        };
+        let first_ending = journal
+            .iter()
+            .filter(|j| j.path.ends_with("runs/log-batch") || j.path.ends_with("runs/update"))
+            .map(|j| j.arrived)
+            .min()
+            .expect("batches and updates were sent");
+        // The later parents did not wait for the first parent's runs to be stored.
+        for name in ["parent_1", "parent_2"] {
+            assert!(
+                arrived(name) < first_ending,
+                "{name} created only after the first run's data: {journal:#?}"
+            );
+        }
+        assert!(arrived("p2_c0") < first_ending, "{journal:#?}");
+        return;
+    }
+    let uri = require_server!();
+    let runs = behind_proxy(
+        "runs_started_while_a_create_is_under_way_join_the_next_wave",
+        &uri,
+        &[],
+        Duration::from_secs(120),
+    );
+    assert_eq!(runs.len(), 9, "no duplicate run");
+    for p in 0..3 {
+        let parent = RunRecord::named(&runs, &format!("parent_{p}"));
+        assert_eq!(parent.status, "FINISHED");
+        let children = parent.children(&runs);
+        assert_eq!(children.len(), 2, "children of parent_{p}");
+        for child in children {
+            assert_eq!(child.status, "FINISHED");
+            assert!(child.metrics.contains_key("score"), "{}", child.run_name);
+        }
+    }
+}

@@ -46,6 +46,9 @@ fn parent(p: usize) {
 #[test]
 fn a_sweep_survives_requests_arriving_out_of_order() {
     let uri = require_server!();
+    // Fresh connections, so that each request gets a delay of its own. This test is alone
+    // in its binary and sets the variable before any store is built.
+    unsafe { std::env::set_var("MLFLOW_RS_HTTP_KEEPALIVE", "false") };
     let upstream = uri.trim_start_matches("http://").to_owned();
     let proxy = DelayProxy::start(
         upstream.as_str(),

@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
-use futures_util::stream::{self, FuturesUnordered};
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::batching::{metrics_only, normalize, split, tag};
 use super::isolate;
+use super::overlap::bounded;
 use super::slot::RunSlot;
 use super::spill::{RunRef, SpillOp, is_outage};
 use super::state::{RunState, Sender};
@@ -72,89 +73,118 @@ impl Sender {
         .await;
     }
 
-    /// Ends runs: stores their pending data (runs together, up to
+    /// Ends runs: each run's pending data, then its status, the runs side by side (up to
     /// [`Store::max_concurrent`](crate::store::Store::max_concurrent) requests under way),
-    /// then their statuses (together as well), then prints their links in order.
+    /// so that one run's status update need not wait for another run's data; then prints
+    /// their links in order.
     pub(super) async fn end_many(&mut self, ends: Vec<Ending>) {
-        for end in &ends {
-            if let Some(message) = &end.error
-                && let Some(state) = self.runs.get_mut(&end.run.local_id)
-            {
-                state.pending.tags.push(tag(
-                    "error",
-                    validate::truncate_value(
-                        "tag",
-                        "error",
-                        message.clone(),
-                        validate::MAX_TAG_VALUE_LENGTH,
-                    ),
-                ));
-            }
-        }
-        let locals: Vec<u64> = ends.iter().map(|e| e.run.local_id).collect();
-        self.send_pending_of(&locals).await;
-        let mut updates = Vec::new();
+        let mut chains = Vec::new();
         for end in ends {
-            let (target, run_name) = match self.runs.remove(&end.run.local_id) {
-                Some(state) => (self.run_ref(&state), Some(state.run_name)),
-                None => (end.run.known_id().map(RunRef::Id), None),
+            let (target, run_name, mut pending) = match self.runs.remove(&end.run.local_id) {
+                Some(state) => (self.run_ref(&state), Some(state.run_name), state.pending),
+                None => (end.run.known_id().map(RunRef::Id), None, Batch::default()),
             };
+            if let Some(message) = &end.error {
+                let message = validate::truncate_value(
+                    "tag",
+                    "error",
+                    message.clone(),
+                    validate::MAX_TAG_VALUE_LENGTH,
+                );
+                pending.tags.push(tag("error", message));
+            }
             match target {
-                Some(RunRef::Id(id)) if self.outage.is_none() => updates.push((end, id, run_name)),
+                Some(RunRef::Id(id)) if self.outage.is_none() => chains.push(Chain {
+                    end,
+                    id,
+                    run_name,
+                    batch: pending,
+                }),
                 Some(target) => {
-                    let op =
-                        SpillOp::update_run(&target, &end.run.name, end.status, Some(end.end_time));
-                    self.spill_op(&op);
-                    self.report_spilled_end(&end.run.name, end.status);
+                    for piece in split(normalize(pending), self.limits) {
+                        self.spill_op(&SpillOp::log_batch(&target, &end.run.name, &piece));
+                    }
+                    self.spill_end(&target, &end);
                 }
                 None => {}
             }
         }
-        if updates.is_empty() {
+        if chains.is_empty() {
             return;
         }
-        let answers: Vec<Result<()>> = match self.ctx.store().cloned() {
-            Ok(store) => {
-                let store = &store;
-                stream::iter(updates.iter().map(|(end, id, _)| async move {
-                    store.update_run(id, end.status, Some(end.end_time)).await
-                }))
-                .buffered(self.concurrency)
-                .collect()
-                .await
-            }
-            Err(e) => updates.iter().map(|_| Err(e.clone())).collect(),
-        };
-        for ((end, id, run_name), stored) in updates.into_iter().zip(answers) {
-            let Ending {
-                run,
-                status,
-                end_time,
-                ..
-            } = end;
-            if let Err(e) = stored {
-                if is_outage(&e) {
-                    self.enter_outage(e);
-                    let op =
-                        SpillOp::update_run(&RunRef::Id(id), &run.name, status, Some(end_time));
-                    self.spill_op(&op);
-                    self.report_spilled_end(&run.name, status);
-                    continue;
+        let lanes = match self.lanes() {
+            Ok(lanes) => lanes,
+            Err(e) => {
+                for chain in chains {
+                    self.fail(Error::Undelivered {
+                        run: format!("{} ({})", chain.end.run.name, chain.id),
+                        count: chain.batch.len() + 1,
+                        source: Box::new(e.clone()),
+                    });
                 }
-                self.fail(Error::Undelivered {
-                    run: format!("{} ({id})", run.name),
+                return;
+            }
+        };
+        let lanes = &lanes;
+        let mut outcomes: Vec<(Delivered, Option<Result<()>>)> = bounded(
+            chains.iter_mut().map(|c| end_one(lanes, c)),
+            self.concurrency,
+        )
+        .await;
+        for (delivered, update) in &mut outcomes {
+            if let Some(e) = delivered.outage.take() {
+                self.enter_outage(e);
+            }
+            if let Some(Err(e)) = update
+                && is_outage(e)
+            {
+                self.enter_outage(e.clone());
+            }
+        }
+        for (chain, (delivered, update)) in chains.into_iter().zip(outcomes) {
+            let Chain {
+                end, id, run_name, ..
+            } = chain;
+            for piece in &delivered.unsent {
+                self.spill_piece(&id, &end.run.name, piece);
+            }
+            for e in delivered.errors {
+                self.fail(e);
+            }
+            match update {
+                Some(Ok(())) => self.print_links(end.run.local_id, &id, run_name).await,
+                Some(Err(e)) if !is_outage(&e) => self.fail(Error::Undelivered {
+                    run: format!("{} ({id})", end.run.name),
                     count: 1,
                     source: Box::new(e),
-                });
-            } else {
-                self.print_links(run.local_id, &id, run_name).await;
+                }),
+                // Not sent, or sent into the outage: its data went to the spill first.
+                _ => self.spill_end(&RunRef::Id(id), &end),
             }
             // The run's experiment is still needed for children started after it ended,
             // which is rare; keep the map from growing with every run of a long sweep.
             if self.run_experiments.len() > 10_000 {
-                self.run_experiments.remove(&run.local_id);
+                self.run_experiments.remove(&end.run.local_id);
             }
         }
+    }
+
+    /// Puts a run's end into the spill and says so.
+    fn spill_end(&mut self, target: &RunRef, end: &Ending) {
+        let op = SpillOp::update_run(target, &end.run.name, end.status, Some(end.end_time));
+        self.spill_op(&op);
+        self.report_spilled_end(&end.run.name, end.status);
+    }
+
+    /// What the requests of several runs sent together share.
+    fn lanes(&self) -> Result<Lanes> {
+        Ok(Lanes {
+            store: self.ctx.store()?.clone(),
+            limits: self.limits,
+            in_flight: self.in_flight,
+            down: AtomicBool::new(false),
+            permits: (self.concurrency > 1).then(|| Semaphore::new(self.concurrency)),
+        })
     }
 
     pub(super) async fn send_all_pending(&mut self) {
@@ -201,8 +231,8 @@ impl Sender {
         if jobs.is_empty() {
             return;
         }
-        let store = match self.ctx.store() {
-            Ok(store) => store.clone(),
+        let lanes = match self.lanes() {
+            Ok(lanes) => lanes,
             Err(e) => {
                 for (id, name, _) in jobs {
                     self.fail(Error::Undelivered {
@@ -214,21 +244,11 @@ impl Sender {
                 return;
             }
         };
-        let lanes = Lanes {
-            store,
-            limits: self.limits,
-            in_flight: self.in_flight,
-            down: AtomicBool::new(false),
-            permits: (self.concurrency > 1).then(|| Semaphore::new(self.concurrency)),
-        };
         let lanes = &lanes;
-        let mut outcomes: Vec<Delivered> = stream::iter(
-            jobs.iter_mut()
-                .map(|(id, name, batch)| deliver(lanes, id, name, std::mem::take(batch))),
-        )
-        .buffered(self.concurrency)
-        .collect()
-        .await;
+        let sends = jobs
+            .iter_mut()
+            .map(|(id, name, batch)| deliver(lanes, id, name, std::mem::take(batch)));
+        let mut outcomes: Vec<Delivered> = bounded(sends, self.concurrency).await;
         // The outage first, so that the spill is announced as such.
         for out in &mut outcomes {
             if let Some(e) = out.outage.take() {
@@ -282,7 +302,38 @@ pub(super) struct Ending {
     pub(super) error: Option<String>,
 }
 
-/// What batches of several runs sent together share.
+/// A run being ended: its status, its id in the store, its name there, its last data.
+struct Chain {
+    end: Ending,
+    id: String,
+    run_name: Option<String>,
+    batch: Batch,
+}
+
+/// Stores a run's last data, then (unless the store went down meanwhile) its status.
+async fn end_one(lanes: &Lanes, chain: &mut Chain) -> (Delivered, Option<Result<()>>) {
+    let batch = std::mem::take(&mut chain.batch);
+    let delivered = if batch.is_empty() {
+        Delivered::default()
+    } else {
+        deliver(lanes, &chain.id, &chain.end.run.name, batch).await
+    };
+    if lanes.down.load(Ordering::Relaxed) || !delivered.unsent.is_empty() {
+        return (delivered, None);
+    }
+    let _permit = lanes.permit().await;
+    let end = &chain.end;
+    let update = lanes
+        .store
+        .update_run(&chain.id, end.status, Some(end.end_time))
+        .await;
+    if update.as_ref().is_err_and(is_outage) {
+        lanes.down.store(true, Ordering::Relaxed);
+    }
+    (delivered, Some(update))
+}
+
+/// What the requests of several runs sent together share.
 struct Lanes {
     store: Arc<dyn Store>,
     limits: BatchLimits,

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use futures_util::stream;
+use std::future::Future;
 
 use super::batching::take_early_tags;
 use super::command::{Command, StartSpec};
@@ -25,7 +26,7 @@ use super::create::{CreateRequest, Prepared};
 use super::deliver::Ending;
 use super::outage::Created;
 use super::slot::RunSlot;
-use super::state::Sender;
+use super::state::{MAX_CHUNK, Sender};
 use crate::base::error::{Error, Result};
 use crate::base::model::RunTag;
 
@@ -46,8 +47,7 @@ impl Sender {
             match &chunk[i] {
                 Some(Command::Start { .. } | Command::Log { .. } | Command::End { .. }) => {
                     let end = segment_end(&chunk, i);
-                    self.segment(&mut chunk, i, end).await;
-                    i = end;
+                    i = self.segment(&mut chunk, i, end).await;
                 }
                 _ => {
                     self.handle(&mut chunk, i).await;
@@ -57,19 +57,24 @@ impl Sender {
         }
     }
 
-    /// The commands `from..to`: starts, logs and ends, each run's in order.
-    async fn segment(&mut self, chunk: &mut [Option<Command>], from: usize, to: usize) {
+    /// The commands `from..to`: starts, logs and ends, each run's in order. A segment that
+    /// reaches the end of the chunk takes in what was queued while its runs were being
+    /// created, so that runs started meanwhile join its next wave instead of waiting for
+    /// its end (a sweep's parents do not wait for each other). Returns where it ended.
+    async fn segment(
+        &mut self,
+        chunk: &mut Vec<Option<Command>>,
+        from: usize,
+        mut to: usize,
+    ) -> usize {
         let mut starts: Vec<Start> = Vec::new();
-        for i in from..to {
-            if let Some(Command::Start { .. }) = &chunk[i]
-                && let Some(Command::Start { run, spec }) = chunk[i].take()
-            {
-                // Tags logged right after the start ride on the create request.
-                let early_tags = take_early_tags(&mut chunk[i + 1..], run.local_id);
-                starts.push((run, spec, early_tags));
+        let mut seen = from;
+        loop {
+            take_starts(chunk, seen, to, &mut starts);
+            seen = to;
+            if starts.is_empty() {
+                break;
             }
-        }
-        while !starts.is_empty() {
             let waiting: HashSet<u64> = starts.iter().map(|(run, ..)| run.local_id).collect();
             let (wave, later): (Vec<Start>, Vec<Start>) = starts.into_iter().partition(|s| {
                 s.1.parent
@@ -83,6 +88,9 @@ impl Sender {
                 self.create_wave(std::mem::take(&mut starts)).await;
             } else {
                 self.create_wave(wave).await;
+            }
+            if to == chunk.len() && self.take_queued(chunk) {
+                to = segment_end(chunk, from);
             }
         }
         let mut ends = Vec::new();
@@ -106,6 +114,22 @@ impl Sender {
         if !ends.is_empty() {
             self.end_many(ends).await;
         }
+        to
+    }
+
+    /// Appends what is waiting in the queue to `chunk`; true when anything was.
+    fn take_queued(&self, chunk: &mut Vec<Option<Command>>) -> bool {
+        let Some(queue) = &self.queue else {
+            return false;
+        };
+        let before = chunk.len();
+        while chunk.len() < MAX_CHUNK {
+            match queue.try_recv() {
+                Ok(cmd) => chunk.push(Some(cmd)),
+                Err(_) => break,
+            }
+        }
+        chunk.len() > before
     }
 
     /// Creates runs none of which is another's parent: prepared in order, created
@@ -124,15 +148,13 @@ impl Sender {
         let answers: Vec<Option<Result<_>>> = match self.ctx.store().cloned() {
             Ok(store) => {
                 let store = &store;
-                stream::iter(steps.iter().map(|(_, step)| async move {
+                let creates = steps.iter().map(|(_, step)| async move {
                     match step {
                         Step::Send(r) => Some(store.create_run(&r.request).await),
                         Step::Done(_) => None,
                     }
-                }))
-                .buffered(self.concurrency)
-                .collect()
-                .await
+                });
+                bounded(creates, self.concurrency).await
             }
             // Without a store nothing was prepared to send.
             Err(e) => steps
@@ -149,6 +171,39 @@ impl Sender {
             self.started(run, result);
         }
     }
+}
+
+/// Moves the starts among `chunk[from..to]` to `starts`, each with the tags logged right
+/// after it (they ride on the create request).
+fn take_starts(chunk: &mut [Option<Command>], from: usize, to: usize, starts: &mut Vec<Start>) {
+    for i in from..to {
+        if let Some(Command::Start { .. }) = &chunk[i]
+            && let Some(Command::Start { run, spec }) = chunk[i].take()
+        {
+            let early_tags = take_early_tags(&mut chunk[i + 1..], run.local_id);
+            starts.push((run, spec, early_tags));
+        }
+    }
+}
+
+/// Runs `futures`, up to `limit` at once, starting the next as soon as any finishes (not
+/// only the oldest: a slow request must not hold back the others' slots); the outputs come
+/// back in the order of `futures`.
+pub(super) async fn bounded<F: Future>(
+    futures: impl IntoIterator<Item = F>,
+    limit: usize,
+) -> Vec<F::Output> {
+    let mut outputs: Vec<(usize, F::Output)> = stream::iter(
+        futures
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| async move { (i, f.await) }),
+    )
+    .buffer_unordered(limit.max(1))
+    .collect()
+    .await;
+    outputs.sort_unstable_by_key(|(i, _)| *i);
+    outputs.into_iter().map(|(_, o)| o).collect()
 }
 
 /// Where the segment that starts at `from` ends: at a command that must keep its place, or

@@ -15,7 +15,7 @@ use crate::base::model::Batch;
 use crate::store::{BatchLimits, Store};
 
 /// How many queued commands are taken at once before the store is called.
-const MAX_CHUNK: usize = 4096;
+pub(super) const MAX_CHUNK: usize = 4096;
 
 /// With requests sent concurrently, how many pieces per request slot a run gathers before
 /// sending. Measured against a 4-worker server (100,000 points, 4 in flight): 1 reaches
@@ -56,6 +56,8 @@ pub(super) struct Sender {
     pub(super) outage: Option<Outage>,
     /// Ids of runs whose creation was spilled and later replayed, by spill reference.
     pub(super) replayed_ids: HashMap<String, String>,
+    /// The queue, for commands that arrive while a chunk is being handled (`overlap.rs`).
+    pub(super) queue: Option<flume::Receiver<Command>>,
 }
 
 impl Sender {
@@ -90,10 +92,12 @@ impl Sender {
             spill: Spill::default(),
             outage: None,
             replayed_ids: HashMap::new(),
+            queue: None,
         }
     }
 
     pub(super) async fn run(mut self, rx: flume::Receiver<Command>) {
+        self.queue = Some(rx.clone());
         loop {
             let next = match self.probe_in() {
                 None => rx.recv_async().await,

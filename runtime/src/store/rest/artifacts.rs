@@ -168,6 +168,8 @@ impl RestStore {
             let stream = tokio_util::io::ReaderStream::with_capacity(file, UPLOAD_CHUNK);
             let resp = self
                 .http
+                .client()
+                .0
                 .put(url.clone())
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_LENGTH, len)
@@ -199,6 +201,8 @@ impl RestStore {
         let attempt = || async {
             let resp = self
                 .http
+                .client()
+                .0
                 .get(url.clone())
                 .query(&[("path", full.as_str())])
                 .send()
@@ -247,6 +251,8 @@ impl RestStore {
         let attempt = || async {
             let resp = self
                 .http
+                .client()
+                .0
                 .get(url.clone())
                 .send()
                 .await

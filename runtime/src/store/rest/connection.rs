@@ -1,5 +1,5 @@
 //! How connections to a tracking server are set up from the environment, as the Python
-//! client reads it: credentials, TLS, connection reuse, requests in flight.
+//! client reads it: credentials, TLS, requests in flight (connection reuse: `reuse.rs`).
 
 use reqwest::header::HeaderValue;
 use url::Url;
@@ -14,26 +14,6 @@ pub const IN_FLIGHT_ENV: &str = "MLFLOW_RS_HTTP_IN_FLIGHT";
 pub const DEFAULT_IN_FLIGHT: usize = 4;
 
 const MAX_IN_FLIGHT: usize = 32;
-
-/// Whether to reuse connections. `mlflow server` with more than one uvicorn worker leaves
-/// Nagle's algorithm on, so on a kept-alive connection each answer's second segment waits
-/// for our delayed ACK: about 40 ms per request (uvicorn issue #3149). A fresh connection
-/// starts in quick-ACK mode and does not wait, and over plain `http` a connection costs one
-/// round trip, so plain `http` uses a fresh connection per request; `https` keeps its
-/// connections, since a TLS handshake per request would cost far more.
-/// `MLFLOW_RS_HTTP_KEEPALIVE=true|false` overrides the choice.
-pub(super) fn keep_alive(url: &Url) -> Result<bool> {
-    match config::env_nonempty("MLFLOW_RS_HTTP_KEEPALIVE") {
-        None => Ok(url.scheme() == "https"),
-        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(Error::Config(format!(
-                "MLFLOW_RS_HTTP_KEEPALIVE={v:?}: expected true or false"
-            ))),
-        },
-    }
-}
 
 /// How many metric-only log-batch requests of one run may be under way at once. The
 /// default, 4, matches `mlflow server`'s default uvicorn workers: measured on loopback, 4

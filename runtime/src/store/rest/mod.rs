@@ -3,6 +3,7 @@
 mod artifacts;
 mod connection;
 mod retry;
+mod reuse;
 mod search;
 pub(crate) mod wire;
 
@@ -26,8 +27,10 @@ use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRe
 use crate::store::Store;
 
 pub use connection::{DEFAULT_IN_FLIGHT, IN_FLIGHT_ENV};
-use connection::{auth_header, in_flight, keep_alive, tls};
+use connection::{auth_header, in_flight, tls};
 use retry::{Failure, Idempotency};
+use reuse::Connections;
+pub use reuse::{KEEP_ALIVE_ABOVE, KEEP_ALIVE_ENV};
 use wire::*;
 
 /// Environment variable bounding how long the first contact with a server may take.
@@ -42,7 +45,7 @@ pub type GiveUp = Arc<dyn Fn() -> bool + Send + Sync>;
 
 /// A tracking server reached over HTTP(S).
 pub struct RestStore {
-    http: reqwest::Client,
+    http: Connections,
     /// `<tracking uri>/api/2.0/mlflow/`, keeping any path prefix of the tracking URI.
     api: Url,
     shown: String,
@@ -90,19 +93,15 @@ impl RestStore {
             headers.insert(AUTHORIZATION, auth);
         }
         // The server may leave Nagle on; on our side every request goes out at once.
-        let mut builder = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
-            .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers);
-        builder = tls(builder)?;
-        if !keep_alive(url)? {
-            builder = builder.pool_max_idle_per_host(0);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
+        let builder = || {
+            tls(reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .timeout(settings.timeout)
+                .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
+                .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION")))
+                .default_headers(headers.clone()))
+        };
+        let http = Connections::new(url, builder)?;
         // Credentials live in the Authorization header; keep them out of request URLs.
         let _ = api.set_username("");
         let _ = api.set_password(None);
@@ -262,7 +261,8 @@ impl RestStore {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> std::result::Result<Vec<u8>, Attempt> {
-        let mut req = self.http.request(method, url.clone());
+        let (http, timed) = self.http.client();
+        let mut req = http.request(method, url.clone());
         if !query.is_empty() {
             req = req.query(query);
         }
@@ -272,7 +272,11 @@ impl RestStore {
                 .body(body);
         }
         let transport = |e: reqwest::Error| self.transport(url, &e);
+        let sent = Instant::now();
         let resp = req.send().await.map_err(transport)?;
+        if timed {
+            self.http.timed(sent.elapsed());
+        }
         self.contacted.store(true, Ordering::Release);
         let status = resp.status();
         let retry_after = resp
