@@ -167,17 +167,39 @@
 //! - the requests of different runs are under way together, up to
 //!   `MLFLOW_RS_HTTP_CONCURRENCY` at once per tracking server (1 to 64, default 8): the
 //!   runs started while a request was under way are created together (children once their
-//!   parent exists), the runs ending together store their batches together, then their
-//!   statuses. A sweep of many short runs thus pays a few round trips per wave of runs,
-//!   not three per run. `MLFLOW_RS_HTTP_CONCURRENCY=1` sends them one after another: a
-//!   server on SQLite may answer `database is locked` under concurrency (a 500, retried,
-//!   except for a run's creation, which is never resent blindly and goes to the spill, to
-//!   be replayed). The embedded store always works one request at a time.
+//!   parent exists, runs started meanwhile in the next wave), and each ending run stores
+//!   its batch, then its status, beside the others; a request starts as soon as any other
+//!   finishes. A sweep of many short runs thus pays a few round trips per wave of runs, not
+//!   three per run. `MLFLOW_RS_HTTP_CONCURRENCY=1` sends them one after another: a server
+//!   on SQLite may answer `database is locked` under concurrency (a 500, retried, except
+//!   for a run's creation, which is never resent blindly and goes to the spill, to be
+//!   replayed). Do not raise it much for a single `mlflow server` on SQLite: with 16
+//!   requests at once, one uvicorn worker may take them all and exhaust its database
+//!   connection pool (15), then answer each waiting request 30 s later with a 400
+//!   ("QueuePool limit ... reached"), which no client retries. The embedded store always
+//!   works one request at a time.
 //!
 //! Over REST the server assigns run ids, so a new run's id is pending for a moment: the run
 //! handle holds it, [`active_run_id`] and [`RunHandle::id`] wait for it, and a child's
 //! `mlflow.parentRunId` is filled in on the background thread once the parent exists. The
-//! embedded store knows ids at once.
+//! embedded store knows ids at once. Against a remote server, keep a [`RunHandle`] (from
+//! [`active_run`]) where you would keep an id, and ask for the id when you need it: each
+//! wait costs the caller a round trip and holds the next runs back, as in
+//!
+//! ```no_run
+//! #[mlflow::parent_run(name = "trial_{lr}")]
+//! fn trial(lr: f64) -> Option<mlflow::RunHandle> {
+//!     mlflow::log_param("lr", lr).ok();
+//!     mlflow::active_run() // not active_run_id(): that would wait for the create
+//! }
+//!
+//! let runs: Vec<_> = [0.1, 0.01].into_iter().filter_map(trial).collect();
+//! mlflow::flush()?;
+//! for run in &runs {
+//!     println!("{} is {}", run.name(), run.id()?);
+//! }
+//! # Ok::<(), mlflow::Error>(())
+//! ```
 //!
 //! The queue holds at most [`QUEUE_CAPACITY`] entries (and the background thread holds, per
 //! run, at most what it sends at once: 16,000 values over REST, 1,000 with
@@ -192,14 +214,18 @@
 //! still queued; runs then stay RUNNING in MLflow.
 //!
 //! Connections: requests go out with `TCP_NODELAY`. `mlflow server` with its default 4
-//! uvicorn workers leaves Nagle's algorithm on, so on a kept-alive connection each answer
-//! waits about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
-//! pays this on every call). Over plain `http` this crate therefore opens a fresh connection
-//! per request, which starts in quick-ACK mode and costs one round trip; `https` keeps its
-//! connections, since a TLS handshake per request would cost more. Set
-//! `MLFLOW_RS_HTTP_KEEPALIVE=true` or `false` to choose. At most
-//! `MLFLOW_RS_HTTP_CONCURRENCY` requests (default 8) are under way at once to one server,
-//! hence as many connections.
+//! uvicorn workers leaves Nagle's algorithm on, so on a kept-alive connection an answer can
+//! wait about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
+//! pays this on every call), while a fresh connection, in quick-ACK mode, does not wait but
+//! costs a round trip for its handshake. Over plain `http` this crate times the first two
+//! requests, on fresh connections: when even the faster took 40 ms or more (a server about
+//! 20 ms of round trip away or farther), it keeps connections alive from then on, else it
+//! keeps opening a fresh connection per request. `https` keeps its connections, since a
+//! TLS handshake per request would cost more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or
+//! `auto` (the default) chooses. At most `MLFLOW_RS_HTTP_CONCURRENCY` requests (default 8)
+//! are under way at once to one server, hence as many connections. Measured through a
+//! delay line at 50 ms of round trip, the seed sweep takes about 1.3x its time on loopback
+//! (see BENCHMARKS.md, "Latency").
 //!
 //! # When things go wrong
 //!

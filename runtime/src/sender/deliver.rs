@@ -9,8 +9,8 @@ use futures_util::stream::FuturesUnordered;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::batching::{metrics_only, normalize, split, tag};
+use super::bounded::bounded;
 use super::isolate;
-use super::overlap::bounded;
 use super::slot::RunSlot;
 use super::spill::{RunRef, SpillOp, is_outage};
 use super::state::{RunState, Sender};

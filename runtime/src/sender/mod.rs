@@ -11,6 +11,7 @@
 //! which order metric points arrive.
 
 mod batching;
+mod bounded;
 mod command;
 mod create;
 mod ctx;

@@ -16,11 +16,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use futures_util::StreamExt;
-use futures_util::stream;
-use std::future::Future;
-
 use super::batching::take_early_tags;
+use super::bounded::bounded;
 use super::command::{Command, StartSpec};
 use super::create::{CreateRequest, Prepared};
 use super::deliver::Ending;
@@ -184,26 +181,6 @@ fn take_starts(chunk: &mut [Option<Command>], from: usize, to: usize, starts: &m
             starts.push((run, spec, early_tags));
         }
     }
-}
-
-/// Runs `futures`, up to `limit` at once, starting the next as soon as any finishes (not
-/// only the oldest: a slow request must not hold back the others' slots); the outputs come
-/// back in the order of `futures`.
-pub(super) async fn bounded<F: Future>(
-    futures: impl IntoIterator<Item = F>,
-    limit: usize,
-) -> Vec<F::Output> {
-    let mut outputs: Vec<(usize, F::Output)> = stream::iter(
-        futures
-            .into_iter()
-            .enumerate()
-            .map(|(i, f)| async move { (i, f.await) }),
-    )
-    .buffer_unordered(limit.max(1))
-    .collect()
-    .await;
-    outputs.sort_unstable_by_key(|(i, _)| *i);
-    outputs.into_iter().map(|(_, o)| o).collect()
 }
 
 /// Where the segment that starts at `from` ends: at a command that must keep its place, or
