@@ -633,6 +633,8 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
     points = [(f"Rust {n:,} points, default", [env.load_bin, "points", str(n)], {}),
               (f"Rust {n:,} points, keep-alive", [env.load_bin, "points", str(n)], {ka: "true"}),
               (f"Python log_batch(1000) {n:,} points", [env.python, str(HERE / "py_load.py"), "points", str(n)], {})]
+    steps = 1000
+    paced = [(f"Rust {steps:,} steps of 2 ms, default", [env.load_bin, "paced", str(steps)], {})]
 
     def run_all(srv, clients, rtt_list, label):
         res = {(name, rtt): [] for name, _, _ in clients for rtt in rtt_list}
@@ -666,6 +668,7 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
         warm(env, srv)
         res_seed = run_all(srv, seed, rtts, "lat-seed")
         res_points = run_all(srv, points, rtts, "lat-points")
+        res_paced = run_all(srv, paced, rtts, "lat-paced")
     finally:
         srv.stop()
 
@@ -706,6 +709,14 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
         goal = name.endswith("default")
         table.add(f"{'GOAL ' if goal else ''}{name} @ 50 ms / default @ 0 ms", r, "x", ">= 0.80", r >= 0.8)
 
+    table.section("Latency: flush() after a training loop's last call, through the delay proxy")
+    for name, _, _ in paced:
+        for rtt in rtts:
+            f = summary(res_paced[(name, rtt)], lambda r: r["json"]["flush_s"])
+            rounds = "" if rtt == 0 else f"{f * 1000 / rtt:.1f} round trips"
+            table.add(f"{name}: flush after the last call @ {rtt} ms RTT", f * 1000, "ms",
+                      note=", ".join(x for x in [rounds, note(res_paced[(name, rtt)])] if x))
+
     certs = Certs(env.fresh_dir("certs"))
     tls_seed = [("Rust seed sweep, default (keep-alive over https)", [env.example_bin, "--seed-only"], {}),
                 ("Rust seed sweep, fresh connections", [env.example_bin, "--seed-only"], {ka: "false"}),
@@ -745,8 +756,8 @@ def main():
     env = Env(a)
     reps = a.reps or (1 if a.quick else 3)
     only = set(a.only.split(","))
-    # The runtime's default over plain http is a fresh connection per request;
-    # MLFLOW_RS_HTTP_KEEPALIVE=true keeps connections alive instead.
+    # Over plain http on loopback the runtime's default (auto) opens a fresh connection per
+    # request; MLFLOW_RS_HTTP_KEEPALIVE=true keeps connections alive instead.
     variants = [("Rust seed sweep", {}), ("Rust seed sweep, keep-alive", {"MLFLOW_RS_HTTP_KEEPALIVE": "true"})]
     for kv in a.rust_env:
         k, _, v = kv.partition("=")

@@ -4,10 +4,12 @@
 //! ```text
 //! bench_load points N   # N metric points (one key, steps 0..N) into one run
 //! bench_load runs N     # one parent with N child runs, each as in the seed sweep
+//! bench_load paced N    # N training steps of 2 ms, one metric point each, into one run
 //! ```
 //!
 //! Times are measured from before the first run starts to the end of `flush()`, so they
-//! include storing everything, not only enqueueing it.
+//! include storing everything, not only enqueueing it; `flush_s` is the part after the
+//! last call (in `paced` mode: how long `flush()` takes after a training loop's end).
 
 use std::time::Instant;
 
@@ -29,24 +31,26 @@ fn main() {
     let enqueued = match mode.as_str() {
         "points" => points(n),
         "runs" => runs(n),
+        "paced" => paced(n),
         _ => usage(),
     };
     let enqueue_s = enqueued.duration_since(start).as_secs_f64();
     let flushed = mlflow::flush();
     let total_s = start.elapsed().as_secs_f64();
+    let flush_s = enqueued.elapsed().as_secs_f64();
     if let Err(e) = flushed {
         eprintln!("bench_load: {e}");
         std::process::exit(1);
     }
     println!(
-        "{{\"mode\":\"{mode}\",\"n\":{n},\"enqueue_s\":{enqueue_s:.6},\"total_s\":{total_s:.6},\"per_s\":{:.1},\"peak_rss_kb\":{}}}",
+        "{{\"mode\":\"{mode}\",\"n\":{n},\"enqueue_s\":{enqueue_s:.6},\"total_s\":{total_s:.6},\"flush_s\":{flush_s:.6},\"per_s\":{:.1},\"peak_rss_kb\":{}}}",
         n as f64 / total_s,
         peak_rss_kb().unwrap_or(0)
     );
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench_load (points|runs) N");
+    eprintln!("usage: bench_load (points|runs|paced) N");
     std::process::exit(2);
 }
 
@@ -63,6 +67,21 @@ fn points(n: u64) -> Instant {
     let enqueued = Instant::now();
     drop(run);
     enqueued
+}
+
+/// N steps of a training loop that computes for 2 ms per step and logs one point; returns
+/// when the run has ended.
+fn paced(n: u64) -> Instant {
+    let run = mlflow::start_run().name(format!("paced-{n}")).start();
+    for step in 0..n {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        if let Err(e) = mlflow::log_metric_with_step("loss", 1.0 / (step + 1) as f64, step as i64) {
+            eprintln!("bench_load: {e}");
+            std::process::exit(1);
+        }
+    }
+    drop(run);
+    Instant::now()
 }
 
 /// One parent with N children, each with the seed sweep's child payload.
