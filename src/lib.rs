@@ -237,8 +237,12 @@
 //! `MLFLOW_HTTP_REQUEST_TIMEOUT` seconds (default 120). A `Retry-After` header (in seconds)
 //! replaces the computed wait unless `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false`. Run and
 //! experiment creation is resent only after a refused connection, a 408 or a 429, where the
-//! server cannot have acted on it, so retries never create a run twice. Unlike the Python
-//! client, the backoff factor may be fractional.
+//! server cannot have acted on it, so retries never create a run twice. A run creation
+//! whose answer is lost otherwise (a reset, a timeout, a 5xx after the retries) may have
+//! been acted on: it goes to the spill (below), and every run created over REST carries a
+//! random key in the tag `mlflow.rs.createKey`, by which the replay looks the run up first
+//! and creates it only when it is not there. Unlike the Python client, the backoff factor
+//! may be fractional.
 //!
 //! **First contact.** Until the server has answered once, failures are bounded by
 //! `MLFLOW_RS_FIRST_CONTACT_TIMEOUT` seconds (default 30): [`set_experiment`] against a
@@ -257,8 +261,9 @@
 //! process ended during the outage) is replayed with [`replay_spill`] or
 //! `cargo run --example replay -- <file>`; the format is in [`spill`]. Replaying is
 //! idempotent where MLflow is: params with the same value and tags are accepted again, and
-//! MLflow's SQL stores keep one row per identical metric point; only run creation is not,
-//! which is why delivered lines are removed from the file.
+//! MLflow's SQL stores keep one row per identical metric point; run creation is made so by
+//! its key (a spilled creation whose run is found is not made again), and delivered lines
+//! are removed from the file.
 //!
 //! **Bad input.** A key MLflow would reject, or a param changed to another value, is an
 //! error from the logging call naming the key (and for params the old and new value), and

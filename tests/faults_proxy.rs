@@ -148,6 +148,44 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
 }
 
 #[test]
+fn a_creation_whose_answer_was_lost_is_found_again_not_duplicated() {
+    if in_child() {
+        let proxy = log_through_proxy();
+        // The server creates the run, but its answer never comes back.
+        proxy.script("runs/create", vec![Action::Lost]);
+        let run = mlflow::start_run().name("lost-answer").start();
+        mlflow::log_param("p", "1").unwrap();
+        mlflow::log_metric("m", 1.0).unwrap();
+        drop(run);
+        // Spilled, as the run may exist; the replay finds it by its key.
+        let _ = mlflow::flush();
+        mlflow::flush().expect("delivered from the spill");
+        assert_eq!(
+            proxy.count("runs/create"),
+            1,
+            "the replay found the run instead of creating it again"
+        );
+        return;
+    }
+    let uri = require_server!();
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().display().to_string();
+    let runs = behind_proxy(
+        "a_creation_whose_answer_was_lost_is_found_again_not_duplicated",
+        &uri,
+        &[
+            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
+            ("MLFLOW_RS_SPILL_DIR", &spill_dir),
+        ],
+        Duration::from_secs(180),
+    );
+    assert_eq!(runs.len(), 1, "one run, not a duplicate");
+    assert_eq!(runs[0].status, "FINISHED");
+    assert_eq!(runs[0].metrics.get("m"), Some(&1.0));
+    assert_eq!(runs[0].params.get("p").map(String::as_str), Some("1"));
+}
+
+#[test]
 fn metric_batches_go_out_together_and_params_and_tags_keep_their_order() {
     if in_child() {
         let proxy = log_through_proxy();

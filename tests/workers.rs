@@ -288,7 +288,41 @@ fn spilled_under_a_parent_from_elsewhere(t: &Target) {
     assert_eq!(named(&runs, "offline-trial").metrics["loss"], 0.5);
 }
 
+/// A spilled creation whose earlier attempt reached the store (its answer was lost): the
+/// replay finds the run by the creation's key and logs to it, rather than creating a second.
+fn replayed_creation_found_by_its_key(t: &Target) {
+    let key = "0123456789abcdef0123456789abcdef";
+    let first = mlflow::start_run()
+        .name("lost-answer")
+        .tag("mlflow.rs.createKey", key)
+        .start();
+    let first_id = first.id().unwrap();
+    let experiment_id = mlflow::get_run(&first_id).unwrap().info.experiment_id;
+    drop(first);
+    mlflow::flush().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lost.jsonl");
+    let create = serde_json::json!({
+        "op": "create_run", "run_ref": "1-1", "run_name": "lost-answer",
+        "experiment_id": experiment_id, "start_time": 1_700_000_000_000i64,
+        "user_id": "me", "tags": [{"key": "mlflow.rs.createKey", "value": key}],
+    });
+    let log = serde_json::json!({
+        "op": "log_batch", "run_ref": "1-1", "run_name": "lost-answer",
+        "metrics": [{"key": "loss", "value": 0.25, "timestamp": 1_700_000_000_001i64, "step": 1}],
+        "params": [], "tags": [],
+    });
+    std::fs::write(&path, format!("{create}\n{log}\n")).unwrap();
+    let report = mlflow::replay_spill(&path).unwrap();
+    assert!(report.refused.is_empty(), "{report:?}");
+    let runs = t.runs();
+    assert_eq!(runs.len(), 1, "found, not created again");
+    assert_eq!(runs[0].run_id, first_id);
+    assert_eq!(named(&runs, "lost-answer").metrics["loss"], 0.25);
+}
+
 on_both_stores!(
+    replayed_creation_found_by_its_key,
     spilled_under_a_parent_from_elsewhere,
     env_parent_and_explicit_code,
     missing_and_deleted_parents,

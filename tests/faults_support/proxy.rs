@@ -1,6 +1,6 @@
 //! A scripted HTTP/1.1 proxy in front of a real server: it counts every request by API path
 //! and, as scripted, answers with an error status (with `Retry-After`), resets the
-//! connection, or stalls, instead of forwarding. One request per connection. It also
+//! connection, or stalls, instead of forwarding, or forwards and loses the answer. One request per connection. It also
 //! watches how many log-batch requests are under way at once, and keeps a journal of every
 //! request: its body and when it arrived and was answered, in the proxy's own order.
 
@@ -23,6 +23,9 @@ pub enum Action {
     Reset,
     /// Wait this long, then close without answering or forwarding.
     Slow(Duration),
+    /// Forward it, let the server act on it, then close the client's connection with a
+    /// reset instead of answering: the answer is lost on the way back.
+    Lost,
     /// Hold the request until the test adds a permit to this gate, then forward it.
     Held(Arc<tokio::sync::Semaphore>),
     /// Hold the request until this many requests scripted `Together` have arrived, then
@@ -329,14 +332,15 @@ async fn act(
             tokio::time::sleep(d).await;
             drop(conn);
         }
+        Action::Lost => {
+            forward(upstream_port, &head, &body).await?;
+            stamp();
+            #[allow(deprecated)]
+            conn.set_linger(Some(Duration::ZERO))?;
+            drop(conn);
+        }
         Action::Held(_) | Action::Together(_) | Action::Pass => {
-            let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
-            let mut req = head.concat().into_bytes();
-            req.extend_from_slice(b"connection: close\r\n\r\n");
-            req.extend_from_slice(&body);
-            up.write_all(&req).await?;
-            let mut resp = Vec::new();
-            up.read_to_end(&mut resp).await?;
+            let resp = forward(upstream_port, &head, &body).await?;
             // Keep the client from reusing the connection: one request per connection.
             let split = resp
                 .windows(4)
@@ -359,9 +363,24 @@ async fn act(
     Ok(())
 }
 
+/// Sends the request to the server on a connection of its own; returns the whole answer.
+async fn forward(upstream_port: u16, head: &[String], body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut up = TcpStream::connect(("127.0.0.1", upstream_port)).await?;
+    let mut req = head.concat().into_bytes();
+    req.extend_from_slice(b"connection: close\r\n\r\n");
+    req.extend_from_slice(body);
+    up.write_all(&req).await?;
+    let mut resp = Vec::new();
+    up.read_to_end(&mut resp).await?;
+    Ok(resp)
+}
+
 /// A request not forwarded is answered (or dropped) at once: stamp it before acting.
 fn stamp_if_not_forwarded(action: &Action, stamp: &(dyn Fn() + Sync)) {
-    if !matches!(action, Action::Pass | Action::Held(_) | Action::Together(_)) {
+    if !matches!(
+        action,
+        Action::Pass | Action::Lost | Action::Held(_) | Action::Together(_)
+    ) {
         stamp();
     }
 }

@@ -13,6 +13,11 @@ pub(crate) const WORKER_ID_ENV: &str = "MLFLOW_RS_WORKER_ID";
 /// The tag that marks every run of a worker process with its worker id.
 pub(crate) const WORKER_TAG: &str = "mlflow.rs.workerId";
 
+/// A random key on each run whose id the server chooses: when the answer to its creation is
+/// lost (the run may exist), the replay of the creation finds the run by it instead of
+/// creating it twice.
+pub(crate) const CREATE_KEY_TAG: &str = "mlflow.rs.createKey";
+
 /// The system tags for a new run, computed once per process.
 pub(crate) fn tags() -> &'static [RunTag] {
     static TAGS: OnceLock<Vec<RunTag>> = OnceLock::new();

@@ -148,6 +148,11 @@ impl Sender {
             }
         }
         tags.push(tag("mlflow.runName", spec.name.clone()));
+        if spec.client_id.is_none() {
+            // The server chooses the id: were the answer lost, the key finds the run again.
+            let key = uuid::Uuid::new_v4().simple().to_string();
+            tags.push(tag(system::CREATE_KEY_TAG, key));
+        }
         for t in spec.user_tags.into_iter().chain(early_tags) {
             match validate::key("tag", &t.key) {
                 Ok(()) => tags.push(t),

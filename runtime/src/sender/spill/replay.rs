@@ -6,6 +6,8 @@ use std::sync::Arc;
 use super::format::SpillOp;
 use crate::base::error::{Error, Result};
 use crate::base::model::{Batch, CreateRun, Metric, Param, RunStatus, RunTag};
+use crate::base::search::{SearchRunsRequest, ViewType};
+use crate::base::system::CREATE_KEY_TAG;
 use crate::store::Store;
 
 /// What a replay did.
@@ -80,6 +82,34 @@ fn resolve(
         })
 }
 
+/// The run an earlier attempt of this creation left in the store, found by its
+/// [`CREATE_KEY_TAG`]: its answer was lost, so it was spilled though it may have been acted on.
+async fn created_before(
+    store: &Arc<dyn Store>,
+    experiment_id: &str,
+    tags: &[RunTag],
+) -> Result<Option<String>> {
+    let Some(key) = tags
+        .iter()
+        .find(|t| t.key == CREATE_KEY_TAG)
+        .map(|t| t.value.as_str())
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric()))
+    else {
+        return Ok(None);
+    };
+    let found = store
+        .search_runs(&SearchRunsRequest {
+            experiment_ids: vec![experiment_id.to_owned()],
+            filter: format!("tags.`{CREATE_KEY_TAG}` = '{key}'"),
+            view: ViewType::All,
+            max_results: 1,
+            order_by: Vec::new(),
+            page_token: None,
+        })
+        .await?;
+    Ok(found.items.into_iter().next().map(|run| run.info.run_id))
+}
+
 async fn replay_one(
     store: &Arc<dyn Store>,
     op: &SpillOp,
@@ -129,6 +159,12 @@ async fn replay_one(
                     key: "mlflow.parentRunId".into(),
                     value: parent,
                 });
+            }
+            // The creation may have reached the store before: then the run is there.
+            if let Some(id) = created_before(store, &experiment_id, &tags).await? {
+                ids.insert(run_ref.clone(), id.clone());
+                report.created.insert(run_ref.clone(), id);
+                return Ok(());
             }
             let info = store
                 .create_run(&CreateRun {
