@@ -4,10 +4,12 @@
 //!
 //! 1. the runs started are created in waves: first those whose parent exists (or that have
 //!    none), then their children, and so on; each wave is prepared in order, its
-//!    `runs/create` requests go out together, and the answers are taken in order;
+//!    `runs/create` requests go out together, and the answers are taken in order; after
+//!    each wave, a segment that reaches the end of its chunk takes in the commands queued
+//!    meanwhile, whose runs join the next wave;
 //! 2. the logged values join their run's pending batch, as one at a time;
-//! 3. the runs that end store their pending batches together, then their statuses
-//!    together, then print their links in order.
+//! 3. each run that ends stores its pending batch, then its status, beside the others
+//!    (`deliver.rs`), then the links are printed in order.
 //!
 //! So a run is created before anything is logged to it, a child after its parent's create
 //! came back (its request carries the parent's id), and a run's data is stored before its
