@@ -217,11 +217,13 @@
 //! uvicorn workers leaves Nagle's algorithm on, so on a kept-alive connection an answer can
 //! wait about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
 //! pays this on every call), while a fresh connection, in quick-ACK mode, does not wait but
-//! costs a round trip for its handshake. Over plain `http` this crate times the first two
-//! requests, on fresh connections: when even the faster took 40 ms or more (a server about
-//! 20 ms of round trip away or farther), it keeps connections alive from then on, else it
-//! keeps opening a fresh connection per request. `https` keeps its connections, since a
-//! TLS handshake per request would cost more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or
+//! costs a round trip for its handshake. Over plain `http` this crate times its requests:
+//! one on a fresh connection takes at least two round trips, one on a kept-alive connection
+//! at least one. When the first two answers (on fresh connections) say the server is 20 ms
+//! of round trip away or farther, it keeps connections alive from then on, else it keeps
+//! opening a fresh connection per request; should a later answer show the server nearer (a
+//! server slow only at first), fresh connections come back for good. `https` keeps its
+//! connections, since a TLS handshake per request would cost more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or
 //! `auto` (the default) chooses. At most `MLFLOW_RS_HTTP_CONCURRENCY` requests (default 8)
 //! are under way at once to one server, hence as many connections. Measured through a
 //! delay line at 50 ms of round trip, the seed sweep takes about 1.3x its time on loopback

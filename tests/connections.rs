@@ -2,8 +2,8 @@
 //! server: a server a long round trip away gets kept-alive connections once the first
 //! requests were timed; `MLFLOW_RS_HTTP_KEEPALIVE=false` keeps a fresh connection per
 //! request. Checks which connections are used, never timings: at 150 ms of round trip a
-//! request on a fresh connection takes at least 300 ms however loaded the machine is, far
-//! above the 40 ms that mean "near".
+//! request takes at least 150 ms however loaded the machine is, far above the 20 ms of round
+//! trip that mean "near".
 
 use std::time::Duration;
 

@@ -30,7 +30,7 @@ pub use connection::{DEFAULT_IN_FLIGHT, IN_FLIGHT_ENV};
 use connection::{auth_header, in_flight, tls};
 use retry::{Failure, Idempotency};
 use reuse::Connections;
-pub use reuse::{KEEP_ALIVE_ABOVE, KEEP_ALIVE_ENV};
+pub use reuse::{FAR, KEEP_ALIVE_ENV};
 use wire::*;
 
 /// Environment variable bounding how long the first contact with a server may take.
@@ -261,7 +261,7 @@ impl RestStore {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> std::result::Result<Vec<u8>, Attempt> {
-        let (http, timed) = self.http.client();
+        let (http, via) = self.http.client();
         let mut req = http.request(method, url.clone());
         if !query.is_empty() {
             req = req.query(query);
@@ -274,9 +274,7 @@ impl RestStore {
         let transport = |e: reqwest::Error| self.transport(url, &e);
         let sent = Instant::now();
         let resp = req.send().await.map_err(transport)?;
-        if timed {
-            self.http.timed(sent.elapsed());
-        }
+        self.http.timed(sent.elapsed(), via);
         self.contacted.store(true, Ordering::Release);
         let status = resp.status();
         let retry_after = resp

@@ -1,5 +1,5 @@
 //! Whether requests to a server reuse connections: fixed by `MLFLOW_RS_HTTP_KEEPALIVE` or
-//! the scheme, or chosen from how long the first requests take.
+//! the scheme, or chosen from how long requests take.
 //!
 //! `mlflow server` with more than one uvicorn worker leaves Nagle's algorithm on, so on a
 //! kept-alive connection an answer's second segment can wait for the client's delayed ACK,
@@ -7,36 +7,45 @@
 //! does not wait, but costs one round trip for its handshake. Near the server (loopback, a
 //! LAN) the stall costs more than the handshake, so fresh connections win; across a network
 //! the handshake costs more. Over plain `http` the first requests therefore go out on fresh
-//! connections and are timed: when even the fastest of them took [`KEEP_ALIVE_ABOVE`] or
-//! longer (a handshake plus a request is two round trips, so about 20 ms of round trip), the
-//! rest keep their connections. `https` always keeps them (a TLS handshake per request
-//! costs far more).
+//! connections, and every answer bounds the round trip from above: a request on a fresh
+//! connection takes at least two round trips (handshake, request), one on a kept connection
+//! at least one. When after [`SAMPLES`] answers the bound is still [`FAR`] or more, the rest
+//! keep their connections; should a later answer bring it below (a server slow only at
+//! first, on loopback), fresh connections come back, for good. `https` always keeps them (a
+//! TLS handshake per request costs far more).
 
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use url::Url;
 
 use crate::base::config;
 use crate::base::error::{Error, Result};
-use crate::base::sync::lock;
 
 /// Environment variable fixing connection reuse: `true`, `false` or `auto` (the default).
 pub const KEEP_ALIVE_ENV: &str = "MLFLOW_RS_HTTP_KEEPALIVE";
 
-/// A fresh-connection request this slow or slower says the server is far: keep connections.
-pub const KEEP_ALIVE_ABOVE: Duration = Duration::from_millis(40);
+/// A server at least this many round-trip milliseconds away gets kept-alive connections.
+pub const FAR: Duration = Duration::from_millis(20);
 
-/// Answered requests timed before choosing; the fastest of them counts, so one slow answer
-/// (a busy server, a first query) does not decide alone. Two: a sweep's first requests are
-/// the experiment's lookup and the first run's create, one after the other, so the choice
-/// is made before the first requests that go out together.
+/// Answers timed before choosing; the fastest counts, so one slow answer (a busy server, a
+/// first query) does not decide alone. Two: a sweep's first requests are the experiment's
+/// lookup and the first run's create, one after the other, so the choice is made before the
+/// first requests that go out together.
 const SAMPLES: u32 = 2;
 
 const UNDECIDED: u8 = 0;
 const FRESH: u8 = 1;
 const KEPT: u8 = 2;
+
+/// How a request went out, which says how many round trips its time holds at least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Via {
+    /// A connection of its own: handshake and request, two round trips.
+    Fresh,
+    /// Maybe a reused connection: one round trip.
+    Kept,
+}
 
 /// The HTTP clients of one server and the choice between them.
 pub(super) struct Connections {
@@ -44,9 +53,13 @@ pub(super) struct Connections {
     fresh: reqwest::Client,
     /// Keeps connections alive; `None` when the choice is fixed to fresh connections.
     kept: Option<reqwest::Client>,
+    /// Whether the choice follows the timings (`MLFLOW_RS_HTTP_KEEPALIVE=auto` over http).
+    adaptive: bool,
     choice: AtomicU8,
-    /// While undecided: answers timed so far and the fastest.
-    timed: Mutex<(u32, Duration)>,
+    /// Answers timed so far.
+    answers: AtomicU32,
+    /// The smallest upper bound on the round trip seen so far, in microseconds.
+    round_trip_us: AtomicU64,
 }
 
 /// How connection reuse was asked for.
@@ -88,7 +101,8 @@ impl Connections {
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
         };
         let fresh = build(builder()?.pool_max_idle_per_host(0))?;
-        let (kept, choice) = match policy(url)? {
+        let policy = policy(url)?;
+        let (kept, choice) = match policy {
             Policy::Never => (None, FRESH),
             Policy::Always => (Some(build(builder()?)?), KEPT),
             Policy::Auto => (Some(build(builder()?)?), UNDECIDED),
@@ -96,47 +110,63 @@ impl Connections {
         Ok(Connections {
             fresh,
             kept,
+            adaptive: policy == Policy::Auto,
             choice: AtomicU8::new(choice),
-            timed: Mutex::new((0, Duration::MAX)),
+            answers: AtomicU32::new(0),
+            round_trip_us: AtomicU64::new(u64::MAX),
         })
     }
 
-    /// The client for the next request, and whether its answer should be timed for the
-    /// choice ([`Connections::timed`]).
-    pub(super) fn client(&self) -> (&reqwest::Client, bool) {
+    /// The client for the next request, and how it goes out (for [`Connections::timed`]).
+    pub(super) fn client(&self) -> (&reqwest::Client, Via) {
         match (self.choice.load(Ordering::Acquire), &self.kept) {
-            (KEPT, Some(kept)) => (kept, false),
-            (UNDECIDED, _) => (&self.fresh, true),
-            _ => (&self.fresh, false),
+            (KEPT, Some(kept)) => (kept, Via::Kept),
+            _ => (&self.fresh, Via::Fresh),
         }
     }
 
-    /// Records how long a request on a fresh connection took until its answer's headers;
-    /// after [`SAMPLES`] answers the choice is made, once.
-    pub(super) fn timed(&self, took: Duration) {
-        let mut timed = lock(&self.timed);
-        if self.choice.load(Ordering::Acquire) != UNDECIDED {
+    /// Records how long a request took until its answer's headers, and chooses.
+    pub(super) fn timed(&self, took: Duration, via: Via) {
+        if !self.adaptive {
             return;
         }
-        timed.0 += 1;
-        timed.1 = timed.1.min(took);
-        if timed.0 >= SAMPLES {
-            let far = timed.1 >= KEEP_ALIVE_ABOVE;
+        let rounds = match via {
+            Via::Fresh => 2,
+            Via::Kept => 1,
+        };
+        let bound = u64::try_from(took.as_micros() / rounds).unwrap_or(u64::MAX);
+        let round_trip = self
+            .round_trip_us
+            .fetch_min(bound, Ordering::AcqRel)
+            .min(bound);
+        let answers = self.answers.fetch_add(1, Ordering::AcqRel) + 1;
+        let far = round_trip >= FAR.as_micros() as u64;
+        let choice = self.choice.load(Ordering::Acquire);
+        let next = match choice {
+            UNDECIDED if answers >= SAMPLES && far => KEPT,
+            UNDECIDED if answers >= SAMPLES => FRESH,
+            KEPT if !far => FRESH,
+            other => other,
+        };
+        if next != choice
+            && self
+                .choice
+                .compare_exchange(choice, next, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
             tracing::debug!(
-                "mlflow: fastest of {SAMPLES} first requests took {:.1} ms: {}",
-                timed.1.as_secs_f64() * 1000.0,
-                if far {
+                "mlflow: round trip at most {:.1} ms after {answers} answers: {}",
+                round_trip as f64 / 1000.0,
+                if next == KEPT {
                     "keeping connections alive"
                 } else {
                     "a fresh connection per request"
                 }
             );
-            self.choice
-                .store(if far { KEPT } else { FRESH }, Ordering::Release);
         }
     }
 
-    /// True once connections are kept alive (for tests and diagnostics).
+    /// True while connections are kept alive (for tests and diagnostics).
     #[cfg(test)]
     fn keeps_alive(&self) -> bool {
         self.choice.load(Ordering::Acquire) == KEPT
@@ -149,32 +179,52 @@ mod tests {
 
     fn auto() -> Connections {
         let url = Url::parse("http://127.0.0.1:1/").unwrap();
-        let c = Connections::new(&url, || Ok(reqwest::Client::builder())).unwrap();
+        let mut c = Connections::new(&url, || Ok(reqwest::Client::builder())).unwrap();
         // The environment may fix the policy; these tests are about the automatic one.
+        c.adaptive = true;
         c.choice.store(UNDECIDED, Ordering::Release);
         c
+    }
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
     }
 
     #[test]
     fn near_servers_get_fresh_connections() {
         let c = auto();
-        // One slow answer among them does not decide.
-        for ms in [60, 3, 90].into_iter().take(SAMPLES as usize) {
-            assert!(c.client().1, "still timing");
-            c.timed(Duration::from_millis(ms));
-        }
-        assert!(!c.client().1 && !c.keeps_alive());
+        // One slow answer among the first does not decide.
+        c.timed(ms(90), Via::Fresh);
+        assert_eq!(c.client().1, Via::Fresh, "still undecided");
+        c.timed(ms(12), Via::Fresh);
+        assert!(!c.keeps_alive());
+        c.timed(ms(900), Via::Fresh);
+        assert!(!c.keeps_alive(), "the choice of fresh connections stays");
     }
 
     #[test]
-    fn far_servers_keep_connections_and_the_choice_stays() {
+    fn far_servers_keep_connections() {
         let c = auto();
-        for ms in [120, 101, 240].into_iter().take(SAMPLES as usize) {
-            c.timed(Duration::from_millis(ms));
-        }
-        assert!(c.keeps_alive() && !c.client().1);
-        c.timed(Duration::from_millis(1));
+        c.timed(ms(120), Via::Fresh);
+        c.timed(ms(101), Via::Fresh);
         assert!(c.keeps_alive());
+        assert_eq!(c.client().1, Via::Kept);
+        // A kept connection's answer in one round trip of 50 ms: still far.
+        c.timed(ms(55), Via::Kept);
+        assert!(c.keeps_alive());
+    }
+
+    #[test]
+    fn a_server_slow_only_at_first_gets_fresh_connections_back() {
+        let c = auto();
+        // A cold server on loopback: its first answers take long.
+        c.timed(ms(850), Via::Fresh);
+        c.timed(ms(900), Via::Fresh);
+        assert!(c.keeps_alive());
+        c.timed(ms(9), Via::Kept);
+        assert!(!c.keeps_alive());
+        c.timed(ms(900), Via::Kept);
+        assert!(!c.keeps_alive(), "and keeps them");
     }
 
     #[test]
