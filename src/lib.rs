@@ -165,7 +165,9 @@
 //! - order follows MLflow's semantics: a run is created before anything is logged to it, a
 //!   child after its parent, a param before a conflicting one; tags are last-write-wins;
 //! - the requests of different runs are under way together, up to
-//!   `MLFLOW_RS_HTTP_CONCURRENCY` at once per tracking server (1 to 64, default 8): the
+//!   `MLFLOW_RS_HTTP_CONCURRENCY` at once per tracking server (1 to 64; by default 4 for a
+//!   server near by, where more only make its SQLite writes contend, and 8 for one 20 ms
+//!   of round trip away or farther, where requests mostly wait on the network): the
 //!   runs started while a request was under way are created together (children once their
 //!   parent exists, runs started meanwhile in the next wave), and each ending run stores
 //!   its batch, then its status, beside the others; a request starts as soon as any other
@@ -224,8 +226,8 @@
 //! opening a fresh connection per request; should a later answer show the server nearer (a
 //! server slow only at first), fresh connections come back for good. `https` keeps its
 //! connections, since a TLS handshake per request would cost more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or
-//! `auto` (the default) chooses. At most `MLFLOW_RS_HTTP_CONCURRENCY` requests (default 8)
-//! are under way at once to one server, hence as many connections. Measured through a
+//! `auto` (the default) chooses. At most `MLFLOW_RS_HTTP_CONCURRENCY` requests (4 near by,
+//! 8 far away) are under way at once to one server, hence as many connections. Measured through a
 //! delay line at 50 ms of round trip, the seed sweep takes about 1.3x its time on loopback
 //! (see BENCHMARKS.md, "Latency").
 //!

@@ -128,7 +128,7 @@ impl Sender {
         let lanes = &lanes;
         let mut outcomes: Vec<(Delivered, Option<Result<()>>)> = bounded(
             chains.iter_mut().map(|c| end_one(lanes, c)),
-            self.concurrency,
+            self.concurrency(),
         )
         .await;
         for (delivered, update) in &mut outcomes {
@@ -178,12 +178,13 @@ impl Sender {
 
     /// What the requests of several runs sent together share.
     fn lanes(&self) -> Result<Lanes> {
+        let concurrency = self.concurrency();
         Ok(Lanes {
             store: self.ctx.store()?.clone(),
             limits: self.limits,
             in_flight: self.in_flight,
             down: AtomicBool::new(false),
-            permits: (self.concurrency > 1).then(|| Semaphore::new(self.concurrency)),
+            permits: (concurrency > 1).then(|| Semaphore::new(concurrency)),
         })
     }
 
@@ -248,7 +249,7 @@ impl Sender {
         let sends = jobs
             .iter_mut()
             .map(|(id, name, batch)| deliver(lanes, id, name, std::mem::take(batch)));
-        let mut outcomes: Vec<Delivered> = bounded(sends, self.concurrency).await;
+        let mut outcomes: Vec<Delivered> = bounded(sends, self.concurrency()).await;
         // The outage first, so that the spill is announced as such.
         for out in &mut outcomes {
             if let Some(e) = out.outage.take() {

@@ -153,7 +153,7 @@ impl Sender {
                         Step::Done(_) => None,
                     }
                 });
-                bounded(creates, self.concurrency).await
+                bounded(creates, self.concurrency()).await
             }
             // Without a store nothing was prepared to send.
             Err(e) => steps

@@ -39,8 +39,6 @@ pub(super) struct Sender {
     pub(super) limits: BatchLimits,
     /// Metric-only batches of one run that may be under way at once.
     pub(super) in_flight: usize,
-    /// Requests of different runs that may be under way at once (1: one after another).
-    pub(super) concurrency: usize,
     /// A run's pending values are sent once there are this many.
     pub(super) send_at: usize,
     pub(super) runs: HashMap<u64, RunState>,
@@ -67,7 +65,6 @@ impl Sender {
             .map(|s| s.limits())
             .unwrap_or(BatchLimits::MLFLOW_SERVER);
         let in_flight = store.as_ref().map_or(1, |s| s.max_in_flight().max(1));
-        let concurrency = store.as_ref().map_or(1, |s| s.max_concurrent().max(1));
         if let Err(e) = &store {
             report(e);
         }
@@ -81,7 +78,6 @@ impl Sender {
             ctx: Ctx { store },
             limits,
             in_flight,
-            concurrency,
             send_at,
             runs: HashMap::new(),
             run_experiments: HashMap::new(),
@@ -129,7 +125,7 @@ impl Sender {
     }
 
     pub(super) async fn process(&mut self, mut chunk: Vec<Option<Command>>) {
-        if self.concurrency > 1 {
+        if self.concurrency() > 1 {
             return self.process_overlapped(chunk).await;
         }
         for i in 0..chunk.len() {
@@ -166,6 +162,14 @@ impl Sender {
                 call(self.ctx.clone()).await;
             }
         }
+    }
+
+    /// Requests of different runs that may be under way at once (1: one after another), as
+    /// the store says now (the REST store adapts it to the server's distance).
+    pub(super) fn concurrency(&self) -> usize {
+        self.ctx
+            .store()
+            .map_or(1, |store| store.max_concurrent().max(1))
     }
 
     pub(super) fn fail(&mut self, err: Error) {

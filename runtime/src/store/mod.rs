@@ -102,9 +102,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// How many requests of different runs (creates, batches, status updates) the sender
-    /// may have under way at once. The REST store reads `MLFLOW_RS_HTTP_CONCURRENCY`
-    /// (default 8); 1, the default, sends them one after another, as the embedded store
-    /// wants (one connection: concurrency would bring nothing).
+    /// may have under way at once; asked before each group of requests, so that a store may
+    /// adapt it. The REST store reads `MLFLOW_RS_HTTP_CONCURRENCY` (default 4 for a server
+    /// near by, 8 for one 20 ms of round trip away or farther); 1, the default, sends them
+    /// one after another, as the embedded store wants (one connection: concurrency would
+    /// bring nothing).
     fn max_concurrent(&self) -> usize {
         1
     }

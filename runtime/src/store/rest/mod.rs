@@ -59,8 +59,9 @@ pub struct RestStore {
     give_up: Option<GiveUp>,
     /// Metric batches of one run kept in flight at once (`MLFLOW_RS_HTTP_IN_FLIGHT`).
     in_flight: usize,
-    /// Requests of different runs under way at once (`MLFLOW_RS_HTTP_CONCURRENCY`).
-    concurrency: usize,
+    /// Requests of different runs under way at once (`MLFLOW_RS_HTTP_CONCURRENCY`); `None`:
+    /// chosen by the server's distance.
+    concurrency: Option<usize>,
 }
 
 impl std::fmt::Debug for RestStore {
@@ -491,7 +492,11 @@ impl Store for RestStore {
     }
 
     fn max_concurrent(&self) -> usize {
-        self.concurrency
+        self.concurrency.unwrap_or(if self.http.far() {
+            config::DEFAULT_HTTP_CONCURRENCY_FAR
+        } else {
+            config::DEFAULT_HTTP_CONCURRENCY_NEAR
+        })
     }
 
     async fn ping(&self) -> Result<()> {

@@ -127,9 +127,6 @@ impl Connections {
 
     /// Records how long a request took until its answer's headers, and chooses.
     pub(super) fn timed(&self, took: Duration, via: Via) {
-        if !self.adaptive {
-            return;
-        }
         let rounds = match via {
             Via::Fresh => 2,
             Via::Kept => 1,
@@ -141,6 +138,9 @@ impl Connections {
             .min(bound);
         let answers = self.answers.fetch_add(1, Ordering::AcqRel) + 1;
         let far = round_trip >= FAR.as_micros() as u64;
+        if !self.adaptive {
+            return;
+        }
         let choice = self.choice.load(Ordering::Acquire);
         let next = match choice {
             UNDECIDED if answers >= SAMPLES && far => KEPT,
@@ -166,6 +166,13 @@ impl Connections {
         }
     }
 
+    /// True once the answers put the server [`FAR`] away or farther (whatever the
+    /// connections, which the variable or the scheme may fix).
+    pub(super) fn far(&self) -> bool {
+        self.answers.load(Ordering::Acquire) >= SAMPLES
+            && self.round_trip_us.load(Ordering::Acquire) >= FAR.as_micros() as u64
+    }
+
     /// True while connections are kept alive (for tests and diagnostics).
     #[cfg(test)]
     fn keeps_alive(&self) -> bool {
@@ -178,10 +185,15 @@ mod tests {
     use super::*;
 
     fn auto() -> Connections {
-        let url = Url::parse("http://127.0.0.1:1/").unwrap();
-        let mut c = Connections::new(&url, || Ok(reqwest::Client::builder())).unwrap();
-        // The environment may fix the policy; these tests are about the automatic one.
+        let mut c = fixed_or_auto();
         c.adaptive = true;
+        c
+    }
+
+    fn fixed_or_auto() -> Connections {
+        let url = Url::parse("http://127.0.0.1:1/").unwrap();
+        let c = Connections::new(&url, || Ok(reqwest::Client::builder())).unwrap();
+        // The environment may fix the policy; these tests are about the automatic one.
         c.choice.store(UNDECIDED, Ordering::Release);
         c
     }
@@ -212,6 +224,21 @@ mod tests {
         // A kept connection's answer in one round trip of 50 ms: still far.
         c.timed(ms(55), Via::Kept);
         assert!(c.keeps_alive());
+    }
+
+    #[test]
+    fn the_distance_is_known_also_when_the_connections_are_fixed() {
+        let mut c = fixed_or_auto();
+        c.adaptive = false;
+        assert!(!c.far(), "nothing known yet");
+        c.timed(ms(120), Via::Fresh);
+        c.timed(ms(130), Via::Kept);
+        assert!(c.far());
+        assert_eq!(
+            c.choice.load(Ordering::Acquire),
+            UNDECIDED,
+            "choice untouched"
+        );
     }
 
     #[test]
