@@ -220,15 +220,16 @@
 //! wait about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
 //! pays this on every call), while a fresh connection, in quick-ACK mode, does not wait but
 //! costs a round trip for its handshake. Over plain `http` this crate times its requests:
-//! one on a fresh connection takes at least two round trips, one on a kept-alive connection
-//! at least one. When the first two answers (on fresh connections) say the server is 20 ms
-//! of round trip away or farther, it keeps connections alive from then on, else it keeps
-//! opening a fresh connection per request; should a later answer show the server nearer (a
-//! server slow only at first), fresh connections come back for good. `https` keeps its
-//! connections, since a TLS handshake per request would cost more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or
-//! `auto` (the default) chooses. At most `MLFLOW_RS_HTTP_CONCURRENCY` requests (4 near by,
-//! 8 far away) are under way at once to one server, hence as many connections. Measured through a
-//! delay line at 50 ms of round trip, the seed sweep takes about 1.3x its time on loopback
+//! one on a new connection takes at least two round trips, one on a reused connection at
+//! least one. The first requests go out on new kept-alive connections; as soon as one
+//! answer shows the server under 20 ms of round trip away, every later request gets a fresh
+//! connection, for good; when the first two answers both say 20 ms or more, connections are
+//! kept alive (until an answer shows the server nearer after all: a server slow only at
+//! first). `https` keeps its connections, since a TLS handshake per request would cost
+//! more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or `auto` (the default) chooses. At most
+//! `MLFLOW_RS_HTTP_CONCURRENCY` requests (4 near by, 8 far away) are under way at once to
+//! one server, hence as many connections. Measured through a delay line at 50 ms of round
+//! trip, the seed sweep takes about 1.3x its time on loopback
 //! (see BENCHMARKS.md, "Latency").
 //!
 //! # When things go wrong

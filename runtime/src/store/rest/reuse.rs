@@ -6,13 +6,13 @@
 //! up to about 40 ms (uvicorn issue #3149). A fresh connection starts in quick-ACK mode and
 //! does not wait, but costs one round trip for its handshake. Near the server (loopback, a
 //! LAN) the stall costs more than the handshake, so fresh connections win; across a network
-//! the handshake costs more. Over plain `http` the first requests therefore go out on fresh
-//! connections, and every answer bounds the round trip from above: a request on a fresh
-//! connection takes at least two round trips (handshake, request), one on a kept connection
-//! at least one. When after [`SAMPLES`] answers the bound is still [`FAR`] or more, the rest
-//! keep their connections; should a later answer bring it below (a server slow only at
-//! first, on loopback), fresh connections come back, for good. `https` always keeps them (a
-//! TLS handshake per request costs far more).
+//! the handshake costs more. Over plain `http` every answer bounds the round trip from
+//! above: a request on a new connection takes at least two round trips (handshake,
+//! request), one on a reused connection at least one. The first requests go out on the
+//! kept-alive client, whose first connections are new (so no stall, and nothing lost if the
+//! server is far). One answer under [`FAR`] proves the server near: fresh connections from
+//! then on, for good. When [`SAMPLES`] answers all say [`FAR`] or more, the connections are
+//! kept. `https` always keeps them (a TLS handshake per request costs far more).
 
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
@@ -28,10 +28,10 @@ pub const KEEP_ALIVE_ENV: &str = "MLFLOW_RS_HTTP_KEEPALIVE";
 /// A server at least this many round-trip milliseconds away gets kept-alive connections.
 pub const FAR: Duration = Duration::from_millis(20);
 
-/// Answers timed before choosing; the fastest counts, so one slow answer (a busy server, a
-/// first query) does not decide alone. Two: a sweep's first requests are the experiment's
-/// lookup and the first run's create, one after the other, so the choice is made before the
-/// first requests that go out together.
+/// Answers that must all say "far" before connections are kept, so that one slow answer (a
+/// busy server, a first query) does not decide alone. Two: a sweep's first requests are the
+/// experiment's lookup and the first run's create, one after the other, so the choice is
+/// made before the first requests that go out together.
 const SAMPLES: u32 = 2;
 
 const UNDECIDED: u8 = 0;
@@ -121,6 +121,12 @@ impl Connections {
     pub(super) fn client(&self) -> (&reqwest::Client, Via) {
         match (self.choice.load(Ordering::Acquire), &self.kept) {
             (KEPT, Some(kept)) => (kept, Via::Kept),
+            // Until the first answer no connection went back to the pool (it goes back once
+            // the answer's body was read, after its time was taken): this one is new.
+            (UNDECIDED, Some(kept)) if self.answers.load(Ordering::Acquire) == 0 => {
+                (kept, Via::Fresh)
+            }
+            (UNDECIDED, Some(kept)) => (kept, Via::Kept),
             _ => (&self.fresh, Via::Fresh),
         }
     }
@@ -143,9 +149,8 @@ impl Connections {
         }
         let choice = self.choice.load(Ordering::Acquire);
         let next = match choice {
-            UNDECIDED if answers >= SAMPLES && far => KEPT,
-            UNDECIDED if answers >= SAMPLES => FRESH,
-            KEPT if !far => FRESH,
+            UNDECIDED | KEPT if !far => FRESH,
+            UNDECIDED if answers >= SAMPLES => KEPT,
             other => other,
         };
         if next != choice
@@ -166,7 +171,7 @@ impl Connections {
         }
     }
 
-    /// True once the answers put the server [`FAR`] away or farther (whatever the
+    /// True once [`SAMPLES`] answers put the server [`FAR`] away or farther (whatever the
     /// connections, which the variable or the scheme may fix).
     pub(super) fn far(&self) -> bool {
         self.answers.load(Ordering::Acquire) >= SAMPLES
@@ -205,20 +210,37 @@ mod tests {
     #[test]
     fn near_servers_get_fresh_connections() {
         let c = auto();
-        // One slow answer among the first does not decide.
+        // The first request goes on the kept-alive client, on a new connection.
+        assert_eq!(c.client().1, Via::Fresh);
+        // One slow answer does not decide; once one came back, a request may reuse it.
         c.timed(ms(90), Via::Fresh);
-        assert_eq!(c.client().1, Via::Fresh, "still undecided");
-        c.timed(ms(12), Via::Fresh);
         assert!(!c.keeps_alive());
+        assert_eq!(
+            c.client().1,
+            Via::Kept,
+            "still undecided, on the kept client"
+        );
+        // One fast answer proves the server near.
+        c.timed(ms(12), Via::Kept);
+        assert_eq!(c.client().1, Via::Fresh);
         c.timed(ms(900), Via::Fresh);
         assert!(!c.keeps_alive(), "the choice of fresh connections stays");
+        assert_eq!(c.client().1, Via::Fresh);
+    }
+
+    #[test]
+    fn one_fast_first_answer_decides_at_once() {
+        let c = auto();
+        c.timed(ms(8), Via::Fresh);
+        assert_eq!(c.client().1, Via::Fresh);
+        assert!(!c.keeps_alive() && !c.far());
     }
 
     #[test]
     fn far_servers_keep_connections() {
         let c = auto();
         c.timed(ms(120), Via::Fresh);
-        c.timed(ms(101), Via::Fresh);
+        c.timed(ms(60), Via::Kept);
         assert!(c.keeps_alive());
         assert_eq!(c.client().1, Via::Kept);
         // A kept connection's answer in one round trip of 50 ms: still far.
