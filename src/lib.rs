@@ -229,8 +229,8 @@
 //! more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or `auto` (the default) chooses. At most
 //! `MLFLOW_RS_HTTP_CONCURRENCY` requests (4 near by, 8 far away) are under way at once to
 //! one server, hence as many connections. Measured through a delay line at 50 ms of round
-//! trip, the seed sweep takes about 1.3x its time on loopback
-//! (see BENCHMARKS.md, "Latency").
+//! trip, the seed sweep takes 1.2x to 1.5x its time on loopback (see BENCHMARKS.md,
+//! "Latency").
 //!
 //! # When things go wrong
 //!
