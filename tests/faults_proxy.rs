@@ -92,6 +92,22 @@ fn behind_proxy(
     read_runs(uri, &experiment)
 }
 
+/// [`behind_proxy`] with few retries and a spill folder of its own, for a creation that
+/// goes to the spill.
+fn spilling_behind_proxy(test: &'static str, uri: &str) -> Vec<RunRecord> {
+    let spill = tempfile::tempdir().unwrap();
+    let spill_dir = spill.path().display().to_string();
+    behind_proxy(
+        test,
+        uri,
+        &[
+            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
+            ("MLFLOW_RS_SPILL_DIR", &spill_dir),
+        ],
+        Duration::from_secs(180),
+    )
+}
+
 /// In the child: a proxy in front of the server, with logging going through it to the
 /// test's experiment.
 fn log_through_proxy() -> Proxy {
@@ -120,7 +136,8 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
         let run = mlflow::start_run().name("once").start();
         mlflow::log_metric("m", 1.0).unwrap();
         drop(run);
-        // Not resent: kept in the spill and delivered on the next flush, once.
+        // Not resent: kept in the spill; the replay finds no run with its key (the proxy did
+        // not forward it) and creates it, once.
         let _ = mlflow::flush();
         mlflow::flush().expect("delivered from the spill");
         assert_eq!(
@@ -131,16 +148,9 @@ fn a_creation_that_may_have_reached_the_server_is_not_resent() {
         return;
     }
     let uri = require_server!();
-    let spill = tempfile::tempdir().unwrap();
-    let spill_dir = spill.path().display().to_string();
-    let runs = behind_proxy(
+    let runs = spilling_behind_proxy(
         "a_creation_that_may_have_reached_the_server_is_not_resent",
         &uri,
-        &[
-            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
-            ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-        ],
-        Duration::from_secs(180),
     );
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, "FINISHED");
@@ -168,16 +178,9 @@ fn a_creation_whose_answer_was_lost_is_found_again_not_duplicated() {
         return;
     }
     let uri = require_server!();
-    let spill = tempfile::tempdir().unwrap();
-    let spill_dir = spill.path().display().to_string();
-    let runs = behind_proxy(
+    let runs = spilling_behind_proxy(
         "a_creation_whose_answer_was_lost_is_found_again_not_duplicated",
         &uri,
-        &[
-            ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3"),
-            ("MLFLOW_RS_SPILL_DIR", &spill_dir),
-        ],
-        Duration::from_secs(180),
     );
     assert_eq!(runs.len(), 1, "one run, not a duplicate");
     assert_eq!(runs[0].status, "FINISHED");
