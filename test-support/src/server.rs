@@ -18,6 +18,37 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a stopping server gets after SIGTERM before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Process groups of servers not stopped yet, killed when the process exits: a guard kept
+/// in a static is never dropped, and under MLflow 2.x the kernel's parent-death signal
+/// reaches `mlflow` but not the gunicorn it started, which would outlive the tests.
+static LIVE_GROUPS: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
+
+extern "C" fn kill_live_groups() {
+    if let Ok(groups) = LIVE_GROUPS.try_lock() {
+        for &pgid in groups.iter() {
+            // SAFETY: kill(2) on process groups this process created.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+    }
+}
+
+fn track_group(pgid: libc::pid_t) {
+    static AT_EXIT: OnceLock<()> = OnceLock::new();
+    AT_EXIT.get_or_init(|| {
+        // SAFETY: registers a plain function that only reads a static and calls kill(2).
+        unsafe { libc::atexit(kill_live_groups) };
+    });
+    if let Ok(mut groups) = LIVE_GROUPS.lock() {
+        groups.push(pgid);
+    }
+}
+
+fn untrack_group(pgid: libc::pid_t) {
+    if let Ok(mut groups) = LIVE_GROUPS.lock() {
+        groups.retain(|&g| g != pgid);
+    }
+}
+
 /// How to start a real `mlflow server --workers 1 --host 127.0.0.1`: the backend store,
 /// where artifacts go, extra arguments and environment, the port and the log file.
 /// [`start`](ServerSpec::start) runs it.
@@ -217,6 +248,7 @@ impl ServerGuard {
             // pid is ours and still unreaped, so it cannot have been reused.
             unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
             let _ = child.wait();
+            untrack_group(child.id() as libc::pid_t);
         }
         let deadline = Instant::now() + STOP_TIMEOUT;
         while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
@@ -227,29 +259,33 @@ impl ServerGuard {
     }
 
     /// Stops the server (SIGTERM to its process group, SIGKILL after a grace period) and
-    /// waits for it.
+    /// waits for it. What of the group outlives `mlflow server` itself is killed too: under
+    /// MLflow 2.x the server is gunicorn, whose master shuts down on its own time after the
+    /// SIGTERM, and was left running once its parent had exited.
     pub fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        if child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        // The server runs in its own process group (uvicorn is a child of `mlflow`), so
-        // signal the group. The pid is ours and still unreaped, so it cannot be reused.
+        // The server runs in its own process group (uvicorn or gunicorn is a child of
+        // `mlflow`), so signal the group.
         let pgid = child.id() as libc::pid_t;
-        // SAFETY: kill(2) with a negative pid signals the process group we created.
-        unsafe { libc::kill(-pgid, libc::SIGTERM) };
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if child.try_wait().ok().flatten().is_some() {
-                return;
+        if child.try_wait().ok().flatten().is_none() {
+            // SAFETY: kill(2) with a negative pid signals the process group we created; the
+            // leader is ours and unreaped, so its id cannot have been reused.
+            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            while Instant::now() < deadline {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        // SAFETY: as above.
+        // SAFETY: as above; once the leader is reaped, the group id stays reserved while any
+        // member is left, and signalling an empty group only fails with ESRCH.
         unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = child.wait();
+        untrack_group(pgid);
     }
 
     /// Spawns the server on `self.port`; `Err` carries its log when it exited or never came
@@ -302,10 +338,10 @@ impl ServerGuard {
                 Ok(())
             });
         }
-        self.child = Some(
-            spawn_from_immortal_thread(cmd)
-                .map_err(|e| format!("cannot start mlflow server: {e}"))?,
-        );
+        let child = spawn_from_immortal_thread(cmd)
+            .map_err(|e| format!("cannot start mlflow server: {e}"))?;
+        track_group(child.id() as libc::pid_t);
+        self.child = Some(child);
 
         let tls = self.spec.tls();
         let deadline = Instant::now() + HEALTH_TIMEOUT;
