@@ -1,4 +1,4 @@
-"""The official Python client under the load of examples/bench_fleet.rs.
+"""The official Python client under the load of bench/programs/bench_fleet.rs.
 
     py_fleet.py WORKERS CHILDREN STEPS
 

@@ -1,4 +1,4 @@
-"""The official Python client under the same loads as examples/bench_load.rs.
+"""The official Python client under the same loads as bench/programs/bench_load.rs.
 
     py_load.py points N     N metric points into one run through MlflowClient.log_batch in
                             chunks of 1000 (the client's fastest mode)

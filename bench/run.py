@@ -2,7 +2,8 @@
 a table of figures and ratios against the targets. Started by ./scripts/bench.sh, which builds
 the Rust binaries and picks the Python venv; see BENCHMARKS.md.
 
-Standard library only, run with the test venv's Python (which has mlflow 3.17.2).
+Standard library only, run with the test venv's Python (which has the pinned MLflow,
+MLFLOW_VERSION of scripts/pins.env).
 """
 
 import argparse
@@ -10,19 +11,18 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO / "scripts"))
+import mlflow_server  # noqa: E402 (scripts/: the one way to start an mlflow server)
+
 ACCESS = re.compile(r'"(GET|POST) /api/2\.0/mlflow/([a-z/-]+)[^"]*" (\d{3})')
 
 
@@ -35,12 +35,15 @@ class Env:
 
     def __init__(self, a):
         self.python = a.python
-        self.mlflow = str(Path(a.python).parent / "mlflow")
         self.example_bin = a.example_bin
         self.load_bin = a.load_bin
         self.post_bin = a.post_bin
         self.sysmetrics_bin = a.sysmetrics_bin
         self.fleet_bin = a.fleet_bin
+        # Only the Rust client (--rust-only): for comparing builds of the crate.
+        self.rust_only = a.rust_only
+        # The checkout whose criterion bench the hot path runs (--repo; this one by default).
+        self.repo = Path(a.repo) if a.repo else REPO
         self.work = Path(tempfile.mkdtemp(prefix="mlflow-bench-"))
         base = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         base["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -56,55 +59,34 @@ class Env:
         return d
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
-    """An `mlflow server` on a free loopback port with its own SQLite backend, killed on stop."""
+    """An `mlflow server` on a free loopback port with its own SQLite backend, started by
+    scripts/mlflow_server.py (the one way tests, benches and the fleet start servers) and
+    ready once every worker is up, so that no measurement pays for a worker's start. Unlike
+    the tests' servers it keeps MLflow's job runner (default settings, as BENCHMARKS.md
+    describes the server measured), and is used only once its consumers have started."""
 
     def __init__(self, env, workers, tls=None):
         self.env, self.workers = env, workers
         self.dir = env.fresh_dir(f"server-w{workers or 'default'}")
-        self.port = free_port()
         # tls: a Certs (server certificate and key for 127.0.0.1, and their CA); the server
         # then speaks https only.
         self.tls = tls
-        self.scheme = "https" if tls else "http"
-        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
+        args = ["--uvicorn-opts", f"--ssl-keyfile {tls.key} --ssl-certfile {tls.cert}"] if tls else []
         self.log_path = self.dir / "server.log"
-        cmd = [env.mlflow, "server", "--host", "127.0.0.1", "--port", str(self.port),
-               "--backend-store-uri", f"sqlite:///{self.dir / 'mlflow.db'}",
-               "--default-artifact-root", str(self.dir / "artifacts")]
-        if workers:
-            cmd += ["--workers", str(workers)]
-        if tls:
-            cmd += ["--uvicorn-opts", f"--ssl-keyfile {tls.key} --ssl-certfile {tls.cert}"]
-        self.log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log_file, stderr=subprocess.STDOUT, env=env.base,
-                                     cwd=self.dir, start_new_session=True)
-        self._wait_ready(workers or 4)
-
-    def _wait_ready(self, workers):
-        # /health answers as soon as one worker is up; wait for all of them so that no
-        # measurement pays for a worker's start.
-        deadline = time.time() + 240
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"mlflow server exited; see {self.log_path}")
-            text = self.log_path.read_text(errors="replace")
-            if text.count("Application startup complete") >= workers:
-                try:
-                    ctx = ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else None
-                    urllib.request.urlopen(self.url + "/health", timeout=5, context=ctx).read()
-                    self._wait_idle()
-                    return
-                except OSError:
-                    pass
-            time.sleep(0.5)
-        raise SystemExit(f"mlflow server did not start within 240 s; see {self.log_path}")
+        # workers None: MLflow's default, 4 uvicorn workers.
+        self.server = mlflow_server.Server(
+            f"sqlite:///{self.dir / 'mlflow.db'}", python=env.python, workers=workers,
+            log_path=self.log_path, default_artifact_root=self.dir / "artifacts", args=args,
+            env=env.base, cwd=self.dir, wait_workers=workers or 4, job_execution=True)
+        try:
+            self.server.start()
+        except mlflow_server.ServerError as e:
+            raise SystemExit(str(e))
+        self._wait_idle()
+        self.port = self.server.port
+        self.scheme = "https" if tls else "http"
+        self.url = self.server.uri
 
     def _wait_idle(self):
         # The server starts its job runner's consumers some seconds after it answers;
@@ -121,7 +103,7 @@ class Server:
         for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
             try:
                 stat = (cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()
-                if int(stat[2]) == self.proc.pid and b"huey_consumer" in cmdline.read_bytes():
+                if int(stat[2]) == self.server.pgid and b"huey_consumer" in cmdline.read_bytes():
                     n += 1
             except (OSError, IndexError, ValueError):
                 continue
@@ -143,18 +125,7 @@ class Server:
         return counts
 
     def stop(self):
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        # Helpers (the job runner's consumers) may outlive the server's main process.
-        time.sleep(1)
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.log_file.close()
+        self.server.stop()
 
 
 def warm(env, srv):
@@ -248,9 +219,10 @@ def sweep_server(env, table, workers, reps, py_reps, rust_variants):
         for name, extra in rust_variants:
             clients.append((name, [env.example_bin, "--seed-only"], {"MLFLOW_TRACKING_URI": srv.url, **extra}))
         clients.append(("examples/sweep.rs (+ 5 searches)", [env.example_bin], {"MLFLOW_TRACKING_URI": srv.url}))
-        clients += [("Python client sync", [env.python, str(HERE / "sweep.py")], {"MLFLOW_TRACKING_URI": srv.url}),
-                    ("Python client async", [env.python, str(HERE / "sweep.py")],
-                     {"MLFLOW_TRACKING_URI": srv.url, "MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
+        if not env.rust_only:
+            clients += [("Python client sync", [env.python, str(HERE / "sweep.py")], {"MLFLOW_TRACKING_URI": srv.url}),
+                        ("Python client async", [env.python, str(HERE / "sweep.py")],
+                         {"MLFLOW_TRACKING_URI": srv.url, "MLFLOW_ENABLE_ASYNC_LOGGING": "true"})]
         res = {name: {"wall": [], "rss": [], "req": [], "creates": []} for name, _, _ in clients}
         for rep in range(reps):
             for name, cmd, extra in clients:
@@ -290,8 +262,8 @@ def sweep_server(env, table, workers, reps, py_reps, rust_variants):
             table.add(f"{name}: wall", w, "s", note=reqs)
             table.add(f"{name}: / floor", w / floor, "x")
     rust = [median(res[n]["wall"]) for n in res if n.startswith("Rust")]
-    py_sync = median(res["Python client sync"]["wall"])
-    if rust:
+    if rust and not env.rust_only:
+        py_sync = median(res["Python client sync"]["wall"])
         table.add("Python sync / Rust (best variant)", py_sync / min(rust), "x")
 
 
@@ -305,7 +277,7 @@ def sweep_embedded(env, table, reps, py_reps):
     res = {name: ([], []) for name, _, _ in clients}
     for rep in range(reps):
         for name, cmd, extra in clients:
-            if name.startswith("Python") and rep >= py_reps:
+            if name.startswith("Python") and (rep >= py_reps or env.rust_only):
                 continue
             d = env.fresh_dir("embedded")
             wall, rss, _ = run_proc(env, cmd, d, extra)
@@ -313,10 +285,12 @@ def sweep_embedded(env, table, reps, py_reps):
             res[name][1].append(rss)
             log(f"    rep {rep + 1} {name}: {wall:.2f} s, {rss} KB")
     rust = median(res[clients[0][0]][0])
-    py = median(res[clients[1][0]][0])
     for name, (walls, rss) in res.items():
-        table.add(f"{name}: wall", median(walls), "s", note=f"peak RSS {rss[-1] / 1024:.1f} MB")
-    table.add("Rust / Python sync (embedded)", rust / py, "x", "<= 0.05", rust / py <= 0.05)
+        if walls:
+            table.add(f"{name}: wall", median(walls), "s", note=f"peak RSS {rss[-1] / 1024:.1f} MB")
+    if not env.rust_only:
+        py = median(res[clients[1][0]][0])
+        table.add("Rust / Python sync (embedded)", rust / py, "x", "<= 0.05", rust / py <= 0.05)
     table.add("Rust seed sweep -> ./mlflow.db: peak RSS", res[clients[0][0]][1][-1] / 1024, "MB", "< 30",
               res[clients[0][0]][1][-1] / 1024 < 30)
 
@@ -342,13 +316,13 @@ def hot_path(env, table, quick, target_dir):
         e["MLFLOW_BENCH_QUICK"] = "1" if quick else "0"
         e["CARGO_TARGET_DIR"] = target_dir
         shutil.rmtree(Path(target_dir) / "criterion" / "log_metric", ignore_errors=True)
-        p = subprocess.run(["cargo", "bench", "--bench", "log_metric", "--", "--noplot"], cwd=REPO, env=e,
+        p = subprocess.run(["cargo", "bench", "--bench", "log_metric", "--", "--noplot"], cwd=env.repo, env=e,
                            capture_output=True, text=True, timeout=1800)
         if p.returncode != 0:
             raise SystemExit(f"cargo bench failed:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}")
         n = 500 if quick else 3000
         py = {}
-        for mode, extra in [("async", {"MLFLOW_ENABLE_ASYNC_LOGGING": "true"}), ("sync", {})]:
+        for mode, extra in [] if env.rust_only else [("async", {"MLFLOW_ENABLE_ASYNC_LOGGING": "true"}), ("sync", {})]:
             count = n if mode == "async" else max(100, n // 10)
             _, _, out = run_proc(env, [env.python, str(HERE / "py_load.py"), "percall", str(count)],
                                  env.fresh_dir("py-percall"), {"MLFLOW_TRACKING_URI": srv.url, **extra})
@@ -363,6 +337,8 @@ def hot_path(env, table, quick, target_dir):
                 rust_rest = ns
             label = "1 thread" if calls == 1 else "8 threads (wall / calls)"
             table.add(f"Rust log_metric -> {dest}, {label}: median", ns, "ns", "< 1000", ns < 1000)
+    if env.rust_only:
+        return
     table.add("Python log_metric async -> server: median", py["async"], "ns")
     table.add("Python log_metric sync -> server: median", py["sync"], "ns")
     ratio = py["async"] / rust_rest
@@ -407,7 +383,7 @@ def throughput(env, table, quick):
             ceil[c] = last_json(out)
             log(f"    ceiling c={c}: {ceil[c]['per_s']:,.0f}/s, {ceil[c]['ms_per_request']:.1f} ms/request")
         rust = rust_load(env, "points", n_rest, srv.url)
-        py = py_points(env, n_rest, srv.url)
+        py = None if env.rust_only else py_points(env, n_rest, srv.url)
     finally:
         srv.stop()
     best = max(c["per_s"] for c in ceil.values())
@@ -425,13 +401,16 @@ def throughput(env, table, quick):
     seq = max(ceil[1]["per_s"], ceil["1k"]["per_s"])
     table.add("Rust REST / sequential ceiling (best of the two)", rust["per_s"] / seq, "x")
     table.add(f"Rust {n_rest:,} points -> server: peak RSS", rust["rss_kb"] / 1024, "MB")
-    table.add(f"Python log_batch(1000) {n_rest:,} points -> server", py["per_s"], "points/s",
-              note=f"peak RSS {py['rss_kb'] / 1024:.0f} MB")
+    if py:
+        table.add(f"Python log_batch(1000) {n_rest:,} points -> server", py["per_s"], "points/s",
+                  note=f"peak RSS {py['rss_kb'] / 1024:.0f} MB")
     rs = rust_load(env, "points", n_sqlite)
-    pys = py_points(env, n_py_sqlite)
     table.add(f"Rust {n_sqlite:,} points -> SQLite", rs["per_s"], "points/s", ">= 300,000", rs["per_s"] >= 300_000,
               note=f"{rs['total_s']:.2f} s")
     table.add(f"Rust {n_sqlite:,} points -> SQLite: peak RSS", rs["rss_kb"] / 1024, "MB")
+    if env.rust_only:
+        return
+    pys = py_points(env, n_py_sqlite)
     table.add(f"Python log_batch(1000) {n_py_sqlite:,} points -> SQLite", pys["per_s"], "points/s",
               note=f"peak RSS {pys['rss_kb'] / 1024:.0f} MB")
     table.add("Rust SQLite / Python SQLite", rs["per_s"] / pys["per_s"], "x", ">= 20", rs["per_s"] / pys["per_s"] >= 20)
@@ -489,8 +468,7 @@ def fleet_load(env, label, uri, workers, children, steps):
 def fleet(env, table, quick):
     """Worker processes under one parent: one SQLite-backed server, then the PostgreSQL fleet
     (scripts/fleet.py: PostgreSQL, two `mlflow server`s, nginx in front)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    from fleet import Fleet  # noqa: E402 (the launcher lives beside the test script)
+    from fleet import Fleet  # the launcher lives beside the test script (scripts/ is on sys.path)
 
     workers, children, steps = (8, 5, 50) if quick else (8, 25, 100)
     table.section(f"Fleet: {workers} worker processes x {children} children x {steps} steps, one parent")
@@ -630,9 +608,13 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
             ("Rust seed sweep, keep-alive", [env.example_bin, "--seed-only"], {ka: "true"}),
             ("Rust seed sweep, fresh connections", [env.example_bin, "--seed-only"], {ka: "false"}),
             ("Python seed sweep (sync)", [env.python, str(HERE / "sweep.py")], {})]
+    if env.rust_only:
+        seed = [c for c in seed if not c[0].startswith("Python")]
     points = [(f"Rust {n:,} points, default", [env.load_bin, "points", str(n)], {}),
               (f"Rust {n:,} points, keep-alive", [env.load_bin, "points", str(n)], {ka: "true"}),
               (f"Python log_batch(1000) {n:,} points", [env.python, str(HERE / "py_load.py"), "points", str(n)], {})]
+    if env.rust_only:
+        points = [c for c in points if not c[0].startswith("Python")]
     steps = 1000
     paced = [(f"Rust {steps:,} steps of 2 ms, default", [env.load_bin, "paced", str(steps)], {})]
 
@@ -690,9 +672,10 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
         r = walls[(name, 50)] / base
         goal = name.endswith("default")
         table.add(f"{'GOAL ' if goal else ''}{name} @ 50 ms / default @ 0 ms", r, "x", "<= 1.5", r <= 1.5)
-    py = walls[("Python seed sweep (sync)", 50)]
-    table.add("Python sync / Rust default @ 50 ms", py / walls[("Rust seed sweep, default", 50)], "x")
-    table.add("Python sync / Rust keep-alive @ 50 ms", py / walls[("Rust seed sweep, keep-alive", 50)], "x")
+    if not env.rust_only:
+        py = walls[("Python seed sweep (sync)", 50)]
+        table.add("Python sync / Rust default @ 50 ms", py / walls[("Rust seed sweep, default", 50)], "x")
+        table.add("Python sync / Rust keep-alive @ 50 ms", py / walls[("Rust seed sweep, keep-alive", 50)], "x")
 
     table.section(f"Latency: {n:,} points into one run, through the delay proxy")
     rates = {k: summary(v, lambda r: r["json"]["per_s"]) for k, v in res_points.items()}
@@ -721,6 +704,8 @@ def latency(env, table, quick, reps, py_reps, proxy_bin):
     tls_seed = [("Rust seed sweep, default (keep-alive over https)", [env.example_bin, "--seed-only"], {}),
                 ("Rust seed sweep, fresh connections", [env.example_bin, "--seed-only"], {ka: "false"}),
                 ("Python seed sweep (sync)", [env.python, str(HERE / "sweep.py")], {})]
+    if env.rust_only:
+        tls_seed = [c for c in tls_seed if not c[0].startswith("Python")]
     tls_rtts = [0, 50]
     srv = Server(env, None, tls=certs)
     try:
@@ -752,6 +737,8 @@ def main():
     p.add_argument("--rust-env", action="append", default=[], metavar="NAME=VALUE",
                    help="also run the Rust sweep with this environment (e.g. a connection knob)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (server logs, databases)")
+    p.add_argument("--rust-only", action="store_true", help="leave out the Python client (comparing builds)")
+    p.add_argument("--repo", help="the checkout whose criterion bench the hot path runs (default: this one)")
     a = p.parse_args()
     env = Env(a)
     reps = a.reps or (1 if a.quick else 3)

@@ -157,19 +157,21 @@ fn trial(lr: f64, dir: &Path) -> Result<(), mlflow::burn::Error> {
 }
 
 #[mlflow::parent_run(name = "lr_sweep")]
-fn sweep(root: &Path) -> Result<String, mlflow::burn::Error> {
+fn sweep(root: &Path) -> Result<Option<mlflow::RunHandle>, mlflow::burn::Error> {
     for lr in [0.001, 0.01, 0.05] {
         trial(lr, &root.join(format!("lr_{lr}")))?;
     }
-    Ok(mlflow::active_run_id().unwrap_or_default())
+    // The handle, not the id: asking for the id here would wait for the run's creation.
+    Ok(mlflow::active_run())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     mlflow::set_experiment(EXPERIMENT)?;
     let root: PathBuf =
         std::env::temp_dir().join(format!("mlflow-burn-sweep-{}", std::process::id()));
-    let parent_id = sweep(&root)?;
+    let parent = sweep(&root)?.expect("the sweep's parent run");
     std::fs::remove_dir_all(&root).ok();
+    let parent_id = parent.id()?;
 
     let best = mlflow::search_runs()
         .experiment_names([EXPERIMENT])

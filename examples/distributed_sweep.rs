@@ -25,7 +25,7 @@
 //!   coordinator ends it KILLED with [`Worker::mark_killed`](mlflow::Worker::mark_killed)
 //!   and exits non-zero. Try `kill -9` on a worker while the sweep runs (`--epoch-ms 500`
 //!   slows the trials down).
-//! - At the end the coordinator searches the parent's children (`tags.mlflow.parentRunId`),
+//! - At the end the coordinator searches the parent's children (`search_runs().children_of(..)`),
 //!   ordered by the final loss, and prints the best trial.
 //!
 //! See the runs with `mlflow ui` in the same folder (embedded store) or in the server's UI.
@@ -153,10 +153,10 @@ struct Outcome {
 
 #[mlflow::parent_run(name = "distributed_sweep", params(workers, trials, epochs))]
 fn sweep(workers: u32, trials: u32, epochs: u32, settings: Settings) -> mlflow::Result<Outcome> {
-    let parent = mlflow::current_run().expect("inside the parent run");
+    let parent = mlflow::active_run().expect("inside the parent run");
     let parent_id = parent.id()?;
     let exe = std::env::current_exe()
-        .map_err(|e| mlflow::Error::Config(format!("cannot find this program: {e}")))?;
+        .map_err(|e| mlflow::Error::io("cannot find this program", "current_exe", e))?;
 
     let mut started = Vec::new();
     for index in 0..workers {
@@ -171,9 +171,8 @@ fn sweep(workers: u32, trials: u32, epochs: u32, settings: Settings) -> mlflow::
         match command.spawn() {
             Ok(child) => started.push((index, worker, child)),
             Err(e) => {
-                return Err(mlflow::Error::Config(format!(
-                    "cannot start worker {index}: {e}"
-                )));
+                let context = format!("cannot start worker {index} from");
+                return Err(mlflow::Error::io(context, &exe, e));
             }
         }
     }
@@ -215,7 +214,7 @@ fn coordinate(settings: Settings) -> Result<ExitCode, mlflow::Error> {
     let children = mlflow::Client::new()
         .search_runs()
         .experiment_ids([experiment.experiment_id.clone()])
-        .filter(format!("tags.mlflow.parentRunId = '{}'", outcome.parent_id))
+        .children_of(&outcome.parent_id)
         .order_by(["metrics.loss ASC"])
         .collect_all()?;
     let finished = children

@@ -5,10 +5,11 @@
 #   ./scripts/bench.sh --quick    # small sizes, one repetition (a few minutes)
 #   ./scripts/bench.sh --only sweep,hotpath [--reps 5] [--rust-env NAME=VALUE] [--keep]
 #
-# Installs nothing: it uses the test venv with mlflow 3.17.2, from MLFLOW_TEST_VENV, else
-# ~/.cache/mlflow-rs-test/venv-mlflow-3.17.2, else
-# ${MLFLOW_TEST_CACHE:-~/.cache/mlflow-tracking-tests}/venv-mlflow-3.17.2. It starts its own
-# `mlflow server`s on free loopback ports and stops them when done. Sections: sweep (vs a
+# Installs nothing: it uses the test venv with the pinned MLflow (MLFLOW_VERSION in
+# scripts/pins.env), from MLFLOW_TEST_VENV, else ~/.cache/mlflow-rs-test/venv-mlflow-<version>,
+# else ${MLFLOW_TEST_CACHE:-~/.cache/mlflow-tracking-tests}/venv-mlflow-<version>. It starts
+# its own `mlflow server`s on free loopback ports with scripts/mlflow_server.py (as the tests
+# and the fleet do) and stops them when done. Sections: sweep (vs a
 # server with default settings and with --workers 1), embedded (mlflow.db vs Python's
 # sqlite store), hotpath (criterion bench benches/log_metric.rs), throughput, scaling,
 # sysmetrics (the system metrics sampler's CPU per sample and RSS, on vs off; not in the
@@ -22,23 +23,25 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# MLFLOW_VERSION and the other pins.
+source scripts/pins.env
 
 venv=""
 for candidate in "${MLFLOW_TEST_VENV:-}" \
-    "$HOME/.cache/mlflow-rs-test/venv-mlflow-3.17.2" \
-    "${MLFLOW_TEST_CACHE:-$HOME/.cache/mlflow-tracking-tests}/venv-mlflow-3.17.2"; do
+    "$HOME/.cache/mlflow-rs-test/venv-mlflow-$MLFLOW_VERSION" \
+    "${MLFLOW_TEST_CACHE:-$HOME/.cache/mlflow-tracking-tests}/venv-mlflow-$MLFLOW_VERSION"; do
     if [[ -n "$candidate" && -x "$candidate/bin/python" && -x "$candidate/bin/mlflow" ]]; then
         venv="$candidate"
         break
     fi
 done
 if [[ -z "$venv" ]]; then
-    echo "bench.sh: no venv with mlflow 3.17.2 found; set MLFLOW_TEST_VENV or run the test script once" >&2
+    echo "bench.sh: no venv with mlflow $MLFLOW_VERSION found; set MLFLOW_TEST_VENV or run the test script once" >&2
     exit 1
 fi
 version="$("$venv/bin/python" -c 'import mlflow; print(mlflow.__version__)')"
-if [[ "$version" != "3.17.2" ]]; then
-    echo "bench.sh: warning: $venv has mlflow $version, not the pinned 3.17.2" >&2
+if [[ "$version" != "$MLFLOW_VERSION" ]]; then
+    echo "bench.sh: warning: $venv has mlflow $version, not the pinned $MLFLOW_VERSION" >&2
 fi
 
 target="${CARGO_TARGET_DIR:-$repo/target}"

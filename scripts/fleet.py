@@ -8,7 +8,9 @@ Starts, in a folder it is given (or a temporary one):
     with `mlflow db upgrade` (servers starting together on an empty database would race to
     migrate it);
   * N `mlflow server` processes (default 2) over that database, sharing one
-    `--artifacts-destination` folder (proxied artifacts), each in its own process group;
+    `--artifacts-destination` folder (proxied artifacts), started and stopped by
+    scripts/mlflow_server.py (the tests' and benches' one way to run a server: its flags,
+    readiness rule and timeouts; each server in its own process group);
   * nginx (Debian's `nginx-light` or `nginx`) on a free loopback port, balancing over them.
 
 then prints ONE JSON line on stdout:
@@ -31,29 +33,41 @@ Run it with the test venv's python (it runs `<python> -m mlflow`, and the server
 
 `--check` only reports what is missing (exit 3) without starting anything.
 
+The psycopg version is PSYCOPG_VERSION of scripts/pins.env.
+
 Environment: MLFLOW_TEST_PG_BIN (folder holding initdb/postgres/pg_ctl; default the newest
 /usr/lib/postgresql/*/bin), MLFLOW_TEST_NGINX (the nginx binary; default from PATH or
 /usr/sbin/nginx).
 """
 
 import argparse
-import ctypes
 import glob
 import json
 import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-HEALTH_TIMEOUT = 180.0
-STOP_TIMEOUT = 10.0
-PSYCOPG_PIN = "psycopg[binary]==3.3.9"
+# The servers are started by the one server launcher of the tests and benches (beside this
+# file): its flags, environment, readiness rule and timeouts.
+from mlflow_server import (
+    STOP_TIMEOUT,
+    Server,
+    ServerError,
+    free_port,
+    healthy,
+    pin,
+    server_env,
+    set_pdeathsig,
+    start_all,
+    tail as _tail,
+)
+
+PSYCOPG_PIN = f"psycopg[binary]=={pin('PSYCOPG_VERSION')}"
 PG_USER = "postgres"  # the OS user postgres runs as when we are root
 DB_USER = "mlflow"
 DB_NAME = "mlflow"
@@ -61,33 +75,6 @@ DB_NAME = "mlflow"
 
 class FleetError(Exception):
     """Something the fleet needs is missing or did not start; the message says what."""
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _opener():
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def healthy(uri, timeout=2.0):
-    try:
-        with _opener().open(uri + "/health", timeout=timeout) as r:
-            return r.status == 200 and r.read().strip() == b"OK"
-    except Exception:
-        return False
-
-
-def _set_pdeathsig():
-    """In the child: SIGTERM when the launcher dies without tearing down (SIGKILL)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
 
 
 def find_pg_bin():
@@ -167,14 +154,6 @@ def missing(python=None):
     return out
 
 
-def _tail(path, lines=40):
-    try:
-        with open(path, errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
-    except OSError:
-        return ""
-
-
 class Fleet:
     """The fleet; `start()` returns the info dict that the launcher prints, `stop()` tears
     everything down (idempotent). Also a context manager."""
@@ -190,7 +169,7 @@ class Fleet:
         self.pg_dir = None
         self.pg_bin = None
         self.nginx_bin = None
-        self.procs = []  # (name, Popen, log path), started order
+        self.servers = []  # mlflow_server.Server, started order
         self.pg_proc = None
         self.nginx_proc = None
         self.info = None
@@ -225,7 +204,7 @@ class Fleet:
                 stdout=logf,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_set_pdeathsig,
+                preexec_fn=set_pdeathsig,
                 **kw,
             )
         finally:
@@ -327,23 +306,11 @@ class Fleet:
         )
         return f"postgresql+psycopg://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
 
-    def _mlflow_env(self):
-        env = dict(os.environ)
-        for k in ("MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME",
-                  "MLFLOW_EXPERIMENT_ID"):
-            env.pop(k, None)
-        env.update(
-            MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false",
-            MLFLOW_DISABLE_TELEMETRY="true",
-            PYTHONUNBUFFERED="1",
-        )
-        return env
-
     def _migrate(self, pg_uri):
         log_path = os.path.join(self.dir, "db-upgrade.log")
         r = subprocess.run(
             [self.python, "-m", "mlflow", "db", "upgrade", pg_uri],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=self._mlflow_env(),
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, env=server_env(),
         )
         with open(log_path, "w") as f:
             f.write(r.stdout + r.stderr)
@@ -351,40 +318,17 @@ class Fleet:
             raise FleetError(f"mlflow db upgrade {pg_uri} failed:\n{r.stdout}{r.stderr}")
 
     def _start_servers(self, pg_uri):
-        starting = []
-        for i in range(self.n_servers):
-            port = free_port()
-            log_path = os.path.join(self.dir, f"server-{i}.log")
-            p = self._spawn(
-                f"server-{i}",
-                [self.python, "-m", "mlflow", "server",
-                 "--backend-store-uri", pg_uri,
-                 "--artifacts-destination", self.artifacts, "--serve-artifacts",
-                 "--host", "127.0.0.1", "--port", str(port),
-                 "--workers", str(self.workers)],
-                log_path,
-                env=self._mlflow_env(),
-            )
-            uri = f"http://127.0.0.1:{port}"
-            self.procs.append((f"server-{i}", p, log_path))
-            starting.append((uri, p, log_path))
-        deadline = time.monotonic() + HEALTH_TIMEOUT
-        pending = list(starting)
-        while pending:
-            for item in list(pending):
-                uri, p, log_path = item
-                if healthy(uri):
-                    pending.remove(item)
-                elif p.poll() is not None:
-                    raise FleetError(
-                        f"mlflow server {uri} exited with {p.returncode}; its log:\n{_tail(log_path)}")
-            if pending and time.monotonic() > deadline:
-                uri, _, log_path = pending[0]
-                raise FleetError(
-                    f"mlflow server {uri} not healthy after {HEALTH_TIMEOUT:.0f}s; its log:\n{_tail(log_path)}")
-            if pending:
-                time.sleep(0.3)
-        return [uri for uri, _, _ in starting]
+        self.servers = [
+            Server(pg_uri, python=self.python, workers=self.workers,
+                   log_path=os.path.join(self.dir, f"server-{i}.log"),
+                   artifacts_destination=self.artifacts, args=["--serve-artifacts"])
+            for i in range(self.n_servers)
+        ]
+        try:
+            start_all(self.servers)
+        except ServerError as e:
+            raise FleetError(str(e)) from None
+        return [s.uri for s in self.servers]
 
     def _nginx_conf(self, port, server_uris):
         d = self.dir
@@ -488,14 +432,11 @@ http {{
         if self.nginx_proc is not None:
             self._stop_proc(self.nginx_proc, signal.SIGTERM)
             self.nginx_proc = None
-        for _, p, _ in reversed(self.procs):
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for _, p, _ in reversed(self.procs):
-            self._stop_proc(p)
-        self.procs = []
+        for server in reversed(self.servers):
+            server.terminate()
+        for server in reversed(self.servers):
+            server.stop()
+        self.servers = []
         if self.pg_proc is not None:
             if self.pg_proc.poll() is None:
                 subprocess.run(

@@ -10,12 +10,17 @@
 # artifact_location depends on where the store runs, so the Rust code inserts it.
 #
 # Usage: scripts/gen-sqlite-schema.sh [OUTPUT]   (default: the checked-in schema.sql)
-# Env:   MLFLOW_TEST_VENV  the venv with the pinned MLflow
-#        (default ~/.cache/mlflow-rs-test/venv-mlflow-3.17.2)
+# Env:   MLFLOW_TEST_VENV  the venv with the pinned MLflow (MLFLOW_VERSION in scripts/pins.env;
+#        default ~/.cache/mlflow-rs-test/venv-mlflow-<version> if it exists, else the test
+#        venv ${MLFLOW_TEST_CACHE:-~/.cache/mlflow-tracking-tests}/venv-mlflow-<version>)
 set -euo pipefail
 
-venv="${MLFLOW_TEST_VENV:-$HOME/.cache/mlflow-rs-test/venv-mlflow-3.17.2}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/pins.env"
+venv="${MLFLOW_TEST_VENV:-$HOME/.cache/mlflow-rs-test/venv-mlflow-$MLFLOW_VERSION}"
+if [[ -z "${MLFLOW_TEST_VENV:-}" && ! -x "$venv/bin/mlflow" ]]; then
+    venv="${MLFLOW_TEST_CACHE:-$HOME/.cache/mlflow-tracking-tests}/venv-mlflow-$MLFLOW_VERSION"
+fi
 out="${1:-$root/runtime/src/store/sqlite/schema.sql}"
 
 if [[ ! -x "$venv/bin/mlflow" ]]; then

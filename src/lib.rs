@@ -30,6 +30,81 @@
 //! }
 //! ```
 //!
+//! # Coming from Python
+//!
+//! The calls keep the Python client's names where they can; where Python takes optional
+//! keyword arguments, Rust has a builder. A script written with `mlflow` in Python and the
+//! same calls written here store the same things (`tests/side_by_side.rs` runs both on fresh
+//! stores and compares them through the Python client).
+//!
+//! | Python | Rust |
+//! | --- | --- |
+//! | `mlflow.set_tracking_uri(uri)`, `get_tracking_uri()` | [`set_tracking_uri`]`(uri)?`, [`get_tracking_uri`]`()` |
+//! | `mlflow.set_experiment(name)` | [`set_experiment`]`(name)?` |
+//! | `mlflow.set_experiment(experiment_id=id)` | [`set_experiment_by_id`]`(id)?` |
+//! | `mlflow.create_experiment(name, artifact_location=.., tags=..)` | [`create_experiment`]`(name).artifact_location(..).tag(k, v).create()?` |
+//! | `mlflow.get_experiment(id)`, `get_experiment_by_name(name)` | [`get_experiment`]`(id)?`, [`get_experiment_by_name`]`(name)?` |
+//! | `mlflow.delete_experiment(id)`; `MlflowClient().restore_experiment(id)`, `.rename_experiment(id, name)` | [`delete_experiment`]`(id)?`; [`restore_experiment`]`(id)?`, [`Client::rename_experiment`]`(id, name)?` |
+//! | `mlflow.set_experiment_tag(k, v)`, `set_experiment_tags(d)`, `delete_experiment_tag(k)` | [`set_experiment_tag`], [`set_experiment_tags`], [`delete_experiment_tag`] |
+//! | `mlflow.search_experiments(filter_string=..)` | [`search_experiments`]`().filter(..).collect_all()?` |
+//! | `with mlflow.start_run(run_name=.., tags=.., description=..):` | `let _run = `[`start_run`]`().name(..).tag(k, v).description(..).start();`, or [`#[parent_run]`](parent_run) / [`#[child_run]`](child_run) on a function |
+//! | `start_run(nested=True)` | nothing to write: a run started inside another nests under it |
+//! | `start_run(run_id=id)` (and `MLFLOW_RUN_ID`) | `start_run().`[`resume`](RunBuilder::resume)`(id).start()` (and `MLFLOW_RUN_ID`) |
+//! | `start_run(parent_run_id=id)`, `experiment_id=..`, `log_system_metrics=True` | [`RunBuilder::parent_id`], [`RunBuilder::experiment_id`], [`RunBuilder::log_system_metrics`] |
+//! | `mlflow.end_run(status)` | [`RunGuard::end`]`(RunStatus::Failed)`, or drop the guard (FINISHED), or return `Err` from an annotated function (FAILED) |
+//! | `MlflowClient().set_terminated(id, status, end_time=t)` | [`Client::set_terminated`], [`Client::set_terminated_at`], [`RunGuard::end_at`] |
+//! | `mlflow.active_run()`, `last_active_run()` | [`active_run`]`()` (a [`RunHandle`]: `.id()?`, `.name()`), [`last_active_run`]`()?` |
+//! | `mlflow.get_run(id)`, `get_parent_run(id)` | [`get_run`]`(id)?`, [`get_parent_run`]`(id)?` |
+//! | `mlflow.delete_run(id)`; `MlflowClient().restore_run(id)` | [`delete_run`]`(id)?`, [`restore_run`]`(id)?` |
+//! | `MlflowClient().update_run(id, status=.., name=..)` | [`Client::update_run`]`(id, RunUpdate::renamed(..))?` ([`RunUpdate`]) |
+//! | `mlflow.log_param(k, v)`, `log_params(d)` | [`log_param`]`(k, v)?`, [`log_params`]`([(k, v), ..])?` |
+//! | `mlflow.log_metric(k, v)`, `log_metric(k, v, step=s)` | [`log_metric`]`(k, v)?`, [`log_metric_with_step`]`(k, v, s)?` |
+//! | `mlflow.log_metric(k, v, step=s, timestamp=t)` | [`metric`]`(k, v).step(s).timestamp(t).log()?` |
+//! | `mlflow.log_metrics(d)`, `log_metrics(d, step=s)` | [`log_metrics`]`([(k, v), ..])?`, [`log_metrics_with_step`]`(.., s)?` |
+//! | `mlflow.set_tag(k, v)`, `set_tags(d)`, `delete_tag(k)` | [`set_tag`], [`set_tags`], [`delete_tag`] |
+//! | `mlflow.log_artifact(path, artifact_path=dir)` | [`log_artifact`]`(path)?`, [`log_artifact_to`]`(path, dir)?` |
+//! | `mlflow.log_artifacts(local_dir, artifact_path=dir)` | [`log_artifacts`]`(local_dir)?`, [`log_artifacts_to`]`(local_dir, dir)?` |
+//! | `mlflow.log_text(text, file)`, `log_dict(d, file)` | [`log_text`]`(text, file)?`, [`log_dict`]`(&value, file)?` (any `Serialize` value) |
+//! | `mlflow.log_figure(fig, file)` | [`log_figure`]`(bytes, file)?` (the PNG or SVG your plotting crate drew) |
+//! | `mlflow.log_table(data, file)`, `load_table(file, run_ids=..)` | [`log_table`]`(&table, file)?` ([`Table`]), [`load_table`]`(file).run_ids(..).load()?` |
+//! | `mlflow.log_image(image, key=k, step=s)` | `log_image(k, image, s)?` (feature `image`) |
+//! | `mlflow.artifacts.load_text(uri)`, `load_dict(uri)` | [`load_text`]`(uri)?`, [`load_dict`]`(uri)?` |
+//! | `MlflowClient().list_artifacts(id, path)`, `mlflow.artifacts.download_artifacts(run_id=id, artifact_path=p, dst_path=d)` | [`list_artifacts`]`(id, path)?`, [`download_artifacts`]`(id, p, d)?` |
+//! | `mlflow.get_artifact_uri(path)` | [`get_artifact_uri`]`(path)?` |
+//! | `mlflow.search_runs(experiment_names=.., filter_string=.., order_by=..)` | [`search_runs`]`().experiment_names(..).filter(..).order_by(..).collect_all()?` |
+//! | `MlflowClient().get_metric_history(id, key)` | [`get_metric_history`]`(id, key)?` |
+//! | `mlflow.enable_system_metrics_logging()` | [`enable_system_metrics_logging`]`()` |
+//! | `mlflow.flush_async_logging()` | [`flush`]`()?` |
+//! | `MlflowClient(tracking_uri=uri)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?` |
+//!
+//! [`Client`] has the run-by-id forms of the logging and reading calls, as `MlflowClient`
+//! has them, and [`RunHandle`] the same calls bound to one run.
+//!
+//! What differs, and why:
+//!
+//! - **Logging is queued.** The Python client sends each call before it returns (unless
+//!   `MLFLOW_ENABLE_ASYNC_LOGGING` is on); here a logging call checks its input, queues it and
+//!   returns, and what the store says later comes from [`flush`], from the end of the run
+//!   and on stderr. Input MLflow would refuse is still an error from the call itself.
+//! - **Ctrl-C.** Python raises `KeyboardInterrupt` and marks the runs it unwinds through
+//!   FAILED. A Rust process ends at once and its runs stay RUNNING, unless it called
+//!   [`install_signal_handlers`]: then its runs end KILLED, after a flush.
+//! - **The active run** is per thread, as in Python, and per future in async code; a new
+//!   thread or task starts with none (hand one over with [`RunHandle::enter`] or
+//!   [`RunHandle::scope`]).
+//! - **Searches** return [`Run`]s, not a DataFrame. [`search_runs`] returns up to 100,000
+//!   runs as `mlflow.search_runs` does ([`FLUENT_SEARCH_LIMIT`]), [`Client::search_runs`] one
+//!   page of 1,000 as `MlflowClient.search_runs` ([`CLIENT_SEARCH_LIMIT`]); either takes
+//!   `max_results`, and `collect_all()` / `iter()` page through everything asked for.
+//! - **`log_image`** takes the key first; its thumbnail is lossless WebP (Python's is lossy).
+//!   **`log_dict`** writes JSON keys in the value's order (a struct's fields; a
+//!   `serde_json::json!` map sorts them), and YAML with a few byte-level differences from
+//!   PyYAML listed at [`log_dict`]. **`load_dict`** reads YAML too.
+//! - **Retries** follow Python's policy and limits; the backoff factor may be fractional.
+//! - **A run's end** records FAILED for an `Err` or a panic, as Python does for an exception;
+//!   a process that calls `std::process::exit` ends its open runs FINISHED, as Python's exit
+//!   hook does.
+//!
 //! # Where the data goes
 //!
 //! The tracking URI is, in this order: what [`set_tracking_uri`] set, else the environment
@@ -52,11 +127,9 @@
 //!
 //! # Cargo features
 //!
-//! | feature | default | what it brings |
-//! |---|---|---|
-//! | `macros` | yes | [`#[parent_run]`](parent_run), [`#[child_run]`](child_run) (syn and quote, at build time) |
-//! | `rest` | yes | the REST store: `http://`, `https://` URIs (reqwest, hyper, rustls with the Mozilla roots) |
-//! | `sqlite` | yes | the embedded store: `sqlite:///` URIs and the default `sqlite:///mlflow.db` (rusqlite, which compiles the bundled SQLite C library) |
+//! From `Cargo.toml`'s own comments:
+//!
+#![doc = document_features::document_features!()]
 //!
 //! A program that only talks to a server need not build SQLite, and one that only writes
 //! `mlflow.db` need not build an HTTP and TLS stack:
@@ -82,7 +155,15 @@
 //! `mlflow.source.type` = `LOCAL`, and `mlflow.source.git.commit`/`.branch`/`.repoURL` when
 //! the program runs inside a git work tree. A run started while another is active on the
 //! same thread gets `mlflow.parentRunId` = that run: this is how MLflow nests runs, to any
-//! depth.
+//! depth. A run given no name gets one made up as MLflow makes them up (`adaptable-owl-412`:
+//! an adjective and an animal from MLflow's lists, a number up to 1000, at most 20
+//! characters), on either store, known as soon as the run starts ([`RunHandle::name`]).
+//!
+//! `MLFLOW_RUN_CONTEXT`, as in Python, adds tags to every new run: a JSON object such as
+//! `{"team": "vision", "shard": 3}` (numbers and bools written as Python writes them). Its
+//! tags override the system tags, and the run's own tags override them; the variable is read
+//! once, when the process creates its first run. A value that is not a JSON object is
+//! ignored with a warning, as a member with an invalid key or a `null`, list or object value.
 //!
 //! A run ends FINISHED when its function returns, FAILED when it returns `Err` (the error's
 //! `Display` goes into the tag `error`) or panics (the panic then goes on unchanged).
@@ -135,58 +216,85 @@
 //! 6000 and tag values over 8000 characters are truncated with a warning, as the official
 //! client does. Metric values may be NaN or infinite.
 //!
-//! They never wait for the network or the disk: values are queued and a background thread
+//! Param and tag values are text. They take any `impl Display`, and are written as the
+//! Python client writes them (it stores `str(value)`), so that a search written for runs
+//! logged from Python, such as `params.lr = '1e-05'`, finds runs logged from Rust too:
+//!
+//! | value | stored | (Rust's `Display`) |
+//! | --- | --- | --- |
+//! | `1e-5_f64` | `1e-05` | `0.00001` |
+//! | `1.0_f64`, `100.0` | `1.0`, `100.0` | `1`, `100` |
+//! | `1e16`, `1e15` | `1e+16`, `1000000000000000.0` | `10000000000000000`, `1000000000000000` |
+//! | `0.1_f32` | `0.1` (an `f32`'s own shortest digits) | `0.1` |
+//! | `f64::NAN`, `f64::INFINITY`, `-0.0` | `nan`, `inf`, `-0.0` | `NaN`, `inf`, `-0` |
+//! | `true` | `True` | `true` |
+//!
+//! That is Python's `repr(float)` for `f64` and `f32` (the shortest digits that read back
+//! as the value, positional from `1e-4` up to below `1e16`, scientific otherwise) and `True`
+//! / `False` for `bool`, also behind references (`&f64`, as when logging a map's values).
+//! Every other type is written with its `Display` (integers, strings, your own types). This
+//! holds for [`log_param`], [`log_params`], [`set_tag`], [`set_tags`], [`RunHandle`]'s and
+//! [`Client`]'s methods, [`RunBuilder::param`] and [`RunBuilder::tag`], the macros'
+//! `params(..)` and `mlflow::burn::log_config`. Run names, `{placeholders}` included, are
+//! Rust's `format!` text. To store another text, pass a string (`format!("{lr}")`).
+//!
+//! They do not wait for the network or the disk: values are queued and a background thread
 //! (with its own tokio runtime, so this works from inside any async executor) sends them in
-//! batches. What the store says later (server errors, outages) is reported by [`flush`],
-//! on stderr and through `tracing`. [`flush`] waits until everything logged so far is stored.
-//! When `main` returns (or `std::process::exit` is called) the queue is flushed before the
-//! process ends; a process killed by a signal or an aborting panic loses what was still
-//! queued.
+//! batches; see [What waits](#what-waits) for when a call does wait. What the store says
+//! later (server errors, outages) is reported by [`flush`], on stderr and through
+//! `tracing`. [`flush`] waits until everything logged so far is stored. When `main` returns
+//! (or `std::process::exit` is called) the queue is flushed before the process ends; a
+//! process killed by a signal or an aborting panic loses what was still queued.
 //!
-//! # What logging costs
+//! # Errors
 //!
-//! A logging call checks its input, puts one entry on a queue and returns; it does no
-//! network or disk I/O. One background thread per tracking URI (with its own tokio runtime)
-//! drains the queue in order:
+//! Every call returns the one [`Error`] type (it is `Clone`, so a failure can be kept and
+//! reported more than once). Its kind says what to do about it:
 //!
-//! - consecutive calls for a run become one `runs/log-batch` request, cut to the server's
-//!   limits (1000 metrics, 100 params, 100 tags, 1000 entities), or one SQLite transaction
-//!   of up to 10,000 values for the embedded store;
-//! - when a run has more metrics waiting than one request holds, up to 4 metric-only
-//!   requests for it are under way at once (a tracking server has 4 workers by default, and
-//!   the order of metric points does not matter to MLflow); a request carrying params or
-//!   tags is always sent alone, after everything logged before it.
-//!   `MLFLOW_RS_HTTP_IN_FLIGHT` (1 to 32) sets the number (1 is about 10% faster against a
-//!   server started with `--workers 1`);
-//! - a run is created with its system tags and the tags set right after it started (they
-//!   ride on the create request); ending a run stores its pending data, then its status. The
-//!   seed sweep costs at most 3 requests per run (create, one batch, update) plus the
-//!   experiment lookup;
-//! - order follows MLflow's semantics: a run is created before anything is logged to it, a
-//!   child after its parent, a param before a conflicting one; tags are last-write-wins;
-//! - the requests of different runs are under way together, up to
-//!   `MLFLOW_RS_HTTP_CONCURRENCY` at once per tracking server (1 to 64; by default 4 for a
-//!   server near by, where more only make its SQLite writes contend, and 8 for one 20 ms
-//!   of round trip away or farther, where requests mostly wait on the network): the
-//!   runs started while a request was under way are created together (children once their
-//!   parent exists, runs started meanwhile in the next wave), and each ending run stores
-//!   its batch, then its status, beside the others; a request starts as soon as any other
-//!   finishes. A sweep of many short runs thus pays a few round trips per wave of runs, not
-//!   three per run. `MLFLOW_RS_HTTP_CONCURRENCY=1` sends them one after another: a server
-//!   on SQLite may answer `database is locked` under concurrency (a 500, retried, except
-//!   for a run's creation, which is never resent blindly and goes to the spill, to be
-//!   replayed). Do not raise it much for a single `mlflow server` on SQLite: with 16
-//!   requests at once, one uvicorn worker may take them all and exhaust its database
-//!   connection pool (15), then answer each waiting request 30 s later with a 400
-//!   ("QueuePool limit ... reached"), which no client retries. The embedded store always
-//!   works one request at a time.
+//! | kind | what happened | what to do |
+//! | --- | --- | --- |
+//! | [`Error::Config`] | the tracking URI, an environment variable or another setting is unusable | fix the setting the message names |
+//! | [`Error::InvalidKey`], [`Error::InvalidValue`], [`Error::InvalidArgument`], [`Error::ParamChanged`] | input MLflow would refuse | fix the call |
+//! | [`Error::NoActiveRun`] | a logging call outside any run | start a run, or hand the run over ([`RunHandle::scope`]) |
+//! | [`Error::Api`] | the store refused a request: MLflow's code and message are kept | read the message ([`Error::error_code`]) |
+//! | [`Error::Transport`] | the store could not be reached, or its answer could not be read | check the server and the network; the data waits in the spill file (a local offline buffer) |
+//! | [`Error::Spilled`] | data waits in a spill file for the store to come back | nothing, or [`replay_spill`] later |
+//! | [`Error::Io`] | a local file or folder could not be read or written (the spill, an artifact, a download), with its path | check the disk, the permissions, the path |
+//! | [`Error::Timeout`] | something did not finish in the time it was given (a flush with a deadline) | wait longer, or look at the store |
+//! | [`Error::Internal`] | a failure no setting or input explains | please report it |
+//!
+//! [`Error::RunNotCreated`], [`Error::ParentRun`], [`Error::Undelivered`] and
+//! [`Error::Many`] wrap one of these with the run they concern.
+//!
+//! # What waits
+//!
+//! **Logging calls return at once**: [`log_param`], [`log_params`], [`log_metric`] and its
+//! forms, [`set_tag`], [`set_tags`], starting a run and ending one. Each checks its input,
+//! puts one entry on a queue and returns; one background thread per tracking URI sends the
+//! entries in batches (a `runs/log-batch` request of up to 1,000 metrics, or one SQLite
+//! transaction), several runs' requests at once. The sweep at the top of this page costs
+//! about three requests per run (create, one batch, end).
+//!
+//! **Unless the queue is full.** The queue holds [`QUEUE_CAPACITY`] (100,000) entries. When
+//! the store is healthy but slower than the training loop, logging calls wait for room
+//! (back-pressure) instead of growing memory: tried with 2,020 runs and 100,000 points
+//! logged in a tight loop against a default local `mlflow server`, the loop waited 13.8 s in
+//! all. When the store cannot be reached at all, nothing waits: what cannot be delivered
+//! goes to the spill file (a local offline buffer, see [When things go wrong](#when-things-go-wrong))
+//! and is delivered when the store is back. Nothing is dropped silently.
+//!
+//! **These calls wait for an answer**, after everything queued before them (so they see it):
+//! [`set_experiment`] and every experiment call, [`RunHandle::id`] and [`active_run_id`]
+//! over REST (until the server has created the run), [`flush`], [`search_runs`],
+//! [`get_run`] and the other reads, artifact uploads and downloads (their errors are
+//! returned by the call), and run management ([`delete_run`], [`Client::update_run`], ...).
+//! In async code they block the calling thread.
 //!
 //! Over REST the server assigns run ids, so a new run's id is pending for a moment: the run
-//! handle holds it, [`active_run_id`] and [`RunHandle::id`] wait for it, and a child's
-//! `mlflow.parentRunId` is filled in on the background thread once the parent exists. The
-//! embedded store knows ids at once. Against a remote server, keep a [`RunHandle`] (from
-//! [`active_run`]) where you would keep an id, and ask for the id when you need it: each
-//! wait costs the caller a round trip and holds the next runs back, as in
+//! handle holds it, and a child's `mlflow.parentRunId` is filled in on the background thread
+//! once the parent exists. The embedded store knows ids at once. Against a remote server,
+//! keep a [`RunHandle`] (from [`active_run`]) where you would keep an id, and ask for the id
+//! when you need it: each wait costs the caller a round trip and holds the next runs back:
 //!
 //! ```no_run
 //! #[mlflow::parent_run(name = "trial_{lr}")]
@@ -203,34 +311,14 @@
 //! # Ok::<(), mlflow::Error>(())
 //! ```
 //!
-//! The queue holds at most [`QUEUE_CAPACITY`] entries (and the background thread holds, per
-//! run, at most what it sends at once: 16,000 values over REST, 1,000 with
-//! `MLFLOW_RS_HTTP_IN_FLIGHT=1`, 10,000 for SQLite): when the store is healthy but slower
-//! than the training loop, logging calls wait for room (back-pressure) instead of growing
-//! memory; when the store is unreachable, what cannot be delivered moves to the spill file
-//! (see below) so that training never stalls on an outage. Nothing is dropped silently.
-//!
 //! Everything queued is stored by [`flush`], when a run ends, and when the process exits
 //! normally (`main` returns or `std::process::exit` runs: an exit hook flushes, for up to
 //! 120 s). A process killed by SIGKILL, or a panic with `panic = "abort"`, loses what was
-//! still queued; runs then stay RUNNING in MLflow.
+//! still queued; its runs then stay RUNNING in MLflow.
 //!
-//! Connections: requests go out with `TCP_NODELAY`. `mlflow server` with its default 4
-//! uvicorn workers leaves Nagle's algorithm on, so on a kept-alive connection an answer can
-//! wait about 40 ms for the client's delayed ACK (uvicorn issue #3149; the Python client
-//! pays this on every call), while a fresh connection, in quick-ACK mode, does not wait but
-//! costs a round trip for its handshake. Over plain `http` this crate times its requests:
-//! one on a new connection takes at least two round trips, one on a reused connection at
-//! least one. The first requests go out on new kept-alive connections; as soon as one
-//! answer shows the server under 20 ms of round trip away, every later request gets a fresh
-//! connection, for good; when the first two answers both say 20 ms or more, connections are
-//! kept alive (until an answer shows the server nearer after all: a server slow only at
-//! first). `https` keeps its connections, since a TLS handshake per request would cost
-//! more. `MLFLOW_RS_HTTP_KEEPALIVE=true`, `false` or `auto` (the default) chooses. At most
-//! `MLFLOW_RS_HTTP_CONCURRENCY` requests (4 near by, 8 far away) are under way at once to
-//! one server, hence as many connections. Measured through a delay line at 50 ms of round
-//! trip, the seed sweep takes 1.2x to 1.5x its time on loopback (see BENCHMARKS.md,
-//! "Latency").
+//! How the background thread orders and batches requests, how many it keeps under way, how
+//! it picks connections, and what a server 50 ms away costs: `docs/performance.md` in the
+//! repository; the settings are in [Configuration](#configuration).
 //!
 //! # When things go wrong
 //!
@@ -240,9 +328,12 @@
 //! up to `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` seconds of jitter (default 1), at most
 //! `MLFLOW_HTTP_REQUEST_MAX_RETRIES` times (default 7), each attempt bounded by
 //! `MLFLOW_HTTP_REQUEST_TIMEOUT` seconds (default 120). A `Retry-After` header (in seconds)
-//! replaces the computed wait unless `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false`. Run and
-//! experiment creation is resent only after a refused connection, a 408 or a 429, where the
-//! server cannot have acted on it, so retries never create a run twice. A run creation
+//! replaces the computed wait unless `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER=false`. Run
+//! and experiment creation is resent only where the server cannot have acted on it (a
+//! refused connection, a 408, a 429), so retries never create a run twice. A server out of
+//! database connections (a 400 "QueuePool limit ... reached", which MLflow answers after
+//! rolling the request back) is retried too, creations included, where the Python client
+//! gives up. A run creation
 //! whose answer is lost otherwise (a reset, a timeout, a 5xx after the retries) may have
 //! been acted on: it goes to the spill (below), and every run created over REST carries a
 //! random key in the tag `mlflow.rs.createKey`, by which the replay looks the run up first
@@ -349,6 +440,70 @@
 //! # Ok::<(), mlflow::Error>(())
 //! ```
 //!
+//! # Experiments
+//!
+//! [`set_experiment`] gets or creates an experiment by name and makes it the active one;
+//! [`set_experiment_by_id`] makes an existing, active experiment the active one (Python's
+//! `set_experiment(experiment_id=...)`: a missing id is [`Error::Api`] with
+//! `RESOURCE_DOES_NOT_EXIST`, a deleted experiment `INVALID_PARAMETER_VALUE`).
+//! [`create_experiment`] creates one with an artifact location and tags, and returns its id
+//! (a name that exists is `RESOURCE_ALREADY_EXISTS`). [`get_experiment`] and
+//! [`get_experiment_by_name`] read one back: an [`Experiment`] with its `tags`,
+//! `creation_time` and `last_update_time`.
+//!
+//! [`set_experiment_tag`], [`set_experiment_tags`] and [`delete_experiment_tag`] work on the
+//! active experiment; [`delete_experiment`] and [`restore_experiment`] mark an experiment and
+//! all its runs deleted or active again (MLflow keeps deleted ones, and their names, until
+//! `mlflow gc`). [`Client`] has the same calls by experiment id, and
+//! [`Client::rename_experiment`]. [`search_experiments`] filters by tag as MLflow does:
+//! `tags.team = 'vision'`, `tags.team LIKE 'vis%'`, `tags.team IS NULL`.
+//!
+//! ```no_run
+//! let id = mlflow::create_experiment("vision")
+//!     .artifact_location("s3://bucket/vision")
+//!     .tag("team", "vision")
+//!     .create()?;
+//! mlflow::set_experiment_by_id(&id)?;
+//! mlflow::set_experiment_tag("stage", "dev")?;
+//! let found = mlflow::search_experiments().filter("tags.team = 'vision'").collect_all()?;
+//! assert_eq!(found[0].tag("stage"), Some("dev"));
+//! mlflow::Client::new().rename_experiment(&id, "vision-2024")?;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! Every one of these calls waits for the store's answer, after everything logged before it
+//! (they run on the background sender in queue order), and returns its error.
+//!
+//! # Managing runs
+//!
+//! - [`delete_run`] and [`restore_run`] (also on [`Client`]): a deleted run is kept, hidden
+//!   from searches unless they ask for [`ViewType::DeletedOnly`] or [`ViewType::All`], and
+//!   refuses new data.
+//! - [`delete_tag`] deletes a tag of the active run, [`RunHandle::delete_tag`] of any run,
+//!   [`Client::delete_tag`] by run id; a tag set just before is stored first.
+//! - [`Client::update_run`] changes a run's status or name with a [`RunUpdate`];
+//!   [`Client::set_terminated_at`] and [`RunGuard::end_at`] end a run with an end time of
+//!   your choosing.
+//! - [`get_parent_run`] reads a run's parent back; [`last_active_run`] reads back the
+//!   active run, else the last run that ended on this thread (or in this task, for async
+//!   code): per thread, as in Python.
+//! - [`get_artifact_uri`] (and [`RunHandle::artifact_uri`]) gives the URI of an artifact of
+//!   the active run, joined as MLflow joins it (`""` for the artifact root).
+//!
+//! ```no_run
+//! #[mlflow::parent_run(name = "scratch")]
+//! fn scratch() {
+//!     mlflow::set_tag("draft", "yes").ok();
+//!     mlflow::delete_tag("draft").ok();
+//! }
+//!
+//! scratch();
+//! let run = mlflow::last_active_run()?.expect("scratch's run");
+//! mlflow::delete_run(&run.info.run_id)?;
+//! mlflow::restore_run(&run.info.run_id)?;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
 //! # Artifacts
 //!
 //! [`log_artifact`], [`log_artifact_to`] (into a folder), [`log_artifacts`] /
@@ -364,9 +519,42 @@
 //! - With the embedded store, files go into the run's `artifact_uri` folder
 //!   (`./mlruns/<experiment>/<run>/artifacts` by default), where `mlflow ui` finds them.
 //!
-//! Unlike metrics, an upload **waits**: it runs on the background sender after the run's
-//! creation and everything queued before it, and its error is returned by the call. Once
-//! the call returns, the local file may be changed or removed.
+//! Unlike metrics, an upload **waits**: it starts after the run's creation and everything
+//! queued before it, and its error is returned by the call. Once the call returns, the local
+//! file may be changed or removed. The bytes move beside the background sender, on threads
+//! of their own: metrics logged meanwhile (from other threads, for this run or any other)
+//! are delivered while a multi-gigabyte checkpoint is on its way.
+//!
+//! ## Object storage (S3)
+//!
+//! With the `s3` feature, artifact roots in S3 or an S3-compatible store (MinIO, Ceph,
+//! Cloudflare R2, moto) are written and read by the process itself, as the Python client
+//! does with boto3: the `s3://` URIs of a server started with `--default-artifact-root
+//! s3://bucket/path --no-serve-artifacts`, and experiments of the embedded store created
+//! with an `s3://` [`artifact_location`](CreateExperiment::artifact_location). Without the
+//! feature such a URI is an [`Error::Config`] that names it. Settings come from the
+//! environment, as boto3 and MLflow read them: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+//! `AWS_SESSION_TOKEN`, `AWS_DEFAULT_REGION` / `AWS_REGION`, `MLFLOW_S3_ENDPOINT_URL` (an
+//! `http://` endpoint is allowed), `MLFLOW_S3_IGNORE_TLS`, `MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE`,
+//! the roles of cloud machines (instance metadata, ECS and EKS task roles, web identity:
+//! `AWS_WEB_IDENTITY_TOKEN_FILE` with `AWS_ROLE_ARN`), and the static keys of a profile in
+//! `~/.aws/credentials` or `~/.aws/config` (`AWS_PROFILE`). Profiles that assume a role,
+//! sign in through SSO or run a credential process are not read: export their keys
+//! (`aws configure export-credentials --format env`). Files of 8 MiB or more go up in
+//! parts of 8 MiB, ten at a time, read from disk as they go (a 2 GB file never sits in
+//! memory), each part retried (`MLFLOW_HTTP_REQUEST_MAX_RETRIES`); a failed upload is
+//! aborted, so no half object is left. Large downloads come back in byte ranges, written
+//! to disk in order. Errors keep S3's code (`NoSuchBucket`, `InvalidAccessKeyId`) beside
+//! MLflow's (`RESOURCE_DOES_NOT_EXIST`, `UNAUTHENTICATED`); keys never appear in them.
+//!
+//! Through a server that proxies artifacts to an object store (`--artifacts-destination
+//! s3://...`), `MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true` sends files of at least
+//! `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE` bytes (default 500 MiB) in parts of
+//! `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE` (default 10 MiB), as the Python client does: the
+//! server hands out presigned part URLs, the parts go straight to the store (eight at a
+//! time, streamed from disk, each retried), and the server completes the upload, or aborts
+//! it after a failure. A server whose store has no multipart uploads gets the file in one
+//! request. Presigned URLs' signatures never appear in errors or logs.
 //!
 //! ```no_run
 //! let run = mlflow::start_run().name("train").start();
@@ -375,6 +563,100 @@
 //! mlflow::log_artifacts_to("plots", "figures")?;
 //! let files = mlflow::list_artifacts(&run.id()?, "")?;
 //! # let _ = files;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! ## Dicts, text and figures
+//!
+//! [`log_dict`] writes any `Serialize` value as the Python client's `log_dict` does: YAML
+//! for a name ending in `.yaml` or `.yml` (`yaml.dump(value, indent=2,
+//! default_flow_style=False)`: keys sorted, block style, strings a YAML 1.1 reader would
+//! misread quoted), JSON otherwise (`json.dump(value, indent=2)`: the value's own key order,
+//! non-ASCII as `\uXXXX`, floats as Python prints them). [`log_figure`] stores a rendered
+//! figure, such as the SVG or PNG that `plotters` draws, as the file Python's `log_figure`
+//! would have saved (its extension must match the content: `.png`, `.svg`, `.jpg`,
+//! `.jpeg`, `.webp`, `.pdf`, `.html`). [`load_text`] and [`load_dict`] read a file back by
+//! artifact URI, as `mlflow.artifacts.load_text` and `load_dict` do: `runs:/<run_id>/<path>`
+//! (through the tracking store, on both stores), or a run's `artifact_uri` followed by the
+//! path (`mlflow-artifacts:/...` through the server, `file://` URIs and local paths
+//! directly). `load_dict` reads JSON, and YAML for `.yaml`/`.yml` names (Python's reads JSON
+//! only). [`RunHandle`] and [`Client`] have the same calls.
+//!
+//! ```no_run
+//! let run = mlflow::start_run().name("train").start();
+//! mlflow::log_dict(&serde_json::json!({"lr": 0.01, "layers": [64, 64]}), "config.yaml")?;
+//! let mut svg = String::new();
+//! // plotters: SVGBackend::with_string(&mut svg, (640, 480)), draw, drop the backend.
+//! # svg.push_str(r#"<svg xmlns="http://www.w3.org/2000/svg"/>"#);
+//! mlflow::log_figure(&svg, "plots/loss.svg")?;
+//! let uri = format!("runs:/{}/config.yaml", run.id()?);
+//! let config: serde_json::Value = mlflow::load_dict(&uri)?;
+//! assert_eq!(config["layers"][0], 64);
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! ## Tables
+//!
+//! [`log_table`] stores a [`Table`] (named columns, rows of JSON values: from columns, from
+//! `Serialize` records, or row by row) as a `.json` artifact in MLflow's layout (pandas'
+//! `to_json(orient="split")`), appends to the table when the run has it already, and lists
+//! it in the run's `mlflow.loggedArtifacts` tag, all as Python's `log_table` does: Python's
+//! `mlflow.load_table` reads it, and the UI's evaluation view finds it. [`load_table`]
+//! reads a table back from every run of the active experiment that has it (or of
+//! [`LoadTable::run_ids`]), concatenated, with [`LoadTable::extra_columns`] such as
+//! `run_id`; [`Client::load_table`] takes the experiment.
+//!
+//! ```no_run
+//! use serde_json::json;
+//!
+//! #[derive(serde::Serialize, serde::Deserialize)]
+//! struct Answer { question: String, answer: String, score: f64 }
+//!
+//! let run = mlflow::start_run().name("eval").start();
+//! let rows = [Answer { question: "2+2?".into(), answer: "4".into(), score: 1.0 }];
+//! mlflow::log_table(&mlflow::Table::from_records(&rows)?, "eval.json")?;
+//! let more = mlflow::Table::from_columns([
+//!     ("question", vec![json!("3+3?")]),
+//!     ("answer", vec![json!("7")]),
+//!     ("score", vec![json!(0.0)]),
+//! ])?;
+//! mlflow::log_table(&more, "eval.json")?; // appended: two rows
+//! drop(run);
+//! let all = mlflow::load_table("eval.json").extra_columns(["run_id"]).load()?;
+//! let answers: Vec<Answer> = all.records()?;
+//! # let _ = answers;
+//! # Ok::<(), mlflow::Error>(())
+//! ```
+//!
+//! ## Images
+//!
+//! With the cargo feature `image` (off by default), `mlflow::log_image` logs an
+//! `mlflow::Image` under a key at a step, as Python's `log_image(image, key=.., step=..)`: the run's page in the UI
+//! shows the images of each key in a grid, with a slider over the steps. An `Image` is 8
+//! bits per channel (gray, gray and alpha, RGB, RGBA), made from pixels in memory
+//! (`Image::from_u8`, or `Image::from_f32` for a tensor's values in `[0, 1]`, both row by
+//! row with interleaved channels, numpy's `H x W x C`), from a PNG, JPEG or WebP file
+//! (`Image::decode`, `Image::open`) or from the `image` crate's types (`into()`;
+//! `mlflow::image` re-exports that crate). `RunHandle` and `Client` have the same calls.
+//!
+//! Files and tag are the Python client's: `images/<key>+step+<step>+timestamp+<ms>+<uuid>.png`
+//! (a `/` in the key becomes `~`; keys may hold letters, digits, `_`, `-`, `.`, spaces and
+//! `/`), a thumbnail beside it ending `+compressed.webp` whose longest side is 256 pixels,
+//! and the tag `mlflow.loggedImages` = `True`. The PNG and the thumbnail are made on the
+//! calling thread; the upload waits, as for every artifact. The thumbnail is lossless WebP
+//! (the `image` crate writes no lossy WebP), larger than Python's lossy one.
+//! `log_image_artifact` stores an image as one file (Python's older `log_image(image,
+//! artifact_file)`: `.png`, `.jpg`, `.jpeg` or `.webp`), and `load_image` reads one back.
+//!
+//! ```no_run
+//! # #[cfg(feature = "image")] {
+//! let _run = mlflow::start_run().name("gan").start();
+//! for step in 0..10 {
+//!     let pixels: Vec<f32> = vec![step as f32 / 10.0; 64 * 64 * 3]; // a generator's output
+//!     let image = mlflow::Image::from_f32(64, 64, 3, &pixels)?;
+//!     mlflow::log_image("samples", image, step)?;
+//! }
+//! # }
 //! # Ok::<(), mlflow::Error>(())
 //! ```
 //!
@@ -437,6 +719,43 @@
 //! `system-metrics`, the functions and the builder method are still there, and asking for
 //! system metrics logs one warning and logs nothing else.
 //!
+//! # Configuration
+//!
+//! Every environment variable the crate reads. Those named `MLFLOW_*` mean what they mean
+//! to the Python client (with its defaults and limits); those named `MLFLOW_RS_*` are this
+//! crate's own. Values that do not parse, or are out of range, are an [`Error::Config`]
+//! naming the variable, as Python refuses them.
+//!
+//! | variable | effect |
+//! | --- | --- |
+//! | `MLFLOW_TRACKING_URI` | where runs go ([Where the data goes](#where-the-data-goes)) |
+//! | `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_EXPERIMENT_ID` | the experiment when the code chooses none; a name and an id that name two experiments are refused, as in Python |
+//! | `MLFLOW_RUN_ID` | the first top-level run of the process resumes this run |
+//! | `MLFLOW_RUN_CONTEXT` | a JSON object of tags added to every new run ([Runs](#runs)) |
+//! | `MLFLOW_TRACKING_TOKEN` | `Authorization: Bearer` token for the server |
+//! | `MLFLOW_TRACKING_USERNAME`, `MLFLOW_TRACKING_PASSWORD` | HTTP basic auth (wins over the token, as in Python) |
+//! | `MLFLOW_TRACKING_INSECURE_TLS` | `true`: skip TLS certificate checks (refused together with a certificate path) |
+//! | `MLFLOW_TRACKING_SERVER_CERT_PATH`, `MLFLOW_TRACKING_CLIENT_CERT_PATH` | a CA bundle for the server's certificate; a PEM client certificate with its key (mutual TLS) |
+//! | `MLFLOW_HTTP_REQUEST_MAX_RETRIES` | retries of a failed request (default 7, at most 10) |
+//! | `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`, `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` | backoff `factor x 2^n` seconds (default 2, at most 120) plus up to `jitter` seconds (default 1) |
+//! | `MLFLOW_HTTP_REQUEST_TIMEOUT` | seconds one request may take (default 120) |
+//! | `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER` | `false`: ignore a server's `Retry-After` |
+//! | `MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT` | seconds an artifact transfer may stay idle (default: `MLFLOW_HTTP_REQUEST_TIMEOUT`); a long transfer that keeps moving is not cut |
+//! | `MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD` | `true`: large files go to a proxying server in parts, through presigned URLs ([Object storage (S3)](#object-storage-s3)) |
+//! | `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE`, `MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE` | the size from which a file goes in parts (default 500 MiB), and the part size (default 10 MiB), as in Python |
+//! | `MLFLOW_S3_ENDPOINT_URL`, `MLFLOW_S3_IGNORE_TLS`, `MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE`, `AWS_*` | `s3://` artifacts (feature `s3`): an S3-compatible endpoint, skipping its certificate check, path or virtual-host addressing; credentials and region as boto3 reads them |
+//! | `MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT` | `true`: no "View run" links on stdout ([`print_run_links`] wins) |
+//! | `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` | `true`/`1`: system metrics for every run ([System metrics](#system-metrics)) |
+//! | `MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL`, `MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING`, `MLFLOW_SYSTEM_METRICS_NODE_ID` | seconds between samples (default 10), samples averaged per point (default 1), a node id in the keys |
+//! | `MLFLOW_RS_FIRST_CONTACT_TIMEOUT` | seconds [`set_experiment`] may take to reach a server for the first time before it fails clearly (default 30) |
+//! | `MLFLOW_RS_SPILL_DIR` | where the spill file (the local offline buffer) is written (default `./mlflow-spill`) |
+//! | `MLFLOW_RS_SIGNAL_FLUSH_TIMEOUT` | seconds the signal handlers of [`install_signal_handlers`] flush before the process exits (default 10) |
+//! | `MLFLOW_RS_PARENT_RUN_ID` | nest every run that would otherwise be top level under this run id (set by [`RunHandle::configure_worker`]) |
+//! | `MLFLOW_RS_WORKER_ID` | set by [`RunHandle::configure_worker`]: the worker's runs get the tag `mlflow.rs.workerId`, which [`Worker::mark_killed`] looks for |
+//! | `MLFLOW_RS_HTTP_CONCURRENCY` | requests of different runs under way at once to one server (1 to 64; default 4 for a server under 20 ms of round trip away, 8 for one farther). Above 15, one worker of an `mlflow server` on SQLite can exhaust its connection pool |
+//! | `MLFLOW_RS_HTTP_IN_FLIGHT` | metric-only batch requests of one run under way at once (1 to 32, default 4) |
+//! | `MLFLOW_RS_HTTP_KEEPALIVE` | `true`, `false` or `auto` (default): reuse connections, or a fresh one per request to a near server (`docs/performance.md` says why) |
+//!
 //! # The macros in depth
 //!
 //! ## Every argument
@@ -474,8 +793,9 @@
 //!
 //! - `name = ".."`: the run name, with `{placeholders}` naming arguments (format specs such
 //!   as `{lr:.3}` and `{cfg:?}` work); by default the function's name.
-//! - `params(a, b)`: these arguments are logged as params (their `Display` text, key = the
-//!   argument's name) when the run starts, before the body runs. `params(*)` logs every
+//! - `params(a, b)`: these arguments are logged as params (key = the argument's name;
+//!   the value written as [`log_param`] writes it: floats and bools as Python writes them,
+//!   anything else with its `Display`) when the run starts, before the body runs. `params(*)` logs every
 //!   argument binding (each name bound by a pattern such as `(a, b): (u8, u8)`) except
 //!   `self`; `params(self, epochs)` logs `self` too. Each must implement `Display`: the
 //!   compile error for one that does not points at it and suggests `skip(..)`.
@@ -537,7 +857,7 @@
 //!   (`join!`, `join_all`, `select!`) each log to their own run, all nested under the
 //!   parent, on single- and multi-threaded runtimes alike.
 //! - **Hand-off**: a spawned thread or task does not inherit the run. Take a
-//!   [`RunHandle`] with [`current_run`] and enter it there: [`RunHandle::enter`] for a
+//!   [`RunHandle`] with [`active_run`] and enter it there: [`RunHandle::enter`] for a
 //!   closure on another thread, [`RunHandle::scope`] for a future given to `tokio::spawn`
 //!   (or use [`RunBuilder::parent`] for one run).
 //!
@@ -550,7 +870,7 @@
 //!
 //! #[mlflow::parent_run]
 //! async fn sweep() {
-//!     let run = mlflow::current_run().expect("inside the parent run");
+//!     let run = mlflow::active_run().expect("inside the parent run");
 //!     std::thread::scope(|s| {
 //!         for i in 0..4 {
 //!             let run = run.clone();
@@ -622,7 +942,7 @@
 //!
 //! #[mlflow::parent_run(name = "sweep")]
 //! fn coordinate() -> mlflow::Result<()> {
-//!     let sweep = mlflow::current_run().expect("inside the parent run");
+//!     let sweep = mlflow::active_run().expect("inside the parent run");
 //!     let exe = std::env::current_exe().expect("this program");
 //!     let mut workers = Vec::new();
 //!     for w in 0..4 {
@@ -684,18 +1004,22 @@
 //! mlflow-tracking = { version = "0.1", features = ["burn"] }
 //! ```
 //!
+//! An excerpt of `examples/burn_sweep.rs` (`cargo run --example burn_sweep --features burn`):
+//!
 //! ```ignore
-//! // The whole program: examples/burn_sweep.rs (`cargo run --example burn_sweep --features burn`).
 //! #[mlflow::child_run(name = "lr_{lr}")]
-//! fn trial(lr: f64) -> Result<(), mlflow::burn::Error> {
+//! fn trial(lr: f64, dir: &Path) -> Result<(), mlflow::burn::Error> {
+//!     let config = TrialConfig::new(lr, AdamConfig::new());
 //!     mlflow::burn::log_config(&config)?; // a burn `Config` as params: `optimizer.beta_1`, ...
+//!     // ... the model and the data loaders ...
 //!     let result = SupervisedTraining::new(dir, train, valid)
 //!         .metric_train_numeric(LossMetric::new())
 //!         .metric_valid_numeric(LossMetric::new())
-//!         .num_epochs(3)
-//!         .with_metric_logger(mlflow::burn::MlflowMetricLogger::active()?)
-//!         .launch(Learner::new(model, AdamConfig::new().init(), lr));
-//!     mlflow::burn::log_model(result.model, dir.join("model"))?; // artifact `model/model.bpk`
+//!         .num_epochs(config.epochs)
+//!         .with_application_logger(None)
+//!         .with_metric_logger(MlflowMetricLogger::active()?)
+//!         .launch(Learner::new(model, config.optimizer.init(), lr));
+//!     mlflow::burn::log_model(result.model, dir.join("model"))?;
 //!     Ok(())
 //! }
 //! ```
@@ -712,19 +1036,34 @@
 //!   Logging goes through the background sender like every other call: it never waits for
 //!   the store.
 //! - The crate implements burn-train **0.22**'s trait (`>=0.22.1, <0.23`); burn's main
-//!   branch (0.23) changes it. See the README's "burn" section.
+//!   branch (0.23) changes it: a project on burn 0.23 gets a second burn-train in its build
+//!   and "the trait `MetricLogger` is not implemented". Keep the tracked trainings on burn
+//!   0.22.1 until 0.23 is supported, or log from your own code
+//!   ([`log_metric_with_step`] after each `launch`).
 #![warn(missing_docs)]
+// docs.rs builds with `--cfg docsrs` on nightly: every feature-gated item is marked with
+// the feature it needs.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// The README's Rust code blocks, compiled as doctests so that the README cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 #[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[doc(inline)]
 pub use mlflow_tracking_macros::{child_run, parent_run};
 
+#[allow(deprecated)]
+#[doc(hidden)]
+pub use mlflow_tracking_runtime::current_run;
 pub use mlflow_tracking_runtime::{
-    Batch, Client, Error, Experiment, Metric, Outcome, Param, QUEUE_CAPACITY, Result, Run,
-    RunBuilder, RunGuard, RunHandle, RunInfo, RunStatus, RunTag, Scoped, ScopedRun, active_run,
-    active_run_id, current_run, flush, get_tracking_uri, log_metric, log_metric_with_step,
-    log_metrics, log_param, log_params, print_run_links, set_experiment, set_tag, set_tags,
-    set_tracking_uri, start_run,
+    Batch, Client, Error, Experiment, Metric, MetricBuilder, Outcome, Param, QUEUE_CAPACITY,
+    Result, Run, RunBuilder, RunGuard, RunHandle, RunInfo, RunStatus, RunTag, RunUpdate, Scoped,
+    ScopedRun, active_run, active_run_id, flush, get_tracking_uri, log_metric,
+    log_metric_with_step, log_metrics, log_metrics_with_step, log_param, log_params, metric,
+    print_run_links, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
 };
 pub use mlflow_tracking_runtime::{PARENT_RUN_ID_ENV, Worker};
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
@@ -733,6 +1072,7 @@ pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_
 /// burn integration: a burn-train metric logger, a burn `Config` as params, the trained
 /// model as an artifact (see the "burn" section above).
 #[cfg(feature = "burn")]
+#[cfg_attr(docsrs, doc(cfg(feature = "burn")))]
 pub mod burn {
     pub use mlflow_tracking_burn::*;
 }
@@ -743,12 +1083,26 @@ pub mod spill {
     pub use mlflow_tracking_runtime::spill::*;
 }
 
+// Experiments and runs by id (see the "Experiments" and "Managing runs" sections).
+pub use mlflow_tracking_runtime::{
+    CreateExperiment, create_experiment, delete_experiment, delete_experiment_tag, delete_run,
+    delete_tag, get_artifact_uri, get_experiment, get_experiment_by_name, get_parent_run,
+    last_active_run, restore_experiment, restore_run, set_experiment_by_id, set_experiment_tag,
+    set_experiment_tags,
+};
+
 // Reading runs back and artifacts (see the "Reading runs back" and "Artifacts" sections).
 pub use mlflow_tracking_runtime::{
-    FileInfo, Page, RunIter, SearchExperiments, SearchRuns, ViewType, download_artifacts,
-    get_metric_history, get_run, list_artifacts, log_artifact, log_artifact_to, log_artifacts,
-    log_artifacts_to, log_json, log_text, search_experiments, search_runs,
+    CLIENT_SEARCH_LIMIT, FLUENT_SEARCH_LIMIT, FileInfo, LoadTable, Page, RunIter,
+    SearchExperiments, SearchRuns, Table, ViewType, download_artifacts, get_metric_history,
+    get_run, list_artifacts, load_dict, load_table, load_text, log_artifact, log_artifact_to,
+    log_artifacts, log_artifacts_to, log_dict, log_figure, log_json, log_table, log_text,
+    search_experiments, search_runs,
 };
+// Images (the `image` feature; see the "Images" section).
+#[cfg(feature = "image")]
+#[cfg_attr(docsrs, doc(cfg(feature = "image")))]
+pub use mlflow_tracking_runtime::{Image, image, load_image, log_image, log_image_artifact};
 
 /// Decides how a run ends from a function's return value; used by the macros, usable by
 /// anyone.
@@ -775,12 +1129,13 @@ pub mod __private {
 
     impl<T: ::std::fmt::Display + ?Sized> ParamValue for T {}
 
-    /// `value`'s `Display` text. The bound makes a non-`Display` argument an error at the
-    /// argument, with [`ParamValue`]'s message; the return type does not depend on it, so
-    /// that is the only error.
+    /// `value` as a param's text: floats and bools as Python writes them, anything else
+    /// with its `Display` (`python_str`). The bound makes a non-`Display` argument an error
+    /// at the argument, with [`ParamValue`]'s message; the return type does not depend on
+    /// it, so that is the only error.
     #[inline]
     pub fn display_param<T: ParamValue + ?Sized>(value: &T) -> ::std::string::String {
-        ::std::string::ToString::to_string(value)
+        mlflow_tracking_runtime::base::python_str::python_str(value)
     }
     pub use mlflow_tracking_runtime::outcome::{
         OtherOutcome, Outcome, Probe, ResultDebugOutcome, ResultDisplayOutcome,

@@ -213,6 +213,10 @@ fn bad_http_settings_in_the_environment_are_config_errors() {
         ("MLFLOW_RS_HTTP_CONCURRENCY", "0"),
         ("MLFLOW_RS_HTTP_CONCURRENCY", "65"),
         ("MLFLOW_RS_HTTP_KEEPALIVE", "maybe"),
+        // Over the Python client's limits: refused as it refuses them, not clamped.
+        ("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "11"),
+        ("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "121"),
+        ("MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT", "0"),
     ] {
         // Port 9 (discard) is never contacted: the settings are refused first.
         run_self(
@@ -225,4 +229,30 @@ fn bad_http_settings_in_the_environment_are_config_errors() {
             ],
         );
     }
+}
+
+/// Skipping verification and verifying with a CA bundle at once are refused, as the Python
+/// client refuses them.
+#[test]
+fn insecure_tls_with_a_certificate_path_is_refused() {
+    if in_child() {
+        match mlflow::set_experiment("never-created") {
+            Err(mlflow::Error::Config(message)) => assert!(
+                message.contains("MLFLOW_TRACKING_INSECURE_TLS")
+                    && message.contains("MLFLOW_TRACKING_SERVER_CERT_PATH"),
+                "{message}"
+            ),
+            other => panic!("expected Error::Config, got {other:?}"),
+        }
+        return;
+    }
+    run_self(
+        "insecure_tls_with_a_certificate_path_is_refused",
+        None,
+        &[
+            ("MLFLOW_TRACKING_URI", "https://127.0.0.1:9"),
+            ("MLFLOW_TRACKING_INSECURE_TLS", "true"),
+            ("MLFLOW_TRACKING_SERVER_CERT_PATH", "/nonexistent/ca.pem"),
+        ],
+    );
 }

@@ -21,7 +21,7 @@ async fn task(i: u32) -> u32 {
 
 #[mlflow::parent_run(name = "threads")]
 fn threads() {
-    let handle = mlflow::current_run().expect("inside the parent");
+    let handle = mlflow::active_run().expect("inside the parent");
     std::thread::scope(|s| {
         for i in 0..4 {
             let handle = handle.clone();
@@ -53,7 +53,7 @@ fn multi_thread() -> tokio::runtime::Runtime {
 
 #[mlflow::parent_run(name = "tasks")]
 async fn tasks(hand_off: bool) {
-    let handle = mlflow::current_run().expect("inside the parent");
+    let handle = mlflow::active_run().expect("inside the parent");
     let spawned: Vec<_> = (0..4)
         .map(|i| {
             if hand_off {

@@ -118,7 +118,7 @@ fn multi_thread_join_all(t: &Target) {
 fn multi_thread_spawned_children(t: &Target) {
     let rt = multi_thread();
     rt.block_on(parent("multi_spawned", async {
-        let handle = mlflow::current_run().expect("inside the parent");
+        let handle = mlflow::active_run().expect("inside the parent");
         let tasks: Vec<_> = (0..8)
             .map(|i| tokio::spawn(handle.scope(child(i))))
             .collect();

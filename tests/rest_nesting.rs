@@ -2,6 +2,9 @@
 //! with the imperative API and with the macros, then read back with MLflow's own Python
 //! client: nesting is the `mlflow.parentRunId` tag, and every run carries what the Python
 //! client would have written.
+//!
+//! old-mlflow: also runs against the old MLflow server (`MLFLOW_OLD_VERSION`, scripts/pins.env)
+//! in scripts/test.sh's old-MLflow step, read back with that MLflow's client.
 
 mod common;
 

@@ -1,6 +1,9 @@
 //! The embedded store answers searches as a real `mlflow server` does: the same data is
 //! logged to both, every case of the table runs on both, and the run names (in order) or
 //! the error kinds must be equal. Expected results come from the server, not from here.
+//!
+//! old-mlflow: also runs against the old MLflow server (`MLFLOW_OLD_VERSION`, scripts/pins.env)
+//! in scripts/test.sh's old-MLflow step, read back with that MLflow's client.
 
 use std::time::Duration;
 
@@ -332,17 +335,37 @@ fn embedded_store_answers_like_the_server() {
         history(&embedded, &emb_parent)
     );
     assert_eq!(history(&rest, &rest_parent).len(), 3);
-    let names = |c: &Client| -> Vec<String> {
+    let names = |c: &Client, filter: &str| -> Vec<String> {
         c.search_experiments()
-            .filter(format!("name = '{experiment}'"))
+            .filter(filter)
             .collect_all()
-            .unwrap()
+            .unwrap_or_else(|e| panic!("{filter}: {e}"))
             .into_iter()
             .map(|e| e.name)
             .collect()
     };
-    assert_eq!(names(&rest), vec![experiment.clone()]);
-    assert_eq!(names(&embedded), vec![experiment.clone()]);
+    // By name, and by a tag set on both.
+    for c in [&rest, &embedded] {
+        let id = c
+            .get_experiment_by_name(&experiment)
+            .unwrap()
+            .unwrap()
+            .experiment_id;
+        c.set_experiment_tag(&id, "parity", &experiment).unwrap();
+    }
+    for filter in [
+        format!("name = '{experiment}'"),
+        format!("tags.parity = '{experiment}'"),
+        format!("tags.parity LIKE '{experiment}%' AND tags.parity != 'other'"),
+        format!("tag.`parity` ILIKE '{}'", experiment.to_uppercase()),
+    ] {
+        assert_eq!(names(&rest, &filter), vec![experiment.clone()], "{filter}");
+        assert_eq!(
+            names(&embedded, &filter),
+            vec![experiment.clone()],
+            "{filter}"
+        );
+    }
 
     // The children helper and get_run.
     for (c, parent) in [(&rest, &rest_parent), (&embedded, &emb_parent)] {

@@ -130,6 +130,43 @@ fn sqlite_uris_follow_the_sqlite_feature() {
     );
 }
 
+/// An `s3://` artifact root in a build without the `s3` feature (every build this file runs
+/// in but the suite's main one, which has it: there `tests/s3_artifacts.rs` covers S3) is an
+/// `Error::Config` naming the feature, not an attempt to reach S3.
+#[cfg(all(feature = "sqlite", not(feature = "s3")))]
+#[test]
+fn s3_artifact_roots_follow_the_s3_feature() {
+    let dir = tempfile::tempdir().unwrap();
+    if in_child() {
+        let dir = std::env::current_dir().unwrap();
+        mlflow::set_tracking_uri(&format!("sqlite:///{}", dir.join("s3.db").display())).unwrap();
+        let id = mlflow::create_experiment(unique_name("features-s3"))
+            .artifact_location("s3://bucket/exp")
+            .create()
+            .unwrap();
+        let run = mlflow::start_run().experiment_id(id).start();
+        let file = dir.join("f.txt");
+        std::fs::write(&file, "x").unwrap();
+        match run.handle().log_artifact(&file) {
+            Err(mlflow::Error::Config(message)) => {
+                for needle in [
+                    "s3://bucket/exp",
+                    "enable the \"s3\" feature of mlflow-tracking",
+                ] {
+                    assert!(message.contains(needle), "{needle:?} not in: {message}");
+                }
+            }
+            other => panic!("expected Error::Config naming the s3 feature, got {other:?}"),
+        }
+        return;
+    }
+    run_self(
+        "s3_artifact_roots_follow_the_s3_feature",
+        Some(dir.path()),
+        &[],
+    );
+}
+
 #[test]
 fn rest_uris_follow_the_rest_feature() {
     if in_child() {

@@ -210,7 +210,7 @@ fn macro_parent() {
 
 #[mlflow::child_run(name = "macro_child", system_metrics = true)]
 fn macro_child() {
-    wait_for_points(&mlflow::current_run().expect("the child run"), CPU, 2);
+    wait_for_points(&mlflow::active_run().expect("the child run"), CPU, 2);
 }
 
 #[mlflow::parent_run(name = "macro_default")]

@@ -140,7 +140,8 @@ fn child_resumes() {
     if !in_child() {
         return;
     }
-    let guard = mlflow::start_run().name("ignored").start();
+    // A name given on resume renames the run, as Python's start_run(run_id=, run_name=).
+    let guard = mlflow::start_run().name("renamed_on_resume").start();
     mlflow::log_metric("resumed", 1.0).unwrap();
     guard.end(mlflow::RunStatus::Finished);
     let flushed = mlflow::flush();
@@ -184,9 +185,9 @@ fn resume_adopts_a_parent(t: &Target) {
     }
     let runs = t.runs();
     assert_eq!(runs.len(), 4);
-    assert_child_of(&runs, "orphan", "parent");
-    assert_eq!(named(&runs, "orphan").metrics["resumed"], 1.0);
-    // Not moved, and nothing logged to it.
+    assert_child_of(&runs, "renamed_on_resume", "parent");
+    assert_eq!(named(&runs, "renamed_on_resume").metrics["resumed"], 1.0);
+    // Not moved, not renamed, and nothing logged to it.
     assert_child_of(&runs, "taken", "first-parent");
     assert!(!named(&runs, "taken").metrics.contains_key("resumed"));
 }

@@ -1,4 +1,5 @@
-//! The workspace checks: cycles in every crate; floors and file sizes in the runtime.
+//! The workspace checks: cycles and types in every crate; floors and file sizes in the
+//! runtime.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,13 +10,15 @@ use crate::modules::{Crate, FileId};
 use crate::report::{FileRow, Report, Violation};
 use crate::resolve::{Edge, edges};
 use crate::size::{LINE_LIMIT, lines_without_tests};
+use crate::types::check_types;
 use crate::workspace::library_roots;
 
-/// Checks the workspace whose root `Cargo.toml` is in `root`: no import cycle of more than
-/// two files in any library crate, and in `runtime/src` every file on a floor, no file
-/// importing from a higher floor, no file over the line limit.
+/// Checks the workspace whose root `Cargo.toml` is in `root`: in every library crate no
+/// import cycle of more than two files, no type with inherent impls in more than two files
+/// and no two types of one name; in `runtime/src` every file on a floor, no file importing
+/// from a higher floor, no file over the line limit.
 ///
-/// Imports from `#[cfg(test)]` code are left out of every rule: tests may reach anything.
+/// `#[cfg(test)]` code is left out of every rule: tests may reach anything.
 pub fn check_workspace(root: &Path) -> Report {
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut report = Report::default();
@@ -32,13 +35,14 @@ pub fn check_workspace(root: &Path) -> Report {
     for lib in libs {
         let krate = Crate::load(&root, &lib);
         report.violations.extend(unreadable(&krate));
-        let edges = edges(&krate);
+        let (edges, scopes) = edges(&krate);
         let adjacent = file_graph(&krate, &edges);
         let components = sccs(&adjacent);
         for component in components.iter().filter(|c| c.len() > 2) {
             let files = sorted(component.iter().map(|&f| krate.files[f].shown.clone()));
             report.violations.push(Violation::Cycle { files });
         }
+        report.violations.extend(check_types(&krate, &scopes));
         if krate.src == FLOORED_SRC {
             check_runtime(&krate, &edges, &adjacent, &components, &mut report);
         }

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::floors::Floor;
+use crate::types::IMPL_FILE_LIMIT;
 
 /// A broken rule. Files are named relative to the workspace root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,29 @@ pub enum Violation {
         lines: usize,
         /// The most it may have.
         limit: usize,
+    },
+    /// A type of a library crate whose inherent `impl` blocks outside `#[cfg(test)]` are in
+    /// more files than the limit.
+    ImplSpread {
+        /// The type's name as its impls write it (last path segment, no generics).
+        name: String,
+        /// The crate's source directory, relative to the workspace root.
+        krate: String,
+        /// The file that defines the type, when the impls' paths lead to its definition or
+        /// the crate defines one type of that name; `None` otherwise.
+        defined: Option<String>,
+        /// The files holding its inherent impls, sorted.
+        files: Vec<String>,
+    },
+    /// A name given to more than one type (struct, enum, union, type alias, trait) of a
+    /// library crate, `#[cfg(test)]` code aside.
+    DuplicateType {
+        /// The name.
+        name: String,
+        /// The crate's source directory, relative to the workspace root.
+        krate: String,
+        /// The file of each definition, sorted (a file twice if it defines the name twice).
+        files: Vec<String>,
     },
     /// A runtime file that `docs/architecture.md` does not name in backticks.
     Undocumented {
@@ -100,6 +124,31 @@ impl fmt::Display for Violation {
                     "{file}: {lines} lines without tests, over the limit of {limit}"
                 )
             }
+            Violation::ImplSpread {
+                name,
+                krate,
+                defined,
+                files,
+            } => {
+                write!(f, "{krate}: `{name}`")?;
+                if let Some(defined) = defined {
+                    write!(f, " (defined in {defined})")?;
+                }
+                write!(
+                    f,
+                    " has inherent impls in {} files, over the limit of {IMPL_FILE_LIMIT}: {}",
+                    files.len(),
+                    files.join(", ")
+                )
+            }
+            Violation::DuplicateType { name, krate, files } => {
+                write!(
+                    f,
+                    "{krate}: {} types are named `{name}`: {}",
+                    files.len(),
+                    files.join(", ")
+                )
+            }
             Violation::Undocumented { file } => {
                 write!(f, "docs/architecture.md does not name `{file}`")
             }
@@ -124,7 +173,7 @@ pub struct FileRow {
 /// The outcome of [`check_workspace`](crate::check_workspace).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
-    /// The source directories checked for cycles, relative to the workspace root.
+    /// The source directories checked for cycles and types, relative to the workspace root.
     pub crates: Vec<String>,
     /// The runtime's files, by path.
     pub files: Vec<FileRow>,
@@ -172,7 +221,11 @@ impl fmt::Display for Report {
         for cycle in self.cycles.iter().skip(1) {
             writeln!(f, "  also: {}", cycle.join(", "))?;
         }
-        writeln!(f, "crates checked for cycles: {}", self.crates.join(", "))?;
+        writeln!(
+            f,
+            "crates checked for cycles and types: {}",
+            self.crates.join(", ")
+        )?;
         if self.violations.is_empty() {
             return writeln!(f, "no violations");
         }

@@ -17,13 +17,15 @@ pub(crate) struct Edge {
     pub(crate) test: bool,
 }
 
-/// Every crate-local edge of the crate, one per path written (a file to itself excluded).
-pub(crate) fn edges(krate: &Crate) -> Vec<Edge> {
+/// Every crate-local edge of the crate, one per path written (a file to itself excluded),
+/// and the names `use` brings into each module.
+pub(crate) fn edges(krate: &Crate) -> (Vec<Edge>, Scopes) {
     let refs: Vec<(FileId, Ref)> = (0..krate.files.len())
         .flat_map(|file| collect(krate, file).into_iter().map(move |r| (file, r)))
         .collect();
     let scopes = Scopes::build(krate, &refs);
-    refs.iter()
+    let edges = refs
+        .iter()
         .filter_map(|(from, r)| {
             let (module, _) = scopes.locate(krate, r.module, &r.segments, r.test)?;
             let to = krate.modules[module].file;
@@ -35,7 +37,8 @@ pub(crate) fn edges(krate: &Crate) -> Vec<Edge> {
                 test: r.test,
             })
         })
-        .collect()
+        .collect();
+    (edges, scopes)
 }
 
 /// What a name brought in by `use` stands for.
@@ -52,13 +55,26 @@ struct Target {
 struct Scope {
     names: HashMap<(String, bool), Target>,
     globs: Vec<(ModId, bool)>,
+    /// The path each name of a `use` outside test code stands for, as written; also for
+    /// paths that lead outside the crate.
+    paths: HashMap<String, Vec<String>>,
 }
 
-struct Scopes(Vec<Scope>);
+/// The names `use` brings into each module of a crate.
+pub(crate) struct Scopes(Vec<Scope>);
 
 impl Scopes {
     fn build(krate: &Crate, refs: &[(FileId, Ref)]) -> Scopes {
         let mut scopes = Scopes(krate.modules.iter().map(|_| Scope::default()).collect());
+        for (_, r) in refs.iter().filter(|(_, r)| !r.test) {
+            if let Kind::Use(Some(name)) = &r.kind {
+                let paths = &mut scopes.0[r.module].paths;
+                // With `#[cfg]` alternatives of one name, the first.
+                paths
+                    .entry(name.clone())
+                    .or_insert_with(|| r.segments.clone());
+            }
+        }
         // A `use` may start from a name another `use` brought in; a few rounds settle that.
         for _ in 0..4 {
             let mut changed = false;
@@ -104,9 +120,23 @@ impl Scopes {
             .copied()
     }
 
+    /// The path that the name `use` brings into `module` outside test code stands for.
+    pub(crate) fn use_path(&self, module: ModId, name: &str) -> Option<&[String]> {
+        self.0[module].paths.get(name).map(Vec::as_slice)
+    }
+
+    /// The modules whose items `use ..::*` brings into `module` outside test code.
+    pub(crate) fn globs(&self, module: ModId) -> impl Iterator<Item = ModId> + '_ {
+        self.0[module]
+            .globs
+            .iter()
+            .filter(|&&(_, test)| !test)
+            .map(|&(glob, _)| glob)
+    }
+
     /// The deepest module the path names, and whether the whole path names modules.
     /// `None` for paths that start outside the crate.
-    fn locate(
+    pub(crate) fn locate(
         &self,
         krate: &Crate,
         module: ModId,

@@ -6,6 +6,10 @@ use std::path::Path;
 use mlflow_layer_check::{Floor, Report, Violation, check_docs, check_workspace};
 use tempfile::TempDir;
 
+// The type rules' fixtures, beside this file so that neither is over 600 lines.
+#[path = "fixtures/types.rs"]
+mod types;
+
 /// A workspace of the given files; unless they include one, the root manifest has the single
 /// member `runtime`.
 fn workspace(files: &[(&str, &str)]) -> TempDir {

@@ -9,7 +9,7 @@ fn root() -> PathBuf {
 }
 
 #[test]
-fn workspace_keeps_floors_cycles_and_sizes() {
+fn workspace_keeps_floors_cycles_sizes_and_types() {
     let report = check_workspace(&root());
     assert!(report.violations.is_empty(), "{report}");
 }

@@ -15,6 +15,7 @@
 //! 7. `api`: what the facade re-exports (free logging functions, searches, artifacts,
 //!    `Client`).
 #![warn(missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod base;
 pub mod store;
@@ -31,21 +32,42 @@ mod api;
 
 pub use base::{config, error, model, outcome};
 
+/// The `image` crate (the version [`Image`] converts from), for programs that build images
+/// with it (feature `image`).
+#[cfg(feature = "image")]
+pub use ::image;
+#[allow(deprecated)]
+#[doc(hidden)]
+pub use api::current_run;
 pub use api::{
-    Client, RunIter, SearchExperiments, SearchRuns, active_run, active_run_id, current_run,
-    download_artifacts, get_metric_history, get_run, list_artifacts, log_artifact, log_artifact_to,
-    log_artifacts, log_artifacts_to, log_json, log_metric, log_metric_with_step, log_metrics,
-    log_param, log_params, log_text, quote, replay_spill, search_experiments, search_runs, set_tag,
-    set_tags,
+    CLIENT_SEARCH_LIMIT, Client, FLUENT_SEARCH_LIMIT, LoadTable, RunIter, SearchExperiments,
+    SearchRuns, active_run, active_run_id, download_artifacts, get_metric_history, get_run,
+    list_artifacts, load_dict, load_table, load_text, log_artifact, log_artifact_to, log_artifacts,
+    log_artifacts_to, log_dict, log_figure, log_json, log_metric, log_metric_with_step,
+    log_metrics, log_metrics_with_step, log_param, log_params, log_table, log_text, metric, quote,
+    replay_spill, search_experiments, search_runs, set_tag, set_tags,
 };
+pub use api::{
+    CreateExperiment, create_experiment, delete_experiment, delete_experiment_tag, delete_run,
+    delete_tag, get_artifact_uri, get_experiment, get_experiment_by_name, get_parent_run,
+    last_active_run, restore_experiment, restore_run, set_experiment_by_id, set_experiment_tag,
+    set_experiment_tags,
+};
+#[cfg(feature = "image")]
+pub use api::{load_image, log_image, log_image_artifact};
 pub use base::error::{Error, Result};
+#[cfg(feature = "image")]
+pub use base::images::Image;
 pub use base::links::print_run_links;
-pub use base::model::{Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+pub use base::model::{
+    Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, RunUpdate,
+};
 pub use base::outcome::Outcome;
 pub use base::search::{FileInfo, Page, ViewType};
+pub use base::table::Table;
 pub use monitor::{disable_system_metrics_logging, enable_system_metrics_logging};
 pub use runs::{
-    PARENT_RUN_ID_ENV, RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, Worker,
+    MetricBuilder, PARENT_RUN_ID_ENV, RunBuilder, RunGuard, RunHandle, Scoped, ScopedRun, Worker,
     install_signal_handlers, start_run,
 };
 pub use sender::spill::ReplayReport;

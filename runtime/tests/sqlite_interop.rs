@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use mlflow_test_support::{
     ServerSpec, http_get, http_post_json, last_json, python_command, require_python, run_python_in,
 };
-use mlflow_tracking_runtime::model::{Batch, CreateRun, Metric, Param, RunStatus, RunTag};
+use mlflow_tracking_runtime::model::{
+    Batch, CreateRun, Metric, Param, RunStatus, RunTag, RunUpdate,
+};
 use mlflow_tracking_runtime::store::Store;
 use mlflow_tracking_runtime::store::sqlite::{PINNED_HEAD, SqliteStore};
 use rusqlite::Connection;
@@ -38,12 +40,7 @@ fn param(key: &str, value: &str) -> Param {
 }
 
 fn metric(key: &str, value: f64, step: i64) -> Metric {
-    Metric {
-        key: key.into(),
-        value,
-        timestamp: 1_700_000_000_000 + step,
-        step,
-    }
+    Metric::new(key, value, 1_700_000_000_000 + step, step)
 }
 
 fn create_request(experiment_id: &str, name: &str, parent: Option<&str>) -> CreateRun {
@@ -157,13 +154,19 @@ fn mlflow_server_and_client_read_a_rust_made_file() {
                 .await
                 .unwrap();
             store
-                .update_run(&child.run_id, RunStatus::Finished, Some(1_700_000_000_100))
+                .update_run(
+                    &child.run_id,
+                    &RunUpdate::ended(RunStatus::Finished, 1_700_000_000_100),
+                )
                 .await
                 .unwrap();
             children.push(child.run_id);
         }
         store
-            .update_run(&parent.run_id, RunStatus::Failed, Some(1_700_000_000_200))
+            .update_run(
+                &parent.run_id,
+                &RunUpdate::ended(RunStatus::Failed, 1_700_000_000_200),
+            )
             .await
             .unwrap();
         (exp, parent.run_id, children)
@@ -323,7 +326,10 @@ print(json.dumps({"run_id": run.info.run_id, "experiment_id": exp.experiment_id,
             .await
             .unwrap();
         store
-            .update_run(&child.run_id, RunStatus::Finished, Some(1_700_000_000_001))
+            .update_run(
+                &child.run_id,
+                &RunUpdate::ended(RunStatus::Finished, 1_700_000_000_001),
+            )
             .await
             .unwrap();
         let rust_exp = store.create_experiment("rust-exp").await.unwrap();
@@ -438,7 +444,10 @@ fn concurrent_writer_child() {
         }
         println!("WINDOW {start} {}", now_ms());
         store
-            .update_run(&run.run_id, RunStatus::Finished, Some(1_700_000_000_000))
+            .update_run(
+                &run.run_id,
+                &RunUpdate::ended(RunStatus::Finished, 1_700_000_000_000),
+            )
             .await
             .unwrap();
     });

@@ -52,12 +52,7 @@ fn log_one_run(db: &Path, name: &str) {
             .await
             .unwrap();
         let batch = Batch {
-            metrics: vec![Metric {
-                key: "m".into(),
-                value: 0.5,
-                timestamp: 1,
-                step: 0,
-            }],
+            metrics: vec![Metric::new("m", 0.5, 1, 0)],
             ..Batch::default()
         };
         store.log_batch(&run.run_id, &batch).await.unwrap();

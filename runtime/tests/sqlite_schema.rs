@@ -171,12 +171,7 @@ for head in sys.argv[2:]:
                 .await
                 .unwrap();
             let batch = Batch {
-                metrics: vec![Metric {
-                    key: "m".into(),
-                    value: 1.0,
-                    timestamp: 1,
-                    step: 0,
-                }],
+                metrics: vec![Metric::new("m", 1.0, 1, 0)],
                 ..Batch::default()
             };
             store.log_batch(&run.run_id, &batch).await.unwrap();

@@ -49,11 +49,3 @@ pub fn http_post_json(
     );
     serde_json::from_str(&exchange(addr, &request, Duration::from_secs(30))?).ok()
 }
-
-/// `GET /health` answers 200 with body `OK`; a short read timeout, for polling.
-pub(crate) fn health_ok(port: u16) -> bool {
-    let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
-    let request =
-        format!("GET /health HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    exchange(addr, &request, Duration::from_secs(5)).is_some_and(|body| body.trim() == "OK")
-}

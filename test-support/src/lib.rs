@@ -1,8 +1,9 @@
 //! Test helpers for the `mlflow-tracking` workspace: the one place tests get the pinned
 //! MLflow's Python, a real `mlflow server`, and read-back through MLflow's official client.
 //!
-//! `scripts/test.sh` installs `mlflow==3.17.2` into a venv outside the clone, starts one
-//! server for the whole suite and exports:
+//! `scripts/test.sh` installs the pinned MLflow ([`MLFLOW_VERSION`]; every version the
+//! tooling pins is in `scripts/pins.env`, compiled in here as [`PINS`], see [`pin`]) into a
+//! venv outside the clone, starts one server for the whole suite and exports:
 //!
 //! | variable | meaning |
 //! | --- | --- |
@@ -21,10 +22,12 @@
 //! | --- | --- |
 //! | [`require_python!`] / [`python`] | the venv's Python |
 //! | [`require_server!`] / [`server_uri`] | the shared server (or a private one per process) |
-//! | [`ServerSpec`] / [`ServerGuard`] | a private server a test starts, kills and restarts |
+//! | [`ServerSpec`] / [`ServerGuard`] | a private server a test starts, kills and restarts (through `scripts/mlflow_server.py`, the one server launcher of the tests, benches and fleet) |
 //! | [`require_fleet!`] / [`Fleet`] / [`FleetSpec`] | PostgreSQL + N servers + nginx, started by `scripts/fleet.py` for one test (about 30 s; the tests using it run one at a time, see `.config/nextest.toml`) |
 //! | [`read_runs`] / [`metric_history`] | read-back with MLflow's Python client |
+//! | [`Moto`] | a real S3 API (moto's server, from its venv: `MLFLOW_TEST_MOTO_PYTHON`) with a bucket, its objects and open multipart uploads read back with boto3 |
 //! | [`DelayProxy`] / [`DelaySpec`] | a TCP delay line in front of a server: a remote server's round trips on loopback |
+//! | `MemoryStore` / `memory` (feature `memory`) | the runtime's in-memory store: `memory://<name>` tracking URIs, scripted faults, a journal of calls |
 //!
 //! ```no_run
 //! use mlflow_test_support::{read_runs, require_server, unique_name};
@@ -43,6 +46,7 @@ mod child;
 mod delay;
 mod fleet;
 mod http;
+mod moto;
 mod python;
 mod readback;
 mod server;
@@ -53,12 +57,23 @@ pub use child::{
 pub use delay::{DelayProxy, DelaySpec};
 pub use fleet::{Fleet, FleetSpec, fleet_if_available, fleet_missing, fleet_script};
 pub use http::{http_get, http_post_json};
+pub use moto::{MOTO_VERSION, Moto, TEST_KEY_ID, TEST_SECRET, default_moto_venv_dir, moto_python};
 pub use python::{
-    MLFLOW_VERSION, default_venv_dir, is_ci, last_json, python, python_command, run_python,
-    run_python_in,
+    MLFLOW_VERSION, PINS, default_venv_dir, is_ci, last_json, pin, python, python_command,
+    run_python, run_python_in,
 };
 pub use readback::{MetricPoint, RunRecord, metric_history, read_runs};
-pub use server::{ServerGuard, ServerSpec, free_port, server_log_tail, server_uri, start_server};
+pub use server::{
+    ServerGuard, ServerSpec, free_port, server_log_tail, server_script, server_uri, start_server,
+};
+
+/// The runtime's in-memory store (the `memory` feature, off by default): register one with
+/// `MemoryStore::register("name")`, point the tracking URI at `memory://name`, script faults
+/// and read the journal. Its sender runs on tokio's paused clock. The runtime's own unit
+/// tests use `crate::store::memory` instead: through this re-export they would get a second
+/// copy of the runtime, whose registry their sender never sees.
+#[cfg(feature = "memory")]
+pub use mlflow_tracking_runtime::store::memory::{self, MemoryStore};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

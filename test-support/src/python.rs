@@ -5,8 +5,45 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// The MLflow release the tests pin; the venv's folder name carries it.
-pub const MLFLOW_VERSION: &str = "3.17.2";
+/// `scripts/pins.env`, compiled in: the versions the tests, benches and fleet pin, written
+/// there only (`NAME=VALUE` lines, `#` comments).
+pub const PINS: &str = include_str!("../../scripts/pins.env");
+
+/// The MLflow release the tests pin (`MLFLOW_VERSION` in `scripts/pins.env`); the venv's
+/// folder name carries it.
+pub const MLFLOW_VERSION: &str = pin("MLFLOW_VERSION");
+
+/// The value of `name` in `scripts/pins.env` ([`PINS`]), e.g. `pin("MLFLOW_OLD_VERSION")`.
+///
+/// Panics (at compile time in a `const`) when the file does not set it.
+pub const fn pin(name: &str) -> &'static str {
+    let file = PINS.as_bytes();
+    let key = name.as_bytes();
+    let mut start = 0;
+    while start < file.len() {
+        let mut end = start;
+        while end < file.len() && file[end] != b'\n' {
+            end += 1;
+        }
+        // The line file[start..end] is `name=VALUE`?
+        if end - start > key.len() && file[start + key.len()] == b'=' {
+            let mut i = 0;
+            while i < key.len() && file[start + i] == key[i] {
+                i += 1;
+            }
+            if i == key.len() {
+                let (_, rest) = file.split_at(start + key.len() + 1);
+                let (value, _) = rest.split_at(end - start - key.len() - 1);
+                match std::str::from_utf8(value) {
+                    Ok(value) => return value,
+                    Err(_) => panic!("scripts/pins.env is not UTF-8"),
+                }
+            }
+        }
+        start = end + 1;
+    }
+    panic!("a version asked for is not set in scripts/pins.env")
+}
 
 /// Variables that would make a process act on a run, experiment or store other than the one
 /// the test names; never inherited by the processes these helpers start.
@@ -25,7 +62,7 @@ pub fn is_ci() -> bool {
 }
 
 /// Where `scripts/test.sh` keeps the venv:
-/// `${MLFLOW_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-tracking-tests}/venv-mlflow-3.17.2`.
+/// `${MLFLOW_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlflow-tracking-tests}/venv-mlflow-<MLFLOW_VERSION>`.
 pub fn default_venv_dir() -> PathBuf {
     let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     let cache = non_empty("MLFLOW_TEST_CACHE")

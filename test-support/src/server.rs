@@ -1,32 +1,38 @@
 //! Real `mlflow server` processes: the suite's shared one, and private ones a test
 //! describes with [`ServerSpec`].
+//!
+//! Every one is started by `scripts/mlflow_server.py` run as a launcher ([`server_script`]),
+//! the one way the test script, the benches and the fleet start a server too: the server's
+//! flags and environment, when it counts as up, how long it may take and how it is stopped
+//! are written there only. The launcher prints a JSON line once the server is up and stops
+//! it (its whole process group) when its stdin closes: when the guard stops it, and when this
+//! process ends in any way.
 
 use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock, mpsc};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::http::health_ok;
 use crate::python::python_command;
 
-/// How long a server may take to answer `GET /health`: about 10 s alone, but a private
-/// server starts while other tests load both cores, and has been seen to need over 60 s.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long a stopping server gets after SIGTERM before SIGKILL.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the launcher gets to stop its server after its stdin closes (its own
+/// STOP_TIMEOUT, 10 s, and a margin) before it and the server's group are killed.
+const LAUNCHER_STOP_WAIT: Duration = Duration::from_secs(30);
+/// How long a killed server's port may keep accepting connections.
+const PORT_CLOSE_WAIT: Duration = Duration::from_secs(10);
 
 /// Process groups of servers not stopped yet, killed when the process exits: a guard kept
-/// in a static is never dropped, and under MLflow 2.x the kernel's parent-death signal
-/// reaches `mlflow` but not the gunicorn it started, which would outlive the tests.
+/// in a static is never dropped. (The launchers see their stdin close at exit and stop their
+/// servers too; this does not wait for them.)
 static LIVE_GROUPS: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 
 extern "C" fn kill_live_groups() {
     if let Ok(groups) = LIVE_GROUPS.try_lock() {
         for &pgid in groups.iter() {
-            // SAFETY: kill(2) on process groups this process created.
+            // SAFETY: kill(2) on process groups this process's launchers created.
             unsafe { libc::kill(-pgid, libc::SIGKILL) };
         }
     }
@@ -49,9 +55,17 @@ fn untrack_group(pgid: libc::pid_t) {
     }
 }
 
-/// How to start a real `mlflow server --workers 1 --host 127.0.0.1`: the backend store,
-/// where artifacts go, extra arguments and environment, the port and the log file.
-/// [`start`](ServerSpec::start) runs it.
+/// `scripts/mlflow_server.py` in the workspace: the one server launcher.
+pub fn server_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("scripts")
+        .join("mlflow_server.py")
+}
+
+/// How to start a real `mlflow server` (one worker, on 127.0.0.1, with the flags of
+/// `scripts/mlflow_server.py`): the backend store, where artifacts go, extra arguments and
+/// environment, the port and the log file. [`start`](ServerSpec::start) runs it.
 ///
 /// ```no_run
 /// # use std::path::Path;
@@ -114,7 +128,8 @@ impl ServerSpec {
     }
 
     /// Extra `mlflow server` arguments. One containing `--ssl-certfile` makes the server
-    /// speak TLS, and it then counts as up once its port accepts connections.
+    /// speak TLS, and it then counts as up once its port accepts connections (the
+    /// launcher's rule).
     pub fn args<I, S>(mut self, args: I) -> ServerSpec
     where
         I: IntoIterator<Item = S>,
@@ -125,7 +140,7 @@ impl ServerSpec {
         self
     }
 
-    /// Extra environment for the server.
+    /// Extra environment for the server (over the launcher's common variables).
     pub fn envs<I, K, V>(mut self, env: I) -> ServerSpec
     where
         I: IntoIterator<Item = (K, V)>,
@@ -139,7 +154,8 @@ impl ServerSpec {
         self
     }
 
-    /// Listen on `port` (default: a free one, retried if another process takes it first).
+    /// Listen on `port` (default: a free one, which the launcher retries with another if a
+    /// process takes it first).
     pub fn port(mut self, port: u16) -> ServerSpec {
         self.port = Some(port);
         self
@@ -151,16 +167,10 @@ impl ServerSpec {
         self
     }
 
-    fn tls(&self) -> bool {
-        self.args
-            .iter()
-            .any(|a| a.to_string_lossy().contains("--ssl-certfile"))
-    }
-
     /// Starts the server and waits until it is up.
     ///
-    /// Panics, printing the server's log, when it does not come up; needs the venv (guard
-    /// the test with [`require_python!`](crate::require_python)).
+    /// Panics, printing why and the server's log, when it does not come up; needs the venv
+    /// (guard the test with [`require_python!`](crate::require_python)).
     pub fn start(self) -> ServerGuard {
         let dir = tempfile::Builder::new()
             .prefix("mlflow-test-server-")
@@ -170,29 +180,22 @@ impl ServerSpec {
             .log_path
             .clone()
             .unwrap_or_else(|| dir.path().join("server.log"));
-        // A port picked free can be taken before the server binds it; try a few.
-        let attempts = if self.port.is_some() { 1 } else { 3 };
+        let port = self.port;
         let mut guard = ServerGuard {
             spec: self,
-            port: 0,
+            port: port.unwrap_or(0),
             uri: String::new(),
             log_path,
-            child: None,
+            launcher: None,
             dir,
         };
-        let mut last_log = String::new();
-        for _ in 0..attempts {
-            guard.port = guard.spec.port.unwrap_or_else(free_port);
-            guard.uri = format!("http://127.0.0.1:{}", guard.port);
-            match guard.launch() {
-                Ok(()) => return guard,
-                Err(log) => last_log = log,
-            }
+        if let Err(why) = guard.launch(port) {
+            panic!(
+                "mlflow server over {} did not start: {why}",
+                guard.spec.backend_store_uri
+            );
         }
-        panic!(
-            "mlflow server over {} did not start:\n{last_log}",
-            guard.spec.backend_store_uri
-        );
+        guard
     }
 }
 
@@ -205,13 +208,48 @@ pub struct ServerGuard {
     port: u16,
     uri: String,
     log_path: PathBuf,
-    child: Option<Child>,
+    launcher: Option<Launcher>,
     // Holds the default log and artifact root; removed after the server has stopped.
     dir: tempfile::TempDir,
 }
 
+/// `scripts/mlflow_server.py` supervising one server: closing its stdin stops the server.
+#[derive(Debug)]
+struct Launcher {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    /// The server's process group (its leader is `mlflow server`).
+    pgid: libc::pid_t,
+}
+
+impl Launcher {
+    /// Closes the launcher's stdin and waits until it has stopped the server; kills it and
+    /// the server's group when it takes longer than [`LAUNCHER_STOP_WAIT`].
+    fn finish(mut self) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + LAUNCHER_STOP_WAIT;
+        let clean = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status.success(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50))
+                }
+                _ => break false,
+            }
+        };
+        if !clean {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            // SAFETY: kill(2) on the group the launcher created; the launcher did not finish
+            // its own teardown, so the group may still have members.
+            unsafe { libc::kill(-self.pgid, libc::SIGKILL) };
+        }
+        untrack_group(self.pgid);
+    }
+}
+
 impl ServerGuard {
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for a server speaking TLS).
     pub fn uri(&self) -> &str {
         &self.uri
     }
@@ -232,25 +270,25 @@ impl ServerGuard {
     }
 
     /// Starts the server again on the same port, store and log (stopping it first if it
-    /// runs); panics, printing the log, when it does not come up.
+    /// runs); panics, printing why and the log, when it does not come up.
     pub fn restart(&mut self) {
         self.stop();
-        if let Err(log) = self.launch() {
-            panic!("mlflow server did not restart:\n{log}");
+        if let Err(why) = self.launch(Some(self.port)) {
+            panic!("mlflow server did not restart: {why}");
         }
     }
 
     /// Kills the server abruptly (SIGKILL to its process group), as a crash would, and waits
     /// until its port refuses connections.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: kill(2) with a negative pid signals the process group we created; the
-            // pid is ours and still unreaped, so it cannot have been reused.
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            let _ = child.wait();
-            untrack_group(child.id() as libc::pid_t);
+        if let Some(launcher) = self.launcher.take() {
+            // SAFETY: kill(2) on the process group the launcher created; its leader is the
+            // launcher's unreaped child until the launcher sees its stdin close, so the id
+            // cannot have been reused.
+            unsafe { libc::kill(-launcher.pgid, libc::SIGKILL) };
+            launcher.finish();
         }
-        let deadline = Instant::now() + STOP_TIMEOUT;
+        let deadline = Instant::now() + PORT_CLOSE_WAIT;
         while TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
             && Instant::now() < deadline
         {
@@ -258,61 +296,28 @@ impl ServerGuard {
         }
     }
 
-    /// Stops the server (SIGTERM to its process group, SIGKILL after a grace period) and
-    /// waits for it. What of the group outlives `mlflow server` itself is killed too: under
-    /// MLflow 2.x the server is gunicorn, whose master shuts down on its own time after the
-    /// SIGTERM, and was left running once its parent had exited.
+    /// Stops the server and waits for it: the launcher sends SIGTERM to its process group,
+    /// SIGKILL after a grace period, and SIGKILL to what of the group outlives `mlflow
+    /// server` itself (under MLflow 2.x the server is gunicorn, whose master shuts down on
+    /// its own time after the SIGTERM, and was left running once its parent had exited).
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        // The server runs in its own process group (uvicorn or gunicorn is a child of
-        // `mlflow`), so signal the group.
-        let pgid = child.id() as libc::pid_t;
-        if child.try_wait().ok().flatten().is_none() {
-            // SAFETY: kill(2) with a negative pid signals the process group we created; the
-            // leader is ours and unreaped, so its id cannot have been reused.
-            unsafe { libc::kill(-pgid, libc::SIGTERM) };
-            let deadline = Instant::now() + STOP_TIMEOUT;
-            while Instant::now() < deadline {
-                if child.try_wait().ok().flatten().is_some() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        if let Some(launcher) = self.launcher.take() {
+            launcher.finish();
         }
-        // SAFETY: as above; once the leader is reaped, the group id stays reserved while any
-        // member is left, and signalling an empty group only fails with ESRCH.
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
-        let _ = child.wait();
-        untrack_group(pgid);
     }
 
-    /// Spawns the server on `self.port`; `Err` carries its log when it exited or never came
-    /// up.
-    fn launch(&mut self) -> Result<(), String> {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .map_err(|e| format!("cannot open the log {}: {e}", self.log_path.display()))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| format!("cannot share the log: {e}"))?;
+    /// Runs the launcher (on `port`, else on a port it picks) and waits for its JSON line;
+    /// `Err` says why the server did not come up, with its log.
+    fn launch(&mut self, port: Option<u16>) -> Result<(), String> {
+        let launcher_log = self.dir.path().join("launcher.log");
+        let stderr = std::fs::File::create(&launcher_log)
+            .map_err(|e| format!("cannot create {}: {e}", launcher_log.display()))?;
         let mut cmd = python_command();
-        cmd.args([
-            "-m",
-            "mlflow",
-            "server",
-            "--workers",
-            "1",
-            "--host",
-            "127.0.0.1",
-        ])
-        .arg("--port")
-        .arg(self.port.to_string())
-        .arg("--backend-store-uri")
-        .arg(&self.spec.backend_store_uri);
+        cmd.arg(server_script())
+            .arg("--backend-store-uri")
+            .arg(&self.spec.backend_store_uri)
+            .arg("--log")
+            .arg(&self.log_path);
         match &self.spec.artifacts {
             Artifacts::Temporary => cmd
                 .arg("--default-artifact-root")
@@ -320,60 +325,59 @@ impl ServerGuard {
             Artifacts::DefaultRoot(dir) => cmd.arg("--default-artifact-root").arg(dir),
             Artifacts::Destination(dir) => cmd.arg("--artifacts-destination").arg(dir),
         };
-        cmd.args(&self.spec.args)
-            .env("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-            .envs(self.spec.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .process_group(0);
-        // If this process dies without dropping the guard (abort, SIGKILL, a guard kept in
-        // a static), the kernel sends SIGTERM to `mlflow`, which forwards it to uvicorn.
-        // SAFETY: prctl is async-signal-safe and touches only the child being exec'd.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+        if let Some(port) = port {
+            cmd.arg("--port").arg(port.to_string());
         }
-        let child = spawn_from_immortal_thread(cmd)
-            .map_err(|e| format!("cannot start mlflow server: {e}"))?;
-        track_group(child.id() as libc::pid_t);
-        self.child = Some(child);
-
-        let tls = self.spec.tls();
-        let deadline = Instant::now() + HEALTH_TIMEOUT;
-        loop {
-            let up = if tls {
-                TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok()
-            } else {
-                health_ok(self.port)
-            };
-            if up {
-                return Ok(());
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.child = None;
-                return Err(format!(
-                    "mlflow server exited with {status}; its log:\n{}",
-                    self.log()
-                ));
-            }
-            if Instant::now() >= deadline {
-                self.stop();
-                return Err(format!(
-                    "mlflow server was not healthy after {HEALTH_TIMEOUT:?}; its log:\n{}",
-                    self.log()
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(200));
+        for (name, value) in &self.spec.env {
+            let mut pair = name.clone();
+            pair.push("=");
+            pair.push(value);
+            cmd.arg("--env").arg(pair);
         }
+        cmd.arg("--")
+            .args(&self.spec.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot run {}: {e}", server_script().display()))?;
+        let stdin = child.stdin.take();
+        let mut line = String::new();
+        // The launcher prints its line once the server is up, or exits when it is not (its
+        // own timeout bounds the wait).
+        let read = child
+            .stdout
+            .take()
+            .map(|out| BufReader::new(out).read_line(&mut line));
+        let info: Option<serde_json::Value> = match read {
+            Some(Ok(_)) => serde_json::from_str(&line).ok(),
+            _ => None,
+        };
+        let parsed = info.as_ref().and_then(|v| {
+            Some((
+                v["uri"].as_str()?.to_owned(),
+                u16::try_from(v["port"].as_u64()?).ok()?,
+                libc::pid_t::try_from(v["pgid"].as_i64()?).ok()?,
+            ))
+        });
+        let Some((uri, port, pgid)) = parsed else {
+            drop(stdin);
+            let _ = child.kill();
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            return Err(format!(
+                "the launcher ended ({status}):\n{}\n--- the server's log ---\n{}",
+                std::fs::read_to_string(&launcher_log)
+                    .unwrap_or_default()
+                    .trim_end(),
+                self.log()
+            ));
+        };
+        track_group(pgid);
+        self.uri = uri;
+        self.port = port;
+        self.launcher = Some(Launcher { child, stdin, pgid });
+        Ok(())
     }
 }
 
@@ -383,7 +387,7 @@ impl Drop for ServerGuard {
     }
 }
 
-/// Starts a private `mlflow server --workers 1` over the SQLite file `db_path` (created if
+/// Starts a private `mlflow server` (one worker) over the SQLite file `db_path` (created if
 /// missing) on a free loopback port and waits until it is healthy. Artifacts and the log
 /// go to a temporary folder owned by the guard. Short for
 /// `ServerSpec::sqlite(db_path).start()`.
@@ -392,22 +396,6 @@ impl Drop for ServerGuard {
 /// test with [`require_python!`](crate::require_python)).
 pub fn start_server(db_path: &Path) -> ServerGuard {
     ServerSpec::sqlite(db_path).start()
-}
-
-/// Spawns `cmd` from a thread that never ends. PR_SET_PDEATHSIG fires when the spawning
-/// *thread* exits, and test threads end long before the process does.
-fn spawn_from_immortal_thread(mut cmd: Command) -> std::io::Result<Child> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("mlflow-test-server-parent".into())
-        .spawn(move || {
-            let _ = tx.send(cmd.spawn());
-            loop {
-                std::thread::park();
-            }
-        })?;
-    rx.recv()
-        .map_err(|_| std::io::Error::other("the spawning thread died"))?
 }
 
 /// A free loopback port (another process may take it before it is bound).
@@ -430,7 +418,7 @@ extern "C" fn stop_private_server() {
 }
 
 /// The URI of the real MLflow server the tests share: `MLFLOW_TEST_SERVER_URI` (set by
-/// `scripts/test.sh`), else a private `mlflow server --workers 1` started for this process
+/// `scripts/test.sh`), else a private `mlflow server` started for this process
 /// on first use and stopped at process exit (about 10 s per test process; the script's
 /// shared server avoids that).
 ///

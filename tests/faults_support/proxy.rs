@@ -19,6 +19,9 @@ pub enum Action {
     Pass,
     /// Answer with this status (and `Retry-After: secs` when given) without forwarding.
     Status(u16, Option<u32>),
+    /// Answer as an `mlflow server` out of database connections does (400 `BAD_REQUEST`,
+    /// SQLAlchemy's "QueuePool limit ... reached"), without forwarding.
+    PoolExhausted,
     /// Close the connection with a TCP reset, without answering or forwarding.
     Reset,
     /// Wait this long, then close without answering or forwarding.
@@ -312,15 +315,11 @@ async fn act(
     match action {
         Action::Status(code, retry_after) => {
             let body = r#"{"error_code":"TEMPORARILY_UNAVAILABLE","message":"injected by the test proxy"}"#;
-            let retry = retry_after
-                .map(|s| format!("Retry-After: {s}\r\n"))
-                .unwrap_or_default();
-            let resp = format!(
-                "HTTP/1.1 {code} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{retry}\r\n{body}",
-                body.len()
-            );
-            conn.write_all(resp.as_bytes()).await?;
-            conn.shutdown().await?;
+            answer(&mut conn, code, retry_after, body).await?;
+        }
+        Action::PoolExhausted => {
+            let body = r#"{"error_code":"BAD_REQUEST","message":"QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00 (Background on this error at: https://sqlalche.me/e/21/3o7r)"}"#;
+            answer(&mut conn, 400, None, body).await?;
         }
         Action::Reset => {
             // Zero linger: the close is a reset, and nothing is left to flush, so no blocking.
@@ -383,4 +382,22 @@ fn stamp_if_not_forwarded(action: &Action, stamp: &(dyn Fn() + Sync)) {
     ) {
         stamp();
     }
+}
+
+/// Writes an HTTP answer of `code` with a JSON `body` and closes the connection.
+async fn answer(
+    conn: &mut TcpStream,
+    code: u16,
+    retry_after: Option<u32>,
+    body: &str,
+) -> std::io::Result<()> {
+    let retry = retry_after
+        .map(|s| format!("Retry-After: {s}\r\n"))
+        .unwrap_or_default();
+    let resp = format!(
+        "HTTP/1.1 {code} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{retry}\r\n{body}",
+        body.len()
+    );
+    conn.write_all(resp.as_bytes()).await?;
+    conn.shutdown().await
 }

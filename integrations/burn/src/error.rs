@@ -1,15 +1,16 @@
 //! The integration's error type.
 
 /// What the helpers of this crate can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The tracking call failed (no active run, a key MLflow refuses, the store, ...).
     #[error(transparent)]
     Tracking(#[from] mlflow_tracking_runtime::Error),
-    /// A config could not be turned into params.
+    /// A config could not be turned into params (its shape has no flat form: a single
+    /// value, a map with keys that are not strings, ...).
     #[error("cannot log the config as params: {0}")]
-    Config(String),
+    Params(String),
     /// burn could not write the model file.
     #[error("cannot save the model to {path}: {message}")]
     SaveModel {

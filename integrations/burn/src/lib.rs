@@ -10,16 +10,16 @@
 //!
 //! ```no_run
 //! use burn::train::{Learner, LearnerModel, SupervisedTraining};
-//! use mlflow_tracking_burn::MlflowMetricLogger;
+//! use mlflow::burn::MlflowMetricLogger;
 //!
 //! // Inside a run, for example a `#[mlflow::child_run]` function:
 //! fn train<M: LearnerModel>(
 //!     training: SupervisedTraining<M>,
 //!     learner: Learner<M>,
-//! ) -> Result<M, mlflow_tracking_burn::Error> {
+//! ) -> Result<M, mlflow::burn::Error> {
 //!     let logger = MlflowMetricLogger::active()?; // the run active here, from burn's thread
 //!     let result = training.with_metric_logger(logger).launch(learner);
-//!     mlflow_tracking_burn::log_model(result.model.clone(), "artifacts/model")?;
+//!     mlflow::burn::log_model(result.model.clone(), "artifacts/model")?;
 //!     Ok(result.model)
 //! }
 //! ```
@@ -67,7 +67,7 @@ pub fn log_model<M: Module>(model: M, path: impl AsRef<Path>) -> Result<PathBuf>
 }
 
 fn active() -> Result<RunHandle> {
-    mlflow_tracking_runtime::current_run()
+    mlflow_tracking_runtime::active_run()
         .ok_or(Error::Tracking(mlflow_tracking_runtime::Error::NoActiveRun))
 }
 

@@ -68,7 +68,7 @@ impl MlflowMetricLogger {
     /// A logger for the run active on this thread, for example inside a
     /// `#[mlflow::child_run]` function. Fails with `Error::NoActiveRun` outside a run.
     pub fn active() -> Result<Self, TrackingError> {
-        mlflow_tracking_runtime::current_run()
+        mlflow_tracking_runtime::active_run()
             .map(Self::new)
             .ok_or(TrackingError::NoActiveRun)
     }

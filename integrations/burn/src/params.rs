@@ -4,15 +4,17 @@
 //! enum variant `{"Adam": {..}}` from a struct with one field named `Adam`, and enums are
 //! logged by variant name.
 
+use mlflow_tracking_runtime::base::python_str::python_str;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 
 use crate::error::{Error, Result};
 
 /// The params `value` flattens to, in field order: nested fields as dotted keys
-/// (`optimizer.beta_1`), sequences, tuples and maps with non-string keys as JSON text,
-/// `None` and `()` left out, an enum as its variant name (its contents, if any, under
-/// `key.<Variant>`).
+/// (`optimizer.beta_1`), numbers, strings and bools as `log_param` writes them (floats and
+/// bools as Python writes them: `1e-05`, `1.0`, `True`), sequences, tuples and maps with
+/// non-string keys as JSON text, `None` and `()` left out, an enum as its variant name (its
+/// contents, if any, under `key.<Variant>`).
 pub fn flatten_params<T: Serialize + ?Sized>(value: &T) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     value.serialize(Flatten {
@@ -24,7 +26,7 @@ pub fn flatten_params<T: Serialize + ?Sized>(value: &T) -> Result<Vec<(String, S
 
 impl ser::Error for Error {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
-        Error::Config(msg.to_string())
+        Error::Params(msg.to_string())
     }
 }
 
@@ -48,7 +50,7 @@ impl<'a> Flatten<'a> {
 
     fn leaf(self, value: impl ToString) -> Result<()> {
         if self.key.is_empty() {
-            return Err(Error::Config(
+            return Err(Error::Params(
                 "a config logged as params must be a struct or a map, not a single value"
                     .to_owned(),
             ));
@@ -58,14 +60,16 @@ impl<'a> Flatten<'a> {
     }
 
     fn json<T: Serialize + ?Sized>(self, value: &T) -> Result<()> {
-        let text = serde_json::to_string(value).map_err(|e| Error::Config(e.to_string()))?;
+        let text = serde_json::to_string(value).map_err(|e| Error::Params(e.to_string()))?;
         self.leaf(text)
     }
 }
 
+// Leaves are written as the crate writes any param: floats and bools as Python writes them
+// (`1e-05`, `1.0`, `True`).
 macro_rules! leaves {
     ($($method:ident: $ty:ty),* $(,)?) => {
-        $(fn $method(self, v: $ty) -> Result<()> { self.leaf(v) })*
+        $(fn $method(self, v: $ty) -> Result<()> { self.leaf(python_str(&v)) })*
     };
 }
 
@@ -188,7 +192,7 @@ impl<'a> JsonSeq<'a> {
     }
 
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<()> {
-        let value = serde_json::to_value(value).map_err(|e| Error::Config(e.to_string()))?;
+        let value = serde_json::to_value(value).map_err(|e| Error::Params(e.to_string()))?;
         self.items.push(value);
         Ok(())
     }
@@ -329,7 +333,7 @@ impl ser::SerializeMap for Fields<'_> {
         let key = self
             .pending_key
             .take()
-            .ok_or_else(|| Error::Config("map value without a key".to_owned()))?;
+            .ok_or_else(|| Error::Params("map value without a key".to_owned()))?;
         self.field(&key, value)
     }
     fn end(self) -> Result<()> {
@@ -443,7 +447,7 @@ impl ser::Serializer for MapKey {
 }
 
 fn unsupported_key() -> Error {
-    Error::Config(
+    Error::Params(
         "a map in the config has keys that are not strings, numbers or unit enum variants"
             .to_owned(),
     )
@@ -480,6 +484,9 @@ mod tests {
         window: Clip,
         pair: Clip,
         extra: BTreeMap<String, i32>,
+        decay: f64,
+        scale: f32,
+        shuffle: bool,
     }
 
     #[test]
@@ -498,6 +505,9 @@ mod tests {
             window: Clip::Window { low: -1, high: 1 },
             pair: Clip::Pair(1, 2),
             extra: BTreeMap::from([("k".to_owned(), 7)]),
+            decay: 1e-5,
+            scale: 1.0,
+            shuffle: true,
         };
         let params = flatten_params(&exp).unwrap();
         let expected: Vec<(String, String)> = [
@@ -515,6 +525,9 @@ mod tests {
             ("pair.Pair", "[1,2]"),
             ("pair", "Pair"),
             ("extra.k", "7"),
+            ("decay", "1e-05"),
+            ("scale", "1.0"),
+            ("shuffle", "True"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

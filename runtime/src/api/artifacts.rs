@@ -1,19 +1,46 @@
-//! Logging files to runs and reading them back.
+//! Logging files to runs and reading them back: listing, downloading, and reading one file
+//! into memory (by run and path, or by artifact URI).
 //!
-//! Uploads run on the background sender after everything queued before them (so after the
-//! run's creation), and the call **waits** until the upload is done: it returns the upload's
-//! error, and the file may be changed or deleted once it returns. Metrics logged meanwhile
-//! from other threads wait in the queue behind the upload.
+//! Uploads start once everything queued before them is handled (so after the run's
+//! creation), and the call **waits** until the upload is done: it returns the upload's
+//! error, and the file may be changed or deleted once it returns. The bytes move beside the
+//! background sender (`sender/transfers.rs`): metrics logged meanwhile, from this run or any
+//! other, are delivered while a large file is on its way.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::base::artifact_uri::ArtifactUri;
 use crate::base::error::{Error, Result};
 use crate::base::search::FileInfo;
 use crate::runs::RunHandle;
 use crate::runs::stack;
+use crate::sender::OpenedStore;
+use crate::store::Store;
+use crate::store::artifact_roots;
 use crate::store::local_artifacts as local;
 use crate::tracker::{self, Tracker};
+
+/// The store, as the sender prepares a transfer.
+type StoreOnly = Arc<dyn Store>;
+/// The store and a run's artifact root.
+type RunRoot = (Arc<dyn Store>, String);
+
+/// Prepares a transfer of `run_id`'s artifacts on the sender: the store and the run's root.
+fn run_root(run_id: String) -> crate::sender::Request<RunRoot> {
+    Box::new(move |ctx: OpenedStore| {
+        Box::pin(async move {
+            let store = ctx.get()?.clone();
+            let uri = store.get_run(&run_id).await?.info.artifact_uri;
+            Ok((store, uri))
+        })
+    })
+}
+
+/// Prepares a transfer that needs only the store.
+fn store_only() -> crate::sender::Request<StoreOnly> {
+    Box::new(|ctx: OpenedStore| Box::pin(async move { Ok(ctx.get()?.clone()) }))
+}
 
 /// Logs the file `local` at the root of the active run's artifacts.
 pub fn log_artifact(local: impl AsRef<Path>) -> Result<()> {
@@ -59,74 +86,130 @@ pub fn download_artifacts(run_id: &str, path: &str, dest_dir: impl AsRef<Path>) 
     download_on(&tracker::current(), run_id, path, dest_dir.as_ref())
 }
 
-fn active() -> Result<RunHandle> {
+/// The run the free functions log to: the innermost active one.
+pub(crate) fn active() -> Result<RunHandle> {
     stack::current().ok_or(Error::NoActiveRun)
 }
 
-impl RunHandle {
-    /// Logs the file `local` at the root of this run's artifacts; waits for the upload.
-    pub fn log_artifact(&self, local: impl AsRef<Path>) -> Result<()> {
-        self.log_artifact_to(local, "")
-    }
+/// Logs the file `local` into the folder `artifact_dir` of `run`'s artifacts.
+pub(crate) fn log_file(run: &RunHandle, local: &Path, artifact_dir: &str) -> Result<()> {
+    let name = file_name(local)?;
+    let dest = join_rel(artifact_dir, &name);
+    upload(run, vec![(local.to_path_buf(), dest)])
+}
 
-    /// Logs the file `local` into the folder `artifact_dir` of this run's artifacts.
-    pub fn log_artifact_to(&self, local: impl AsRef<Path>, artifact_dir: &str) -> Result<()> {
-        let local = local.as_ref();
-        let name = file_name(local)?;
-        let dest = join_rel(artifact_dir, &name);
-        self.upload(vec![(local.to_path_buf(), dest)])
-    }
+/// Logs every file under `dir` into the folder `artifact_dir` of `run`'s artifacts.
+pub(crate) fn log_folder(run: &RunHandle, dir: &Path, artifact_dir: &str) -> Result<()> {
+    let mut files = Vec::new();
+    walk(dir, artifact_dir.trim_matches('/'), &mut files)?;
+    upload(run, files)
+}
 
-    /// Logs every file under `dir` (recursively) at the root of this run's artifacts.
-    pub fn log_artifacts(&self, dir: impl AsRef<Path>) -> Result<()> {
-        self.log_artifacts_to(dir, "")
-    }
+/// Stores `value` as pretty-printed JSON in the artifact file `artifact_file` of `run`.
+pub(crate) fn log_json_to<T: serde::Serialize + ?Sized>(
+    run: &RunHandle,
+    value: &T,
+    artifact_file: &str,
+) -> Result<()> {
+    let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::InvalidValue {
+        kind: "artifact",
+        key: artifact_file.to_owned(),
+        reason: format!("cannot be serialized as JSON: {e}"),
+    })?;
+    log_bytes(run, &bytes, artifact_file)
+}
 
-    /// Logs every file under `dir` into the folder `artifact_dir` of this run's artifacts.
-    pub fn log_artifacts_to(&self, dir: impl AsRef<Path>, artifact_dir: &str) -> Result<()> {
-        let mut files = Vec::new();
-        walk(dir.as_ref(), artifact_dir.trim_matches('/'), &mut files)?;
-        self.upload(files)
-    }
+/// Lists `run`'s artifacts directly under `path`.
+pub(crate) fn list_of(run: &RunHandle, path: &str) -> Result<Vec<FileInfo>> {
+    list_on(&run.cell.tracker, &run.id()?, path)
+}
 
-    /// Stores `text` as the artifact file `artifact_file` of this run.
-    pub fn log_text(&self, text: &str, artifact_file: &str) -> Result<()> {
-        self.log_bytes(text.as_bytes(), artifact_file)
-    }
+/// Stores `bytes` as the artifact file `artifact_file` of `run`.
+pub(crate) fn log_bytes(run: &RunHandle, bytes: &[u8], artifact_file: &str) -> Result<()> {
+    log_bytes_many(run, &[(bytes, artifact_file)])
+}
 
-    /// Stores `value` as pretty-printed JSON in the artifact file `artifact_file`.
-    pub fn log_json<T: serde::Serialize + ?Sized>(
-        &self,
-        value: &T,
-        artifact_file: &str,
-    ) -> Result<()> {
-        let bytes = serde_json::to_vec_pretty(value).map_err(|e| Error::InvalidValue {
-            kind: "artifact",
-            key: artifact_file.to_owned(),
-            reason: format!("cannot be serialized as JSON: {e}"),
-        })?;
-        self.log_bytes(&bytes, artifact_file)
-    }
-
-    /// Lists this run's artifacts directly under `path` (`""` for the root).
-    pub fn list_artifacts(&self, path: &str) -> Result<Vec<FileInfo>> {
-        list_on(&self.cell.tracker, &self.id()?, path)
-    }
-
-    fn log_bytes(&self, bytes: &[u8], artifact_file: &str) -> Result<()> {
+/// Stores each `(bytes, artifact_file)` as a file of `run`, in order, in one request.
+pub(crate) fn log_bytes_many(run: &RunHandle, files: &[(&[u8], &str)]) -> Result<()> {
+    let mut temps = Vec::with_capacity(files.len());
+    let mut uploads = Vec::with_capacity(files.len());
+    for (bytes, artifact_file) in files {
         let name = artifact_file.trim_matches('/');
         if name.is_empty() {
-            return Err(Error::Config("artifact file name must not be empty".into()));
+            return Err(Error::InvalidArgument(
+                "artifact file name must not be empty".into(),
+            ));
         }
         let tmp = TempFile::new(bytes)?;
-        self.upload(vec![(tmp.path.clone(), name.to_owned())])
+        uploads.push((tmp.path.clone(), name.to_owned()));
+        temps.push(tmp);
     }
+    upload(run, uploads)
+}
 
-    fn upload(&self, files: Vec<(PathBuf, String)>) -> Result<()> {
-        // Waiting for the id orders the upload after the run's creation.
-        let run_id = self.id()?;
-        upload_on(&self.cell.tracker, run_id, files)
+/// The file `path` of run `run_id` read into memory, or `None` when the run's listing of
+/// its folder has no such file (as the Python client looks for a table before appending).
+pub(crate) fn read_run_file(
+    tracker: &Tracker,
+    run_id: &str,
+    path: &str,
+) -> Result<Option<Vec<u8>>> {
+    let (run_id, path) = (run_id.to_owned(), path.trim_matches('/').to_owned());
+    let tmp = TempFile::new(&[])?;
+    let dest = tmp.path.clone();
+    let found = tracker.transfer(
+        run_root(run_id),
+        Box::new(move |(store, uri)| {
+            Box::pin(async move {
+                let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+                let listed = store.list_artifacts(&uri, dir).await?;
+                if !listed.iter().any(|f| !f.is_dir && f.path == path) {
+                    return Ok(false);
+                }
+                store.download_artifact(&uri, &path, &dest).await?;
+                Ok(true)
+            })
+        }),
+    )?;
+    found.then(|| tmp.read()).transpose()
+}
+
+/// The file an artifact URI names, read into memory: `runs:/<run_id>/<path>` through the
+/// store, a run's artifact root plus a path through the store too (`mlflow-artifacts:/...`
+/// through a server's proxy), or a local file (`file://` or a path) directly.
+pub(crate) fn read_uri(tracker: &Tracker, artifact_uri: &str) -> Result<Vec<u8>> {
+    match ArtifactUri::parse(artifact_uri)? {
+        ArtifactUri::Run { run_id, path } => {
+            read_run_file(tracker, &run_id, &path)?.ok_or_else(|| {
+                Error::api(
+                    404,
+                    "RESOURCE_DOES_NOT_EXIST",
+                    format!("artifact {path:?} not found for run {run_id}"),
+                )
+            })
+        }
+        ArtifactUri::Root { root, name } => {
+            if artifact_roots::is_local(&root) {
+                let file = local::join(&local::root(&root)?, &name)?;
+                return std::fs::read(&file).map_err(|e| Error::io("artifact", &file, e));
+            }
+            let tmp = TempFile::new(&[])?;
+            let dest = tmp.path.clone();
+            tracker.transfer(
+                store_only(),
+                Box::new(move |store| {
+                    Box::pin(async move { store.download_artifact(&root, &name, &dest).await })
+                }),
+            )?;
+            tmp.read()
+        }
     }
+}
+
+fn upload(run: &RunHandle, files: Vec<(PathBuf, String)>) -> Result<()> {
+    // Waiting for the id orders the upload after the run's creation.
+    let run_id = run.id()?;
+    upload_on(&run.cell.tracker, run_id, files)
 }
 
 pub(crate) fn upload_on(
@@ -134,27 +217,27 @@ pub(crate) fn upload_on(
     run_id: String,
     files: Vec<(PathBuf, String)>,
 ) -> Result<()> {
-    tracker.request(Box::new(move |ctx| {
-        Box::pin(async move {
-            let store = ctx.store()?.clone();
-            let uri = store.get_run(&run_id).await?.info.artifact_uri;
-            for (local, dest) in files {
-                store.log_artifact(&uri, &local, &dest).await?;
-            }
-            Ok(())
-        })
-    }))
+    tracker.transfer(
+        run_root(run_id),
+        Box::new(move |(store, uri)| {
+            Box::pin(async move {
+                for (local, dest) in files {
+                    store.log_artifact(&uri, &local, &dest).await?;
+                }
+                Ok(())
+            })
+        }),
+    )
 }
 
 pub(crate) fn list_on(tracker: &Tracker, run_id: &str, path: &str) -> Result<Vec<FileInfo>> {
     let (run_id, path) = (run_id.to_owned(), path.trim_matches('/').to_owned());
-    tracker.request(Box::new(move |ctx| {
-        Box::pin(async move {
-            let store = ctx.store()?.clone();
-            let uri = store.get_run(&run_id).await?.info.artifact_uri;
-            store.list_artifacts(&uri, &path).await
-        })
-    }))
+    tracker.transfer(
+        run_root(run_id),
+        Box::new(move |(store, uri)| {
+            Box::pin(async move { store.list_artifacts(&uri, &path).await })
+        }),
+    )
 }
 
 pub(crate) fn download_on(
@@ -165,47 +248,46 @@ pub(crate) fn download_on(
 ) -> Result<PathBuf> {
     let (run_id, path) = (run_id.to_owned(), path.trim_matches('/').to_owned());
     let dest_dir = dest_dir.to_path_buf();
-    tracker.request(Box::new(move |ctx| {
-        Box::pin(async move {
-            let store = ctx.store()?.clone();
-            let uri = store.get_run(&run_id).await?.info.artifact_uri;
-            let target = local::join(&dest_dir, &path)?;
-            // As in MLflow: a path with something listed under it is a folder.
-            let mut stack = vec![path.clone()];
-            let mut first = true;
-            while let Some(dir) = stack.pop() {
-                let listing = store.list_artifacts(&uri, &dir).await?;
-                if first && listing.is_empty() && !path.is_empty() {
-                    make_parent(&target).await?;
-                    store.download_artifact(&uri, &path, &target).await?;
-                    return Ok(target);
-                }
-                first = false;
-                tokio::fs::create_dir_all(local::join(&dest_dir, &dir)?)
-                    .await
-                    .map_err(|e| {
-                        Error::Config(format!("cannot create {}: {e}", dest_dir.display()))
-                    })?;
-                for f in listing {
-                    if f.is_dir {
-                        stack.push(f.path);
-                    } else {
-                        let file = local::join(&dest_dir, &f.path)?;
-                        make_parent(&file).await?;
-                        store.download_artifact(&uri, &f.path, &file).await?;
+    tracker.transfer(
+        run_root(run_id),
+        Box::new(move |(store, uri)| {
+            Box::pin(async move {
+                let target = local::join(&dest_dir, &path)?;
+                // As in MLflow: a path with something listed under it is a folder.
+                let mut stack = vec![path.clone()];
+                let mut first = true;
+                while let Some(dir) = stack.pop() {
+                    let listing = store.list_artifacts(&uri, &dir).await?;
+                    if first && listing.is_empty() && !path.is_empty() {
+                        make_parent(&target).await?;
+                        store.download_artifact(&uri, &path, &target).await?;
+                        return Ok(target);
+                    }
+                    first = false;
+                    tokio::fs::create_dir_all(local::join(&dest_dir, &dir)?)
+                        .await
+                        .map_err(|e| Error::io("download folder", &dest_dir, e))?;
+                    for f in listing {
+                        if f.is_dir {
+                            stack.push(f.path);
+                        } else {
+                            let file = local::join(&dest_dir, &f.path)?;
+                            make_parent(&file).await?;
+                            store.download_artifact(&uri, &f.path, &file).await?;
+                        }
                     }
                 }
-            }
-            Ok(target)
-        })
-    }))
+                Ok(target)
+            })
+        }),
+    )
 }
 
 async fn make_parent(file: &Path) -> Result<()> {
     if let Some(dir) = file.parent() {
         tokio::fs::create_dir_all(dir)
             .await
-            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| Error::io("download folder", dir, e))?;
     }
     Ok(())
 }
@@ -215,7 +297,7 @@ fn file_name(local: &Path) -> Result<String> {
         .file_name()
         .and_then(|n| n.to_str())
         .map(str::to_owned)
-        .ok_or_else(|| Error::Config(format!("{} is not a file name", local.display())))
+        .ok_or_else(|| Error::InvalidArgument(format!("{} is not a file name", local.display())))
 }
 
 fn join_rel(dir: &str, name: &str) -> String {
@@ -228,11 +310,10 @@ fn join_rel(dir: &str, name: &str) -> String {
 }
 
 fn walk(dir: &Path, rel: &str, out: &mut Vec<(PathBuf, String)>) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Error::Config(format!("cannot read folder {}: {e}", dir.display())))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("artifact folder", dir, e))?;
     let mut entries: Vec<_> = entries
         .collect::<std::io::Result<Vec<_>>>()
-        .map_err(|e| Error::Config(format!("cannot read folder {}: {e}", dir.display())))?;
+        .map_err(|e| Error::io("artifact folder", dir, e))?;
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let path = entry.path();
@@ -255,12 +336,14 @@ struct TempFile {
 impl TempFile {
     fn new(bytes: &[u8]) -> Result<TempFile> {
         let dir = std::env::temp_dir().join(format!("mlflow-rs-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::Config(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("temporary folder", &dir, e))?;
         let path = dir.join("artifact");
-        std::fs::write(&path, bytes)
-            .map_err(|e| Error::Config(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, bytes).map_err(|e| Error::io("temporary file", &path, e))?;
         Ok(TempFile { path })
+    }
+
+    fn read(&self) -> Result<Vec<u8>> {
+        std::fs::read(&self.path).map_err(|e| Error::io("downloaded artifact", &self.path, e))
     }
 }
 

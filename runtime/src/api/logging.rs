@@ -4,16 +4,22 @@
 use std::fmt::Display;
 
 use crate::base::error::{Error, Result};
-use crate::runs::RunHandle;
 use crate::runs::stack;
+use crate::runs::{MetricBuilder, RunHandle};
 
-/// The innermost active run of this thread (or task), if any.
+/// A handle to the innermost active run of this thread (or task), if any: Python's
+/// `mlflow.active_run()`, as a [`RunHandle`] to log to, to read the id from, or to hand to
+/// another thread ([`RunHandle::enter`]) or task ([`RunHandle::scope`]).
 pub fn active_run() -> Option<RunHandle> {
     stack::current()
 }
 
-/// A handle to the innermost active run, to hand to another thread ([`RunHandle::enter`])
-/// or task ([`RunHandle::scope`]); the same as [`active_run`].
+/// The same as [`active_run`], under the name this crate used first.
+#[deprecated(
+    since = "0.2.0",
+    note = "the same function as `active_run`, Python's name: use `active_run`"
+)]
+#[doc(hidden)]
 pub fn current_run() -> Option<RunHandle> {
     stack::current()
 }
@@ -58,7 +64,23 @@ pub fn log_metrics<K: AsRef<str>>(metrics: impl IntoIterator<Item = (K, f64)>) -
     with_active(|r| r.log_metrics(metrics))
 }
 
-/// Sets a tag on the active run.
+/// Logs several metric points at `step` (one timestamp) on the active run: Python's
+/// `log_metrics(metrics, step=step)`.
+pub fn log_metrics_with_step<K: AsRef<str>>(
+    metrics: impl IntoIterator<Item = (K, f64)>,
+    step: i64,
+) -> Result<()> {
+    with_active(|r| r.log_metrics_with_step(metrics, step))
+}
+
+/// A metric point for the active run (resolved when it is logged), to configure and log:
+/// `mlflow::metric("loss", 0.1).step(3).timestamp(ms).log()`; Python's `log_metric` with
+/// `step=` and `timestamp=`. See [`MetricBuilder`].
+pub fn metric(key: &str, value: f64) -> MetricBuilder {
+    MetricBuilder::new(None, key, value)
+}
+
+/// Sets a tag on the active run; see [`RunHandle::set_tag`].
 pub fn set_tag(key: &str, value: impl Display) -> Result<()> {
     with_active(|r| r.set_tag(key, value))
 }

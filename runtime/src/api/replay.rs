@@ -15,7 +15,7 @@ pub fn replay_spill(path: impl AsRef<Path>) -> Result<ReplayReport> {
     let path = path.as_ref().to_path_buf();
     tracker::current().request(Box::new(move |ctx| {
         Box::pin(async move {
-            let store = ctx.store()?.clone();
+            let store = ctx.get()?.clone();
             let ops = read_spill(&path)?;
             let (report, remaining) = replay_ops(&store, &ops, &HashMap::new()).await;
             rewrite(&path, &remaining)?;

@@ -7,13 +7,13 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::base::config;
-use crate::base::error::Result;
+use crate::base::env::{self, DefaultExperiment};
+use crate::base::error::{Error, Result};
 use crate::base::model::{Experiment, Metric, PARENT_RUN_ID_TAG, Run};
 use crate::base::search::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, SearchExperimentsRequest, SearchRunsRequest, ViewType,
 };
-use crate::sender::{Ctx, ExperimentSel};
+use crate::sender::{ExperimentSel, OpenedStore};
 use crate::tracker::{self, Tracker};
 
 /// Which destination a query goes to.
@@ -39,10 +39,19 @@ pub fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
-/// Starts a run search; see [`SearchRuns`].
+/// Starts a run search; see [`SearchRuns`]. As Python's `mlflow.search_runs`, it returns at
+/// most [`FLUENT_SEARCH_LIMIT`] runs unless [`SearchRuns::max_results`] says otherwise.
 pub fn search_runs() -> SearchRuns {
-    SearchRuns::new(Target::Current)
+    SearchRuns::new(Target::Current, FLUENT_SEARCH_LIMIT)
 }
+
+/// How many runs [`search_runs`] returns at most by default: Python's `mlflow.search_runs`
+/// default (`SEARCH_MAX_RESULTS_PANDAS`).
+pub const FLUENT_SEARCH_LIMIT: usize = 100_000;
+
+/// How many runs [`Client::search_runs`](crate::Client::search_runs) returns at most by
+/// default: `MlflowClient.search_runs`'s one page (`SEARCH_MAX_RESULTS_DEFAULT`).
+pub const CLIENT_SEARCH_LIMIT: usize = 1_000;
 
 /// Starts an experiment search; see [`SearchExperiments`].
 pub fn search_experiments() -> SearchExperiments {
@@ -68,7 +77,7 @@ pub fn get_metric_history(run_id: &str, key: &str) -> Result<Vec<Metric>> {
 pub(crate) fn get_run_on(tracker: &Tracker, run_id: &str) -> Result<Run> {
     let id = run_id.to_owned();
     tracker.request(Box::new(move |ctx| {
-        Box::pin(async move { ctx.store()?.get_run(&id).await })
+        Box::pin(async move { ctx.get()?.get_run(&id).await })
     }))
 }
 
@@ -79,7 +88,7 @@ pub(crate) fn get_metric_history_on(
 ) -> Result<Vec<Metric>> {
     let (id, key) = (run_id.to_owned(), key.to_owned());
     tracker.request(Box::new(move |ctx| {
-        Box::pin(async move { ctx.store()?.get_metric_history(&id, &key).await })
+        Box::pin(async move { ctx.get()?.get_metric_history(&id, &key).await })
     }))
 }
 
@@ -100,6 +109,13 @@ pub(crate) fn get_metric_history_on(
 /// # Ok::<(), mlflow::Error>(())
 /// ```
 ///
+/// At most [`FLUENT_SEARCH_LIMIT`] runs (100,000) for [`search_runs`] and
+/// [`CLIENT_SEARCH_LIMIT`] (1,000, one page) for
+/// [`Client::search_runs`](crate::Client::search_runs), as the Python client's two
+/// functions, unless [`SearchRuns::max_results`] says otherwise; [`SearchRuns::iter`] and
+/// [`SearchRuns::collect_all`] fetch as many pages as that takes.
+///
+/// Experiments are given by id or by name, not both (an error, as in Python).
 /// Without `experiment_ids`/`experiment_names` it searches the active experiment (the one
 /// [`set_experiment`](crate::set_experiment) chose, else `MLFLOW_EXPERIMENT_NAME` /
 /// `MLFLOW_EXPERIMENT_ID`, else the Default experiment). The filter and `order_by` follow
@@ -120,7 +136,7 @@ pub struct SearchRuns {
 }
 
 impl SearchRuns {
-    pub(crate) fn new(target: Target) -> SearchRuns {
+    pub(crate) fn new(target: Target, max_results: usize) -> SearchRuns {
         SearchRuns {
             target,
             experiment_ids: None,
@@ -128,12 +144,12 @@ impl SearchRuns {
             filters: Vec::new(),
             order_by: Vec::new(),
             view: ViewType::ActiveOnly,
-            max_results: None,
+            max_results: Some(max_results),
             page_size: DEFAULT_PAGE_SIZE,
         }
     }
 
-    /// Searches these experiments (by id), together with any named by
+    /// Searches these experiments (by id); not together with
     /// [`SearchRuns::experiment_names`].
     pub fn experiment_ids<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
         self.experiment_ids
@@ -143,7 +159,7 @@ impl SearchRuns {
     }
 
     /// Searches these experiments (by name); names that do not exist are skipped, as the
-    /// Python client does.
+    /// Python client does. Not together with [`SearchRuns::experiment_ids`].
     pub fn experiment_names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
         self.experiment_names
             .get_or_insert_with(Vec::new)
@@ -175,7 +191,8 @@ impl SearchRuns {
         self
     }
 
-    /// At most this many runs in total (default: all of them).
+    /// At most this many runs in total (default [`FLUENT_SEARCH_LIMIT`], or
+    /// [`CLIENT_SEARCH_LIMIT`] from a [`Client`](crate::Client)); `usize::MAX` for all.
     pub fn max_results(mut self, n: usize) -> Self {
         self.max_results = Some(n);
         self
@@ -201,6 +218,19 @@ impl SearchRuns {
     /// Starts reading: resolves the experiments, then fetches pages as the iterator is
     /// consumed.
     pub fn iter(self) -> Result<RunIter> {
+        if self
+            .experiment_ids
+            .as_ref()
+            .is_some_and(|ids| !ids.is_empty())
+            && self
+                .experiment_names
+                .as_ref()
+                .is_some_and(|n| !n.is_empty())
+        {
+            return Err(Error::InvalidArgument(
+                "only experiment_ids or experiment_names can be used, but not both".into(),
+            ));
+        }
         let tracker = self.target.tracker();
         let ids = resolve_experiments(
             &tracker,
@@ -251,7 +281,7 @@ fn fetch_page(tracker: &Tracker, request: SearchRunsRequest) -> Result<Page<Run>
         });
     }
     tracker.request(Box::new(move |ctx| {
-        Box::pin(async move { ctx.store()?.search_runs(&request).await })
+        Box::pin(async move { ctx.get()?.search_runs(&request).await })
     }))
 }
 
@@ -314,7 +344,7 @@ fn resolve_experiments(
             }
             let mut out = ids.unwrap_or_default();
             for name in names.unwrap_or_default() {
-                if let Some(e) = ctx.store()?.get_experiment_by_name(&name).await? {
+                if let Some(e) = ctx.get()?.get_experiment_by_name(&name).await? {
                     out.push(e.experiment_id);
                 }
             }
@@ -325,21 +355,23 @@ fn resolve_experiments(
 }
 
 /// The experiment new runs would go to, without creating one.
-async fn active_experiment(ctx: &Ctx, active: ExperimentSel) -> Result<Option<String>> {
+async fn active_experiment(ctx: &OpenedStore, active: ExperimentSel) -> Result<Option<String>> {
     if let ExperimentSel::Id(id) = active {
         return Ok(Some(id));
     }
-    if let Some(name) = config::env_nonempty("MLFLOW_EXPERIMENT_NAME") {
-        return Ok(ctx
-            .store()?
-            .get_experiment_by_name(&name)
-            .await?
-            .map(|e| e.experiment_id));
+    match env::default_experiment() {
+        DefaultExperiment::Named { name, expected_id } => {
+            let Some(found) = ctx.get()?.get_experiment_by_name(&name).await? else {
+                return Ok(None);
+            };
+            match expected_id.filter(|id| *id != found.experiment_id) {
+                Some(expected) => Err(env::id_mismatch(&name, &expected, &found.experiment_id)),
+                None => Ok(Some(found.experiment_id)),
+            }
+        }
+        DefaultExperiment::Id(id) => Ok(Some(id)),
+        DefaultExperiment::Default => Ok(Some("0".into())),
     }
-    if let Some(id) = config::env_nonempty("MLFLOW_EXPERIMENT_ID") {
-        return Ok(Some(id));
-    }
-    Ok(Some("0".into()))
 }
 
 /// An experiment search, configured by chaining.
@@ -408,7 +440,7 @@ impl SearchExperiments {
         loop {
             let r = request.clone();
             let page = tracker.request(Box::new(move |ctx| {
-                Box::pin(async move { ctx.store()?.search_experiments(&r).await })
+                Box::pin(async move { ctx.get()?.search_experiments(&r).await })
             }))?;
             out.extend(page.items);
             match page.next_page_token {

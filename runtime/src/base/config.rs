@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::base::env;
 use crate::base::error::{Error, Result};
 
 /// MLflow's own default since 3.7: an SQLite file in the working directory.
@@ -20,6 +21,11 @@ pub enum TrackingUri {
     /// The embedded store: an SQLite file in MLflow's schema. Relative paths are relative to
     /// the working directory at the time the store is opened.
     Sqlite(PathBuf),
+    /// Not for users: `memory://<name>`, the in-memory store of the tests registered under
+    /// that name (built for the runtime's tests and with its `testing` feature).
+    #[cfg(any(test, feature = "testing"))]
+    #[doc(hidden)]
+    Memory(String),
 }
 
 impl TrackingUri {
@@ -36,6 +42,16 @@ impl TrackingUri {
                 Error::Config(format!("invalid tracking URI {}: {e}", redact_str(uri)))
             })?;
             return Ok(TrackingUri::Rest(url));
+        }
+        #[cfg(any(test, feature = "testing"))]
+        if lower.starts_with("memory://") {
+            let name = &uri["memory://".len()..];
+            if name.is_empty() {
+                return Err(Error::Config(format!(
+                    "invalid memory tracking URI {uri:?}: it must name a registered store, such as memory://my-test"
+                )));
+            }
+            return Ok(TrackingUri::Memory(name.to_owned()));
         }
         if let Some(rest) = lower.strip_prefix("sqlite:") {
             // sqlite:///relative.db and sqlite:////absolute/path.db, as SQLAlchemy spells them.
@@ -82,11 +98,14 @@ impl TrackingUri {
         match self {
             TrackingUri::Rest(url) => Ok(url.to_string()),
             TrackingUri::Sqlite(path) => {
-                let path = std::path::absolute(path).map_err(|e| {
-                    Error::Config(format!("cannot make {} absolute: {e}", path.display()))
-                })?;
+                let path = std::path::absolute(path)
+                    .map_err(|e| Error::io("cannot make absolute the database path", path, e))?;
                 Ok(format!("sqlite:///{}", path.display()))
             }
+            #[cfg(any(test, feature = "testing"))]
+            TrackingUri::Memory(name) => Err(Error::Config(format!(
+                "the memory store {name:?} lives in this process: another process cannot reach it"
+            ))),
         }
     }
 
@@ -109,6 +128,8 @@ impl TrackingUri {
                 "the embedded SQLite store",
                 "sqlite",
             ),
+            #[cfg(any(test, feature = "testing"))]
+            TrackingUri::Memory(_) => return Ok(self),
         };
         if built {
             return Ok(self);
@@ -133,6 +154,8 @@ impl fmt::Display for TrackingUri {
         match self {
             TrackingUri::Rest(url) => f.write_str(&redact(url)),
             TrackingUri::Sqlite(path) => write!(f, "sqlite:///{}", path.display()),
+            #[cfg(any(test, feature = "testing"))]
+            TrackingUri::Memory(name) => write!(f, "memory://{name}"),
         }
     }
 }
@@ -165,7 +188,7 @@ fn redact_str(uri: &str) -> String {
 /// The tracking URI in effect: `explicit` (from `set_tracking_uri`), else
 /// `MLFLOW_TRACKING_URI`, else [`DEFAULT_TRACKING_URI`].
 pub fn resolve_tracking_uri(explicit: Option<&str>) -> Result<TrackingUri> {
-    let from_env = env_nonempty("MLFLOW_TRACKING_URI");
+    let from_env = env::nonempty(env::TRACKING_URI);
     let raw = explicit
         .map(str::to_owned)
         .or(from_env)
@@ -175,7 +198,7 @@ pub fn resolve_tracking_uri(explicit: Option<&str>) -> Result<TrackingUri> {
 
 /// Environment variable: how many requests of different runs the sender may have under
 /// way at once, per destination.
-pub const HTTP_CONCURRENCY_ENV: &str = "MLFLOW_RS_HTTP_CONCURRENCY";
+pub const HTTP_CONCURRENCY_ENV: &str = env::HTTP_CONCURRENCY;
 
 /// Default of [`HTTP_CONCURRENCY_ENV`] for a server near by (under 20 ms of round trip, as
 /// the first answers tell): measured against a default 4-worker `mlflow server` on
@@ -197,7 +220,7 @@ const MAX_HTTP_CONCURRENCY: usize = 64;
 /// bound. A server on SQLite may answer `database is locked` under much concurrency: such
 /// answers are retried, and a lower number avoids them.
 pub fn http_concurrency() -> Result<Option<usize>> {
-    match env_nonempty(HTTP_CONCURRENCY_ENV) {
+    match env::nonempty(HTTP_CONCURRENCY_ENV) {
         None => Ok(None),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=MAX_HTTP_CONCURRENCY).contains(&n) => Ok(Some(n)),
@@ -208,48 +231,28 @@ pub fn http_concurrency() -> Result<Option<usize>> {
     }
 }
 
-/// An environment variable, when set and not blank.
-pub fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
+/// The Python client's limit on `MLFLOW_HTTP_REQUEST_MAX_RETRIES`.
+const MAX_RETRIES_LIMIT: u32 = 10;
 
-/// A boolean variable as the Python client reads one (`_BooleanEnvironmentVariable`): `true`,
-/// `false`, `1` or `0` in any case. `Ok(None)` when unset; `Err(value)` for anything else,
-/// which Python refuses and each caller reports in its own words.
-pub(crate) fn env_flag(name: &str) -> std::result::Result<Option<bool>, String> {
-    let Some(value) = env_nonempty(name) else {
-        return Ok(None);
-    };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(Some(true)),
-        "false" | "0" => Ok(Some(false)),
-        _ => Err(value),
-    }
-}
-
-/// Reads a numeric setting from the environment; a value that does not parse is an error
-/// rather than a silent default.
-fn env_parse<T: std::str::FromStr>(name: &str, default: T) -> Result<T> {
-    match env_nonempty(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| Error::Config(format!("{name}={v:?} is not a valid number"))),
-    }
-}
+/// The Python client's limit on `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`.
+const MAX_BACKOFF_FACTOR_LIMIT: f64 = 120.0;
 
 /// HTTP settings, named and defaulted as in the Python client.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpSettings {
-    /// `MLFLOW_HTTP_REQUEST_MAX_RETRIES` (default 7, at most 10).
+    /// `MLFLOW_HTTP_REQUEST_MAX_RETRIES` (default 7; more than 10 is refused, as Python
+    /// refuses it).
     pub max_retries: u32,
-    /// `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` (default 2 s, at most 120).
+    /// `MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR` (default 2 s; more than 120 is refused).
     pub backoff_factor: f64,
     /// `MLFLOW_HTTP_REQUEST_BACKOFF_JITTER` (default 1 s).
     pub backoff_jitter: f64,
     /// `MLFLOW_HTTP_REQUEST_TIMEOUT` (default 120 s), per request.
     pub timeout: Duration,
+    /// `MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT` (default: `timeout`): how long an artifact
+    /// transfer may go without progress. Not a bound on the whole transfer, which may take
+    /// as long as the file needs.
+    pub transfer_idle_timeout: Duration,
     /// `MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER` (default true).
     pub respect_retry_after: bool,
 }
@@ -257,11 +260,12 @@ pub struct HttpSettings {
 impl HttpSettings {
     /// Reads the settings from the environment.
     pub fn from_env() -> Result<HttpSettings> {
-        let max_retries: u32 = env_parse("MLFLOW_HTTP_REQUEST_MAX_RETRIES", 7)?;
-        let backoff_factor: f64 = env_parse("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", 2.0)?;
-        let backoff_jitter: f64 = env_parse("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", 1.0)?;
-        let timeout: f64 = env_parse("MLFLOW_HTTP_REQUEST_TIMEOUT", 120.0)?;
-        let respect_retry_after = match env_nonempty("MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER") {
+        let max_retries: u32 = env::number(env::HTTP_REQUEST_MAX_RETRIES, 7)?;
+        let backoff_factor: f64 = env::number(env::HTTP_REQUEST_BACKOFF_FACTOR, 2.0)?;
+        let backoff_jitter: f64 = env::number(env::HTTP_REQUEST_BACKOFF_JITTER, 1.0)?;
+        let timeout: f64 = env::number(env::HTTP_REQUEST_TIMEOUT, 120.0)?;
+        let transfer_idle: f64 = env::number(env::ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT, timeout)?;
+        let respect_retry_after = match env::nonempty(env::HTTP_RESPECT_RETRY_AFTER_HEADER) {
             None => true,
             Some(v) => !matches!(v.trim().to_ascii_lowercase().as_str(), "false" | "0" | "no"),
         };
@@ -269,17 +273,33 @@ impl HttpSettings {
         let valid = non_negative(backoff_factor)
             && non_negative(backoff_jitter)
             && timeout.is_finite()
-            && timeout > 0.0;
+            && timeout > 0.0
+            && transfer_idle.is_finite()
+            && transfer_idle > 0.0;
         if !valid {
             return Err(Error::Config(
-                "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, _JITTER must be >= 0 and MLFLOW_HTTP_REQUEST_TIMEOUT > 0".into(),
+                "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR, _JITTER must be >= 0, and MLFLOW_HTTP_REQUEST_TIMEOUT and MLFLOW_ARTIFACT_UPLOAD_DOWNLOAD_TIMEOUT > 0".into(),
             ));
         }
+        // Refused above the Python client's limits, as it refuses them, not clamped.
+        if max_retries > MAX_RETRIES_LIMIT {
+            return Err(Error::Config(format!(
+                "{}={max_retries}: the configured max_retries value ({max_retries}) is in excess of the maximum allowable retries ({MAX_RETRIES_LIMIT})",
+                env::HTTP_REQUEST_MAX_RETRIES
+            )));
+        }
+        if backoff_factor > MAX_BACKOFF_FACTOR_LIMIT {
+            return Err(Error::Config(format!(
+                "{}={backoff_factor}: the configured backoff_factor value ({backoff_factor}) is in excess of the maximum allowable backoff_factor limit ({MAX_BACKOFF_FACTOR_LIMIT})",
+                env::HTTP_REQUEST_BACKOFF_FACTOR
+            )));
+        }
         Ok(HttpSettings {
-            max_retries: max_retries.min(10),
-            backoff_factor: backoff_factor.min(120.0),
+            max_retries,
+            backoff_factor,
             backoff_jitter,
             timeout: Duration::from_secs_f64(timeout),
+            transfer_idle_timeout: Duration::from_secs_f64(transfer_idle),
             respect_retry_after,
         })
     }

@@ -30,9 +30,42 @@ pub enum Error {
         message: String,
     },
 
-    /// The tracking URI or another setting is unusable.
+    /// The tracking URI, an environment variable or another setting is unusable: fix the
+    /// configuration named in the message.
     #[error("configuration error: {0}")]
     Config(String),
+
+    /// An argument the call cannot work with (an empty experiment name, an artifact path
+    /// that leaves the run's folder, a value that cannot be logged).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// A local file or folder could not be read or written (the spill file, an artifact, a
+    /// download's destination): the disk, the permissions, the path.
+    #[error("{context} {}: {source}", path.display())]
+    Io {
+        /// What the file is, such as `spill file` or `artifact`.
+        context: String,
+        /// The file or folder.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+
+    /// Something did not finish in the time it was given.
+    #[error("{what} did not finish within {} s", after.as_secs_f64())]
+    Timeout {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        after: std::time::Duration,
+    },
+
+    /// A failure inside the crate that no setting or input explains (a broken invariant, a
+    /// thread or runtime that could not start): please report it with its message.
+    #[error("internal error in mlflow (please report it): {0}")]
+    Internal(String),
 
     /// A logging call was made with no run active on this thread or task.
     #[error(
@@ -153,9 +186,10 @@ impl Error {
     pub fn error_code(&self) -> Option<&str> {
         match self {
             Error::Api { error_code, .. } => Some(error_code),
-            Error::ParamChanged { .. } | Error::InvalidKey { .. } | Error::InvalidValue { .. } => {
-                Some("INVALID_PARAMETER_VALUE")
-            }
+            Error::ParamChanged { .. }
+            | Error::InvalidKey { .. }
+            | Error::InvalidValue { .. }
+            | Error::InvalidArgument(_) => Some("INVALID_PARAMETER_VALUE"),
             _ => None,
         }
     }
@@ -166,6 +200,19 @@ impl Error {
             status,
             error_code: error_code.to_owned(),
             message: message.into(),
+        }
+    }
+
+    /// A failed read or write of the local file `path`; `context` says what the file is.
+    pub fn io(
+        context: impl Into<String>,
+        path: impl Into<std::path::PathBuf>,
+        source: std::io::Error,
+    ) -> Error {
+        Error::Io {
+            context: context.into(),
+            path: path.into(),
+            source: Arc::new(source),
         }
     }
 
@@ -191,11 +238,82 @@ pub(crate) fn is_retry_status(status: u16) -> bool {
     RETRY_CODES.contains(&status)
 }
 
+/// Query parameters of presigned URLs that grant access: their values never go into an
+/// error, a log line or a spill file.
+#[cfg(any(feature = "rest", feature = "s3", test))]
+const SIGNED_PARAMS: [&str; 5] = [
+    "x-amz-signature=",
+    "x-amz-credential=",
+    "x-amz-security-token=",
+    "signature=",
+    "awsaccesskeyid=",
+];
+
+/// `text` with the values of presigned URLs' signing parameters (`X-Amz-Signature`,
+/// `X-Amz-Credential`, `X-Amz-Security-Token`, ...) replaced by `***`.
+#[cfg(any(feature = "rest", feature = "s3", test))]
+pub(crate) fn without_signatures(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let hit = SIGNED_PARAMS.iter().find(|p| {
+            lower[i..].starts_with(*p)
+                && (i == 0 || matches!(text.as_bytes()[i - 1], b'?' | b'&' | b'-' | b' '))
+        });
+        match hit {
+            Some(p) => {
+                out.push_str(&text[i..i + p.len()]);
+                out.push_str("***");
+                i += p.len();
+                while i < text.len()
+                    && !matches!(text.as_bytes()[i], b'&' | b' ' | b'"' | b'\'' | b')' | b'<')
+                {
+                    i += 1;
+                }
+            }
+            None => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
 /// Shorthand for results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Says something worth knowing that is not a failure (an outage began: logging goes on).
+pub(crate) fn warn(message: &str) {
+    tracing::warn!("mlflow: {message}");
+    eprintln!("mlflow: {message}");
+}
 
 /// Reports a failure that has no caller to return it to.
 pub(crate) fn report(err: &Error) {
     tracing::error!("mlflow: {err}");
     eprintln!("mlflow: {err}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_taken_out() {
+        let url =
+            "PUT http://h/b/k?partNumber=1&X-Amz-Credential=AKIA%2F1&X-Amz-Signature=abc123 failed";
+        let shown = without_signatures(url);
+        assert!(
+            !shown.contains("abc123") && !shown.contains("AKIA"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("partNumber=1") && shown.ends_with(" failed"),
+            "{shown}"
+        );
+        assert_eq!(without_signatures("plain é text"), "plain é text");
+    }
 }

@@ -3,10 +3,10 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::base::config;
+use crate::base::env;
 
 /// Set to `true` to stop the links, as in the Python client.
-pub(crate) const SUPPRESS_LINKS_ENV: &str = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT";
+pub(crate) const SUPPRESS_LINKS_ENV: &str = env::SUPPRESS_PRINTING_URL_TO_STDOUT;
 
 const UNSET: u8 = 0;
 const ON: u8 = 1;
@@ -36,7 +36,7 @@ pub(crate) fn enabled() -> bool {
 /// else; a link is not worth failing a run's end for, so another value prints a warning
 /// once and the links stay on.
 fn suppressed_by_env() -> bool {
-    config::env_flag(SUPPRESS_LINKS_ENV).unwrap_or_else(|value| {
+    env::flag(SUPPRESS_LINKS_ENV).unwrap_or_else(|value| {
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| {
             eprintln!(

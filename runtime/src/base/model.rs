@@ -1,9 +1,13 @@
 //! Plain data types shared by every store: experiments, runs, and what is logged to them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// One point of a metric's history.
+///
+/// New fields may be added (it is `#[non_exhaustive]`): build one with [`Metric::new`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Metric {
     /// Metric key, validated like MLflow's server does.
     pub key: String,
@@ -15,12 +19,25 @@ pub struct Metric {
     pub step: i64,
 }
 
+impl Metric {
+    /// A point of metric `key` at `step`, logged at `timestamp` (milliseconds since the Unix
+    /// epoch).
+    pub fn new(key: impl Into<String>, value: f64, timestamp: i64, step: i64) -> Metric {
+        Metric {
+            key: key.into(),
+            value,
+            timestamp,
+            step,
+        }
+    }
+}
+
 /// A run parameter: write-once per run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
     /// Param key.
     pub key: String,
-    /// Param value, already formatted with `Display`.
+    /// Param value, as text (the logging calls write floats and bools as Python does).
     pub value: String,
 }
 
@@ -119,7 +136,10 @@ impl fmt::Display for RunStatus {
 }
 
 /// An MLflow experiment.
+///
+/// New fields may be added (it is `#[non_exhaustive]`): build one with [`Experiment::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Experiment {
     /// Experiment id ("0" is the Default experiment).
     pub experiment_id: String,
@@ -129,6 +149,63 @@ pub struct Experiment {
     pub artifact_location: String,
     /// `active` or `deleted`.
     pub lifecycle_stage: String,
+    /// The experiment's tags, by key.
+    pub tags: BTreeMap<String, String>,
+    /// When it was created, milliseconds since the Unix epoch (`None` when the store does not
+    /// say, as for experiments of old MLflow versions).
+    pub creation_time: Option<i64>,
+    /// When it was last created, renamed, deleted or restored, milliseconds since the Unix
+    /// epoch (setting a tag does not count, as in MLflow).
+    pub last_update_time: Option<i64>,
+}
+
+impl Experiment {
+    /// The active experiment `experiment_id` named `name`, with no artifact location, no
+    /// tags and no times.
+    pub fn new(experiment_id: impl Into<String>, name: impl Into<String>) -> Experiment {
+        Experiment {
+            experiment_id: experiment_id.into(),
+            name: name.into(),
+            artifact_location: String::new(),
+            lifecycle_stage: "active".into(),
+            tags: BTreeMap::new(),
+            creation_time: None,
+            last_update_time: None,
+        }
+    }
+
+    /// The value of tag `key`, if set.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.get(key).map(String::as_str)
+    }
+
+    /// True unless the experiment is deleted.
+    pub fn is_active(&self) -> bool {
+        self.lifecycle_stage == "active"
+    }
+}
+
+/// What a store needs to create an experiment: `experiments/create`'s fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NewExperiment {
+    /// The unique name.
+    pub name: String,
+    /// Where its runs put their artifacts; `None` lets the store choose (the server's
+    /// artifact root, or `<artifact root>/<id>` in the embedded store).
+    pub artifact_location: Option<String>,
+    /// Tags set at creation.
+    pub tags: BTreeMap<String, String>,
+}
+
+impl NewExperiment {
+    /// An experiment called `name`, with the store's artifact location and no tags.
+    pub fn named(name: impl Into<String>) -> NewExperiment {
+        NewExperiment {
+            name: name.into(),
+            ..NewExperiment::default()
+        }
+    }
 }
 
 /// What a store needs to create a run.
@@ -150,8 +227,73 @@ pub struct CreateRun {
     pub tags: Vec<RunTag>,
 }
 
+/// A change to a run's info, as `runs/update` makes it: what is `None` stays as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunUpdate {
+    /// The new status.
+    pub status: Option<RunStatus>,
+    /// The end time, milliseconds since the Unix epoch.
+    pub end_time: Option<i64>,
+    /// The new name (the `mlflow.runName` tag follows it).
+    pub run_name: Option<String>,
+}
+
+impl RunUpdate {
+    /// A run ending with `status` at `end_time`.
+    pub fn ended(status: RunStatus, end_time: i64) -> RunUpdate {
+        RunUpdate {
+            status: Some(status),
+            end_time: Some(end_time),
+            run_name: None,
+        }
+    }
+
+    /// The status only.
+    pub fn status(status: RunStatus) -> RunUpdate {
+        RunUpdate {
+            status: Some(status),
+            ..RunUpdate::default()
+        }
+    }
+
+    /// The name only.
+    pub fn renamed(run_name: impl Into<String>) -> RunUpdate {
+        RunUpdate {
+            run_name: Some(run_name.into()),
+            ..RunUpdate::default()
+        }
+    }
+
+    /// This update, with the status `status` too.
+    pub fn with_status(mut self, status: RunStatus) -> RunUpdate {
+        self.status = Some(status);
+        self
+    }
+
+    /// This update, renaming the run to `run_name` too.
+    pub fn with_name(mut self, run_name: impl Into<String>) -> RunUpdate {
+        self.run_name = Some(run_name.into());
+        self
+    }
+
+    /// This update, with the end time `end_time` (milliseconds since the Unix epoch) too.
+    pub fn with_end_time(mut self, end_time: i64) -> RunUpdate {
+        self.end_time = Some(end_time);
+        self
+    }
+
+    /// True when it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.status.is_none() && self.end_time.is_none() && self.run_name.is_none()
+    }
+}
+
 /// Run metadata as a store reports it.
+///
+/// New fields may be added (it is `#[non_exhaustive]`): build one with [`RunInfo::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RunInfo {
     /// The run's id (32 hex characters on MLflow's own stores).
     pub run_id: String,
@@ -173,8 +315,33 @@ pub struct RunInfo {
     pub lifecycle_stage: String,
 }
 
+impl RunInfo {
+    /// An active, RUNNING run `run_id` of experiment `experiment_id`, started at
+    /// `start_time`; its name, user and artifact URI empty.
+    pub fn new(
+        run_id: impl Into<String>,
+        experiment_id: impl Into<String>,
+        start_time: i64,
+    ) -> RunInfo {
+        RunInfo {
+            run_id: run_id.into(),
+            experiment_id: experiment_id.into(),
+            run_name: String::new(),
+            user_id: String::new(),
+            status: RunStatus::Running,
+            start_time,
+            end_time: None,
+            artifact_uri: String::new(),
+            lifecycle_stage: "active".into(),
+        }
+    }
+}
+
 /// A run with its data: latest metric values, params and tags.
+///
+/// New fields may be added (it is `#[non_exhaustive]`): build one with [`Run::new`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Run {
     /// Metadata.
     pub info: RunInfo,
@@ -193,6 +360,16 @@ pub const PARENT_RUN_ID_TAG: &str = "mlflow.parentRunId";
 pub const NOTE_TAG: &str = "mlflow.note.content";
 
 impl Run {
+    /// The run `info` with no metrics, params or tags yet.
+    pub fn new(info: RunInfo) -> Run {
+        Run {
+            info,
+            metrics: Vec::new(),
+            params: Vec::new(),
+            tags: Vec::new(),
+        }
+    }
+
     /// The id of the run's parent (`mlflow.parentRunId`), for nested runs.
     pub fn parent_run_id(&self) -> Option<&str> {
         self.tag(PARENT_RUN_ID_TAG)

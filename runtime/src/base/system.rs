@@ -1,14 +1,18 @@
 //! Facts about the running program that become system tags, as the Python client's
-//! `DefaultRunContext` and `GitRunContext` record them.
+//! `DefaultRunContext`, `GitRunContext` and `SystemEnvironmentContext` (`MLFLOW_RUN_CONTEXT`)
+//! record them.
 
 use std::process::Command;
 use std::sync::OnceLock;
 
+use crate::base::env;
 use crate::base::model::RunTag;
+use crate::base::python_str;
+use crate::base::validate;
 
 /// The environment variable naming the worker process a coordinator launched
 /// (`RunHandle::configure_worker` sets it).
-pub(crate) const WORKER_ID_ENV: &str = "MLFLOW_RS_WORKER_ID";
+pub(crate) const WORKER_ID_ENV: &str = env::WORKER_ID;
 
 /// The tag that marks every run of a worker process with its worker id.
 pub(crate) const WORKER_TAG: &str = "mlflow.rs.workerId";
@@ -28,7 +32,7 @@ pub(crate) fn tags() -> &'static [RunTag] {
             tag("mlflow.source.type", "LOCAL"),
         ];
         // Set by a coordinator for its worker processes, to find their runs if they die.
-        if let Some(worker) = crate::base::config::env_nonempty(WORKER_ID_ENV) {
+        if let Some(worker) = env::nonempty(WORKER_ID_ENV) {
             tags.push(tag(WORKER_TAG, &worker));
         }
         if let Some(commit) = git(&["rev-parse", "HEAD"]) {
@@ -42,21 +46,78 @@ pub(crate) fn tags() -> &'static [RunTag] {
                 tags.push(tag("mlflow.source.git.repoURL", &url));
             }
         }
+        // Last, so that they override the tags above (the caller's override them in turn).
+        if let Some(text) = env::raw(env::RUN_CONTEXT) {
+            tags.extend(context_tags(&text));
+        }
         tags
     })
+}
+
+/// The tags of `MLFLOW_RUN_CONTEXT`, as Python's `SystemEnvironmentContext` reads them: set
+/// at all (blank too), it must be a JSON object, and each member is a tag. A string is the
+/// value as it is; a number or a bool is written as Python's `str()` writes what
+/// `json.loads` made of it (`1`, `0.5`, `True`). What cannot be used is left out with a
+/// warning (Python warns and drops them all when the JSON does not parse): the whole
+/// variable when it is not a JSON object; a member whose key MLflow would refuse, or whose
+/// value is `null`, a list or an object.
+pub(crate) fn context_tags(text: &str) -> Vec<RunTag> {
+    let members = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(members)) => members,
+        Ok(_) => {
+            warn(format_args!(
+                "{} is not a JSON object: ignored",
+                env::RUN_CONTEXT
+            ));
+            return Vec::new();
+        }
+        Err(e) => {
+            warn(format_args!(
+                "{} is not valid JSON ({e}): ignored",
+                env::RUN_CONTEXT
+            ));
+            return Vec::new();
+        }
+    };
+    let mut tags = Vec::new();
+    for (key, value) in members {
+        let value = match value {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Bool(b) => python_str::boolean(b).to_owned(),
+            // `json.loads` makes an int of `3`, a float of `3.0` and `3e5`.
+            serde_json::Value::Number(n) => match n.as_f64() {
+                Some(x) if n.is_f64() => python_str::float(x),
+                _ => n.to_string(),
+            },
+            other => {
+                warn(format_args!(
+                    "{}: the value of {key:?} is not a string, a number or a bool ({other}): \
+                     left out",
+                    env::RUN_CONTEXT
+                ));
+                continue;
+            }
+        };
+        if let Err(e) = validate::key("tag", &key) {
+            warn(format_args!("{}: {e}: left out", env::RUN_CONTEXT));
+            continue;
+        }
+        let value = validate::truncate_value("tag", &key, value, validate::MAX_TAG_VALUE_LENGTH);
+        tags.push(RunTag { key, value });
+    }
+    tags
+}
+
+fn warn(message: std::fmt::Arguments<'_>) {
+    tracing::warn!("mlflow: {message}");
+    eprintln!("mlflow: {message}");
 }
 
 /// The user as the Python client names it: `MLFLOW_TRACKING_USERNAME`, else what
 /// `getpass.getuser()` returns (`LOGNAME`, `USER`, `LNAME`, `USERNAME`, the password database).
 pub(crate) fn user() -> String {
-    for var in [
-        "MLFLOW_TRACKING_USERNAME",
-        "LOGNAME",
-        "USER",
-        "LNAME",
-        "USERNAME",
-    ] {
-        if let Some(v) = crate::base::config::env_nonempty(var) {
+    for var in std::iter::once(env::TRACKING_USERNAME).chain(env::LOGIN_NAMES) {
+        if let Some(v) = env::nonempty(var) {
             return v;
         }
     }
@@ -116,5 +177,38 @@ fn tag(key: &str, value: &str) -> RunTag {
     RunTag {
         key: key.to_owned(),
         value: value.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(tags: &[RunTag]) -> Vec<(&str, &str)> {
+        let mut pairs: Vec<(&str, &str)> = tags
+            .iter()
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    #[test]
+    fn run_context_members_become_tags_as_python_writes_them() {
+        let tags = context_tags(
+            r#"{"team": "vision", "n": 3, "lr": 1e-5, "ok": true, "x": null, "bad key!": "v"}"#,
+        );
+        assert_eq!(
+            pairs(&tags),
+            [
+                ("lr", "1e-05"),
+                ("n", "3"),
+                ("ok", "True"),
+                ("team", "vision")
+            ]
+        );
+        assert!(context_tags("").is_empty());
+        assert!(context_tags("[1, 2]").is_empty());
+        assert!(context_tags("{").is_empty());
     }
 }

@@ -47,6 +47,30 @@ pub(crate) fn key(kind: &'static str, key: &str) -> Result<()> {
     Ok(())
 }
 
+/// MLflow's `MAX_EXPERIMENT_TAG_VAL_LENGTH`.
+#[cfg(any(feature = "sqlite", test, feature = "testing"))]
+pub(crate) const MAX_EXPERIMENT_TAG_VALUE_LENGTH: usize = 20_000;
+
+/// An experiment tag as MLflow's stores check it (`_validate_experiment_tag`): the key as a
+/// run tag's, the value at most 20,000 characters (refused, not truncated). The error is the
+/// store's: [`Error::Api`] with `INVALID_PARAMETER_VALUE`. For the stores that check
+/// themselves (the embedded and the memory store); a server checks on its side.
+#[cfg(any(feature = "sqlite", test, feature = "testing"))]
+pub(crate) fn experiment_tag(tag_key: &str, value: &str) -> Result<()> {
+    let refuse = |message: String| Err(Error::api(400, "INVALID_PARAMETER_VALUE", message));
+    if let Err(Error::InvalidKey { reason, .. }) = key("tag", tag_key) {
+        return refuse(format!(
+            "Invalid value {tag_key:?} for parameter 'key' supplied: {reason}"
+        ));
+    }
+    if value.chars().count() > MAX_EXPERIMENT_TAG_VALUE_LENGTH {
+        return refuse(format!(
+            "'value' exceeds the maximum length of {MAX_EXPERIMENT_TAG_VALUE_LENGTH} characters"
+        ));
+    }
+    Ok(())
+}
+
 /// Truncates a param or tag value that is over MLflow's limit, with a warning, as the
 /// official client does by default (`MLFLOW_TRUNCATE_LONG_VALUES=true`).
 pub(crate) fn truncate_value(
@@ -92,6 +116,20 @@ mod tests {
             "", "bad key!", "/abs", "a//b", "a/./b", "a/../b", "..", ".", "a/", &long, "tab\t",
         ] {
             assert!(key("param", k).is_err(), "{k:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn experiment_tags_are_checked_as_mlflow_checks_them() {
+        experiment_tag("team", "vision").unwrap();
+        experiment_tag("team", &"v".repeat(20_000)).unwrap();
+        for (k, v) in [("bad key!", "x"), ("", "x"), ("ok", &*"v".repeat(20_001))] {
+            let e = experiment_tag(k, v).unwrap_err();
+            assert_eq!(
+                e.error_code(),
+                Some("INVALID_PARAMETER_VALUE"),
+                "{k:?}: {e}"
+            );
         }
     }
 

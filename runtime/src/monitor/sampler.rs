@@ -192,7 +192,7 @@ fn ask_next_step(job: &Job) -> flume::Receiver<i64> {
         Box::pin(async move {
             let next = async {
                 let id = slot.known_id()?;
-                let run = ctx.store().ok()?.get_run(&id).await.ok()?;
+                let run = ctx.get().ok()?.get_run(&id).await.ok()?;
                 run.metrics
                     .iter()
                     .filter(|m| m.key.starts_with("system/"))

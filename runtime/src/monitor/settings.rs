@@ -5,13 +5,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use crate::base::config::{self, env_nonempty};
+use crate::base::env;
 use crate::base::sync::lock;
 
-const ENABLE_ENV: &str = "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING";
-const INTERVAL_ENV: &str = "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL";
-const SAMPLES_ENV: &str = "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING";
-const NODE_ID_ENV: &str = "MLFLOW_SYSTEM_METRICS_NODE_ID";
+const ENABLE_ENV: &str = env::ENABLE_SYSTEM_METRICS_LOGGING;
+const INTERVAL_ENV: &str = env::SYSTEM_METRICS_SAMPLING_INTERVAL;
+const SAMPLES_ENV: &str = env::SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING;
+const NODE_ID_ENV: &str = env::SYSTEM_METRICS_NODE_ID;
 
 /// Python's defaults: a sample every 10 s, each logged on its own.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
@@ -49,7 +49,7 @@ pub(super) fn enabled(builder: Option<bool>) -> bool {
 /// Python's `start_run` raises on anything else; starting a run never fails here, so the
 /// value counts as off, with a warning.
 fn env_enabled() -> bool {
-    config::env_flag(ENABLE_ENV).unwrap_or_else(|value| {
+    env::flag(ENABLE_ENV).unwrap_or_else(|value| {
         warn_once(&format!(
             "{ENABLE_ENV}={value:?} is not one of true, false, 1, 0: system metrics are off"
         ));
@@ -71,9 +71,9 @@ impl Settings {
     /// made and does not monitor a run whose settings do not parse; so does this.
     pub(crate) fn from_env() -> Result<Settings, String> {
         Settings::parse(
-            env_nonempty(INTERVAL_ENV).as_deref(),
-            env_nonempty(SAMPLES_ENV).as_deref(),
-            std::env::var(NODE_ID_ENV).ok().as_deref(),
+            env::nonempty(INTERVAL_ENV).as_deref(),
+            env::nonempty(SAMPLES_ENV).as_deref(),
+            env::raw(NODE_ID_ENV).as_deref(),
         )
     }
 

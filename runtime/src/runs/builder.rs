@@ -4,12 +4,14 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use super::cell::RunCell;
+use super::cell::RunHandle;
 use super::guard::RunGuard;
-use super::handle::RunHandle;
 use super::{live, stack, worker};
 use crate::base::error::report;
 use crate::base::model::{NOTE_TAG, RunStatus, RunTag};
 use crate::base::outcome::Outcome;
+use crate::base::python_str::python_str;
+use crate::base::run_names::random_run_name;
 use crate::base::time::now_ms;
 use crate::base::validate;
 use crate::sender::{Command, ExperimentSel, StartSpec};
@@ -39,6 +41,8 @@ pub struct RunBuilder {
     experiment: Option<ExperimentSel>,
     description: Option<String>,
     system_metrics: Option<bool>,
+    /// An existing run to resume instead of creating one.
+    resume: Option<String>,
 }
 
 /// Starts configuring a new run. By default it nests under the active run of the current
@@ -52,22 +56,25 @@ pub fn start_run() -> RunBuilder {
         experiment: None,
         description: None,
         system_metrics: None,
+        resume: None,
     }
 }
 
 impl RunBuilder {
     /// The run's name (shown in the UI and stored as the `mlflow.runName` tag). Without one,
-    /// a random name is chosen.
+    /// a name is made up as MLflow makes one up (`adaptable-owl-412`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
-    /// A tag set when the run is created. Invalid keys are reported by `flush()`.
+    /// A tag set when the run is created, its value written as a param's is (see
+    /// [`RunHandle::log_param`](crate::RunHandle::log_param)). Invalid keys are reported by
+    /// `flush()`.
     pub fn tag(mut self, key: impl Into<String>, value: impl Display) -> Self {
         self.tags.push(RunTag {
             key: key.into(),
-            value: value.to_string(),
+            value: python_str(&value),
         });
         self
     }
@@ -80,10 +87,11 @@ impl RunBuilder {
         self
     }
 
-    /// A param logged when the run starts (formatted with `Display` now). Invalid keys are
-    /// reported by `flush()`.
+    /// A param logged when the run starts, written now as
+    /// [`RunHandle::log_param`](crate::RunHandle::log_param) writes it (floats and bools as
+    /// Python writes them). Invalid keys are reported by `flush()`.
     pub fn param(mut self, key: impl Into<String>, value: impl Display) -> Self {
-        self.params.push((key.into(), value.to_string()));
+        self.params.push((key.into(), python_str(&value)));
         self
     }
 
@@ -135,6 +143,24 @@ impl RunBuilder {
     /// Puts the run into the experiment with this id.
     pub fn experiment_id(mut self, id: impl Into<String>) -> Self {
         self.experiment = Some(ExperimentSel::Id(id.into()));
+        self
+    }
+
+    /// Resumes the existing run `run_id` instead of creating one, as the Python client's
+    /// `start_run(run_id=...)`: the run is set RUNNING again, renamed when
+    /// [`name`](RunBuilder::name) is given, and gets the tags, params and description given
+    /// here; it keeps its experiment and parent. A deleted or unknown run is not resumed:
+    /// [`RunHandle::id`] and [`flush`](crate::flush) report why.
+    ///
+    /// ```no_run
+    /// # use mlflow_tracking_runtime as mlflow;
+    /// let run = mlflow::start_run().resume("0123456789abcdef0123456789abcdef").start();
+    /// mlflow::log_metric("loss", 0.1)?;
+    /// drop(run); // ends it FINISHED again
+    /// # Ok::<(), mlflow::Error>(())
+    /// ```
+    pub fn resume(mut self, run_id: impl Into<String>) -> Self {
+        self.resume = Some(run_id.into());
         self
     }
 
@@ -202,11 +228,12 @@ impl RunBuilder {
             (None, Some(_)) => ExperimentSel::SameAsParent,
             (None, None) => tracker.active_experiment(),
         };
-        let resume = if parent.is_none() || from_env {
-            tracker::take_resume_run_id()
-        } else {
-            None
+        let resume = match self.resume {
+            Some(id) => Some(id),
+            None if parent.is_none() || from_env => tracker::take_resume_run_id(),
+            None => None,
         };
+        let name_given = self.name.is_some() || self.tags.iter().any(|t| t.key == "mlflow.runName");
         let name = self
             .name
             .or_else(|| {
@@ -235,6 +262,7 @@ impl RunBuilder {
         live::register(&cell);
         let spec = StartSpec {
             name,
+            name_given,
             client_id,
             resume,
             user_tags: with_description(self.tags, self.description),
@@ -246,7 +274,7 @@ impl RunBuilder {
             run: cell.slot.clone(),
             spec,
         }) {
-            cell.slot.resolve_id(Err(e.clone()));
+            cell.slot.failed(e.clone());
             report(&e);
         }
         cell.monitor
@@ -273,10 +301,4 @@ fn with_description(tags: Vec<RunTag>, description: Option<String>) -> Vec<RunTa
         .collect(),
         None => tags,
     }
-}
-
-/// MLflow names unnamed runs itself (`adjective-animal-123`); a client-side name keeps the
-/// name known before the server answers.
-fn random_run_name() -> String {
-    format!("run-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }

@@ -1,5 +1,6 @@
 //! What a run is, shared by its handles and its guard: the sender's slot for it, its
-//! destination, and the state only callers need.
+//! destination, and the state only callers need; and `RunHandle`, the type callers hold
+//! (its methods are in `handle.rs`, so that every part of the floor can name the type).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -60,5 +61,21 @@ impl fmt::Debug for RunCell {
             .field("local_id", &self.slot.local_id)
             .field("name", &self.slot.name)
             .finish_non_exhaustive()
+    }
+}
+
+/// A cheap, `Send + Sync + Clone` reference to a run, for logging to it from anywhere and
+/// for handing it to another thread or task as a parent.
+#[derive(Clone)]
+pub struct RunHandle {
+    pub(crate) cell: Arc<RunCell>,
+}
+
+impl fmt::Debug for RunHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunHandle")
+            .field("name", &self.cell.name())
+            .field("run_id", &self.cell.slot.known_id())
+            .finish()
     }
 }

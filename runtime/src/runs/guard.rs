@@ -3,7 +3,7 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use super::handle::RunHandle;
+use super::cell::RunHandle;
 use super::stack;
 use crate::base::error::Result;
 use crate::base::model::RunStatus;
@@ -49,28 +49,41 @@ impl RunGuard {
 
     /// Ends the run with `status`.
     pub fn end(mut self, status: RunStatus) {
-        self.finish(status, None);
+        self.finish(status, None, None);
+    }
+
+    /// Ends the run with `status` and the end time `end_time_ms` (milliseconds since the
+    /// Unix epoch) instead of now, as Python's `MlflowClient().set_terminated(run_id,
+    /// status, end_time)` does: for a run whose work ended earlier than the program.
+    ///
+    /// ```no_run
+    /// # use mlflow_tracking_runtime as mlflow;
+    /// let run = mlflow::start_run().name("replayed").start();
+    /// run.end_at(mlflow::RunStatus::Finished, 1_700_000_000_000);
+    /// ```
+    pub fn end_at(mut self, status: RunStatus, end_time_ms: i64) {
+        self.finish(status, None, Some(end_time_ms));
     }
 
     /// Ends the run as `outcome` says: FINISHED, or FAILED with the message in the `error`
     /// tag. A panic in progress always ends it FAILED.
     pub fn end_with(mut self, outcome: Outcome) {
         let (status, error) = outcome.into_parts();
-        self.finish(status, error);
+        self.finish(status, error, None);
     }
 
-    fn finish(&mut self, status: RunStatus, error: Option<String>) {
+    fn finish(&mut self, status: RunStatus, error: Option<String>, end_time: Option<i64>) {
         if self.done {
             return;
         }
         self.done = true;
         stack::remove(&self.handle);
-        self.handle.end_from_guard(status, error);
+        self.handle.end_from_guard(status, error, end_time);
     }
 }
 
 impl Drop for RunGuard {
     fn drop(&mut self) {
-        self.finish(RunStatus::Finished, None);
+        self.finish(RunStatus::Finished, None, None);
     }
 }

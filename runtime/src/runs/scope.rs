@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use super::builder::RunBuilder;
-use super::handle::RunHandle;
-use super::stack;
+use super::cell::RunHandle;
+use super::stack::{self, RunStack};
 use crate::base::error::Result;
 use crate::base::model::RunStatus;
 use crate::base::outcome::Outcome;
@@ -26,7 +26,7 @@ pin_project_lite::pin_project! {
     pub struct Scoped<F> {
         #[pin]
         inner: F,
-        stack: Vec<RunHandle>,
+        stack: RunStack,
         // Only a run's own scope marks it panicked; a hand-off must not fail the parent
         // for a panic in a task that the parent may well survive.
         owns_top: bool,
@@ -45,16 +45,24 @@ impl<F> fmt::Debug for Scoped<F> {
 /// passes through marks the innermost run as panicked, so that it ends FAILED even when an
 /// executor catches the panic before the run's guard is dropped.
 struct Installed<'a> {
-    stack: &'a mut Vec<RunHandle>,
+    stack: &'a mut RunStack,
     owns_top: bool,
+    /// A closure entered on this thread (not a future, which may be polled anywhere): the
+    /// run that last ended inside it ended on this thread.
+    on_this_thread: bool,
 }
 
 impl Drop for Installed<'_> {
     fn drop(&mut self) {
         stack::swap(self.stack);
+        if self.on_this_thread
+            && let Some(run) = self.stack.last_ended()
+        {
+            stack::record_ended(run);
+        }
         if self.owns_top
             && std::thread::panicking()
-            && let Some(run) = self.stack.last()
+            && let Some(run) = self.stack.top()
         {
             run.cell.panicked.store(true, Ordering::Release);
         }
@@ -70,56 +78,30 @@ impl<F: Future> Future for Scoped<F> {
         let _restore = Installed {
             stack: this.stack,
             owns_top: *this.owns_top,
+            on_this_thread: false,
         };
         this.inner.poll(cx)
     }
 }
 
-impl RunHandle {
-    /// Runs `f` on this thread with this run as the active run (and no other): the hand-off
-    /// for work started on another thread, such as a `std::thread::scope` worker. Runs
-    /// started inside nest under this one.
-    ///
-    /// ```no_run
-    /// # use mlflow_tracking_runtime as mlflow;
-    /// let parent = mlflow::start_run().name("sweep").start();
-    /// let handle = parent.handle();
-    /// std::thread::scope(|s| {
-    ///     s.spawn(|| handle.enter(|| {
-    ///         let _child = mlflow::start_run().name("trial").start(); // nests under "sweep"
-    ///         mlflow::log_metric("loss", 0.1)
-    ///     }));
-    /// });
-    /// ```
-    pub fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        let mut stack = vec![self.clone()];
-        stack::swap(&mut stack);
-        let _restore = Installed {
-            stack: &mut stack,
-            owns_top: false,
-        };
-        f()
-    }
+/// Runs `f` on this thread with `run` as the active run (and no other).
+pub(super) fn enter<R>(run: &RunHandle, f: impl FnOnce() -> R) -> R {
+    let mut stack = RunStack::of(vec![run.clone()]);
+    stack::swap(&mut stack);
+    let _restore = Installed {
+        stack: &mut stack,
+        owns_top: false,
+        on_this_thread: true,
+    };
+    f()
+}
 
-    /// Attaches this run to a future: while it is polled, this run is the active run, so
-    /// runs started inside nest under it. The hand-off for `tokio::spawn` and other
-    /// executors; without it a spawned task starts with an empty stack.
-    ///
-    /// ```no_run
-    /// # use mlflow_tracking_runtime as mlflow;
-    /// # async fn demo() {
-    /// let run = mlflow::current_run().expect("inside a run");
-    /// tokio::spawn(run.scope(async {
-    ///     mlflow::log_metric("from_task", 1.0).ok();
-    /// }));
-    /// # }
-    /// ```
-    pub fn scope<F: Future>(&self, fut: F) -> Scoped<F> {
-        Scoped {
-            inner: fut,
-            stack: vec![self.clone()],
-            owns_top: false,
-        }
+/// `fut` with `run` as its active run while it is polled.
+pub(super) fn scoped<F: Future>(run: &RunHandle, fut: F) -> Scoped<F> {
+    Scoped {
+        inner: fut,
+        stack: RunStack::of(vec![run.clone()]),
+        owns_top: false,
     }
 }
 
@@ -131,7 +113,7 @@ impl RunHandle {
 pub struct ScopedRun {
     handle: RunHandle,
     /// The stack the run was started in, plus the run.
-    stack: Vec<RunHandle>,
+    stack: RunStack,
     done: bool,
     on_drop: RunStatus,
 }
@@ -175,28 +157,35 @@ impl ScopedRun {
 
     /// Ends the run with `status`.
     pub fn end(mut self, status: RunStatus) {
-        self.finish(status, None);
+        self.finish(status, None, None);
+    }
+
+    /// Ends the run with `status` and the end time `end_time_ms` (milliseconds since the
+    /// Unix epoch) instead of now; see [`RunGuard::end_at`](crate::RunGuard::end_at).
+    pub fn end_at(mut self, status: RunStatus, end_time_ms: i64) {
+        self.finish(status, None, Some(end_time_ms));
     }
 
     /// Ends the run as `outcome` says: FINISHED, or FAILED with the message in the `error` tag.
     pub fn end_with(mut self, outcome: Outcome) {
         let (status, error) = outcome.into_parts();
-        self.finish(status, error);
+        self.finish(status, error, None);
     }
 
-    fn finish(&mut self, status: RunStatus, error: Option<String>) {
+    fn finish(&mut self, status: RunStatus, error: Option<String>, end_time: Option<i64>) {
         if self.done {
             return;
         }
         self.done = true;
-        self.handle.end_from_guard(status, error);
+        stack::record_ended(&self.handle);
+        self.handle.end_from_guard(status, error, end_time);
     }
 }
 
 impl Drop for ScopedRun {
     fn drop(&mut self) {
         let status = self.on_drop;
-        self.finish(status, None);
+        self.finish(status, None, None);
     }
 }
 
@@ -206,8 +195,7 @@ impl RunBuilder {
     /// the thread's stack; wrap the work in [`ScopedRun::scope`].
     pub fn start_scoped(self) -> ScopedRun {
         let handle = self.launch();
-        let mut stack = stack::snapshot();
-        stack.push(handle.clone());
+        let stack = stack::snapshot().with(handle.clone());
         ScopedRun {
             handle,
             stack,

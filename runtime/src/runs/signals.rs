@@ -5,16 +5,16 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use super::handle::RunHandle;
+use super::cell::RunHandle;
 use super::live;
-use crate::base::config;
+use crate::base::env;
 use crate::base::error::{Error, Result, report};
 use crate::base::model::RunStatus;
 use crate::base::sync::lock;
 use crate::tracker;
 
 /// Environment variable bounding the flush after a signal, in seconds (default 10).
-pub(crate) const SIGNAL_FLUSH_TIMEOUT_ENV: &str = "MLFLOW_RS_SIGNAL_FLUSH_TIMEOUT";
+pub(crate) const SIGNAL_FLUSH_TIMEOUT_ENV: &str = env::SIGNAL_FLUSH_TIMEOUT;
 
 const DEFAULT_SIGNAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,7 +39,7 @@ pub fn install_signal_handlers() -> Result<()> {
     }
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::Config(format!("cannot install signal handlers: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
     std::thread::Builder::new()
         .name("mlflow-signals".into())
         .spawn(move || {
@@ -47,13 +47,13 @@ pub fn install_signal_handlers() -> Result<()> {
                 on_signal(signal);
             }
         })
-        .map_err(|e| Error::Config(format!("cannot start the signal thread: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the signal thread: {e}")))?;
     *installed = true;
     Ok(())
 }
 
 fn on_signal(signal: i32) {
-    let timeout = config::env_nonempty(SIGNAL_FLUSH_TIMEOUT_ENV)
+    let timeout = env::nonempty(SIGNAL_FLUSH_TIMEOUT_ENV)
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(Duration::from_secs_f64)

@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use super::handle::RunHandle;
-use crate::base::config;
+use super::cell::RunHandle;
+use crate::base::env;
 use crate::base::error::Result;
-use crate::base::model::RunStatus;
+use crate::base::model::{RunStatus, RunUpdate};
 use crate::base::search::{SearchRunsRequest, ViewType};
 use crate::base::system::{WORKER_ID_ENV, WORKER_TAG};
 use crate::base::time::now_ms;
@@ -15,7 +15,7 @@ use crate::tracker::Tracker;
 
 /// The environment variable that nests a process's top-level runs under a run from
 /// elsewhere (the crate's own: the Python client has none).
-pub const PARENT_RUN_ID_ENV: &str = "MLFLOW_RS_PARENT_RUN_ID";
+pub const PARENT_RUN_ID_ENV: &str = env::PARENT_RUN_ID;
 
 /// Variables a worker must not inherit from its coordinator: `MLFLOW_RUN_ID` would make
 /// its first run resume the coordinator's, and `MLFLOW_EXPERIMENT_NAME` could contradict
@@ -24,7 +24,7 @@ const NOT_INHERITED: [&str; 2] = ["MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_NAME"];
 
 /// The parent run id from the environment, for runs that would otherwise be top level.
 pub(crate) fn parent_from_env() -> Option<String> {
-    config::env_nonempty(PARENT_RUN_ID_ENV).map(|id| id.trim().to_owned())
+    env::nonempty(PARENT_RUN_ID_ENV).map(|id| id.trim().to_owned())
 }
 
 /// A worker process of a run, as [`RunHandle::worker`] or
@@ -96,7 +96,7 @@ impl Worker {
         };
         self.tracker.request(Box::new(move |ctx| {
             Box::pin(async move {
-                let store = ctx.store()?.clone();
+                let store = ctx.get()?.clone();
                 let mut running = Vec::new();
                 let mut page_request = request;
                 // Every page first: ending runs while paging through a status filter
@@ -112,7 +112,7 @@ impl Worker {
                 let end_time = now_ms();
                 for id in &running {
                     store
-                        .update_run(id, RunStatus::Killed, Some(end_time))
+                        .update_run(id, &RunUpdate::ended(RunStatus::Killed, end_time))
                         .await?;
                 }
                 Ok(running)
@@ -121,50 +121,21 @@ impl Worker {
     }
 }
 
-impl RunHandle {
-    /// Sets up a worker process whose runs nest under this run: see [`Worker`]. Waits
-    /// until the run exists (its id), then asks the store for its experiment.
-    ///
-    /// Fails when the run could not be created, or its tracking URI cannot be handed on.
-    pub fn worker(&self) -> Result<Worker> {
-        let parent_run_id = self.id()?;
-        let tracker = self.cell.tracker.clone();
-        let tracking_uri = tracker.uri_for_workers()?;
-        let id = parent_run_id.clone();
-        let experiment_id = tracker.request(Box::new(move |ctx| {
-            Box::pin(async move { Ok(ctx.store()?.get_run(&id).await?.info.experiment_id) })
-        }))?;
-        Ok(Worker {
-            id: uuid::Uuid::new_v4().simple().to_string(),
-            parent_run_id,
-            experiment_id,
-            tracking_uri,
-            tracker,
-        })
-    }
-
-    /// Sets up `command` to run as a worker of this run, in one line: every run the child
-    /// process starts where it would otherwise be top level (a `#[parent_run]`, a
-    /// `start_run()` with no active run) nests under this run, in its experiment, on the
-    /// same tracking URI. Returns the [`Worker`], for
-    /// [`mark_killed`](Worker::mark_killed) once the child has exited.
-    ///
-    /// ```no_run
-    /// # use mlflow_tracking_runtime as mlflow;
-    /// let sweep = mlflow::start_run().name("sweep").start();
-    /// let mut command = std::process::Command::new(std::env::current_exe()?);
-    /// command.arg("--worker");
-    /// let worker = sweep.handle().configure_worker(&mut command)?;
-    /// let status = command.status()?;
-    /// if !status.success() {
-    ///     let marked = worker.mark_killed()?;
-    ///     eprintln!("worker failed ({status}); {} run(s) marked KILLED", marked.len());
-    /// }
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn configure_worker(&self, command: &mut Command) -> Result<Worker> {
-        let worker = self.worker()?;
-        worker.configure(command);
-        Ok(worker)
-    }
+/// Sets up a worker process whose runs nest under `run`: waits until the run exists (its
+/// id), then asks the store for its experiment.
+pub(super) fn worker_of(run: &RunHandle) -> Result<Worker> {
+    let parent_run_id = run.id()?;
+    let tracker = run.cell.tracker.clone();
+    let tracking_uri = tracker.uri_for_workers()?;
+    let id = parent_run_id.clone();
+    let experiment_id = tracker.request(Box::new(move |ctx| {
+        Box::pin(async move { Ok(ctx.get()?.get_run(&id).await?.info.experiment_id) })
+    }))?;
+    Ok(Worker {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        parent_run_id,
+        experiment_id,
+        tracking_uri,
+        tracker,
+    })
 }

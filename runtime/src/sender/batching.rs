@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use super::command::Command;
 use crate::base::model::{Batch, RunTag};
 use crate::store::BatchLimits;
 
@@ -15,23 +14,6 @@ pub(super) fn tag(key: &str, value: impl Into<String>) -> RunTag {
         key: key.to_owned(),
         value: value.into(),
     }
-}
-
-/// Moves the tags of `run`'s logging calls that follow its start (up to its end, or to a
-/// flush or query, which must see them in order) into the create request.
-pub(super) fn take_early_tags(rest: &mut [Option<Command>], local: u64) -> Vec<RunTag> {
-    let mut tags = Vec::new();
-    for slot in rest.iter_mut() {
-        match slot {
-            Some(Command::Log { run, batch }) if run.local_id == local => {
-                tags.append(&mut batch.tags)
-            }
-            Some(Command::End { run, .. }) if run.local_id == local => break,
-            Some(Command::Flush(_) | Command::Call(_)) => break,
-            _ => {}
-        }
-    }
-    tags
 }
 
 /// Keeps the last value of each tag (last write wins) in first-seen order.

@@ -1,19 +1,50 @@
-//! What callers send the sender: commands, run starts, and one-off requests.
+//! What callers send the sender (commands, run starts, one-off requests), and the store as
+//! those requests see it.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::ctx::Ctx;
-use super::slot::RunSlot;
+use super::identity::RunSlot;
 use crate::base::error::{Error, Result};
-use crate::base::model::{Batch, RunStatus, RunTag};
+use crate::base::model::{Batch, Experiment, RunStatus, RunTag};
+use crate::store::Store;
+use crate::store::common::get_or_create_experiment;
+
+/// The store a sender feeds, as requests run on the sender see it: it may have failed to
+/// open, and then every request gets why.
+#[derive(Clone, Debug)]
+pub(crate) struct OpenedStore(std::result::Result<Arc<dyn Store>, Error>);
+
+impl OpenedStore {
+    pub(crate) fn new(store: std::result::Result<Arc<dyn Store>, Error>) -> OpenedStore {
+        OpenedStore(store)
+    }
+
+    /// The store, or why it could not be opened.
+    pub(crate) fn get(&self) -> Result<&Arc<dyn Store>> {
+        self.0.as_ref().map_err(Clone::clone)
+    }
+
+    /// Where data goes, for messages: the store's location, or why there is none.
+    pub(crate) fn location(&self) -> String {
+        match &self.0 {
+            Ok(store) => store.location(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Gets the experiment called `name`, creating it if missing, as `set_experiment` does.
+    pub(crate) async fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
+        get_or_create_experiment(self.get()?.as_ref(), name, None).await
+    }
+}
 
 /// A boxed future run on the sender.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// A query or one-off call run on the sender in queue order; it gets the store.
-pub(crate) type Request<T> = Box<dyn FnOnce(Ctx) -> BoxFuture<Result<T>> + Send>;
+pub(crate) type Request<T> = Box<dyn FnOnce(OpenedStore) -> BoxFuture<Result<T>> + Send>;
 
 /// Which experiment a new run goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +63,8 @@ pub(crate) enum ExperimentSel {
 #[derive(Debug)]
 pub(crate) struct StartSpec {
     pub(crate) name: String,
+    /// Whether the caller named the run (a resumed run is renamed only then).
+    pub(crate) name_given: bool,
     pub(crate) client_id: Option<String>,
     pub(crate) resume: Option<String>,
     pub(crate) user_tags: Vec<RunTag>,
@@ -62,5 +95,5 @@ pub(crate) enum Command {
     /// Store everything pending, then answer with the failures since the last flush.
     Flush(flume::Sender<Vec<Error>>),
     /// Store everything pending, then run this.
-    Call(Box<dyn FnOnce(Ctx) -> BoxFuture<()> + Send>),
+    Call(Box<dyn FnOnce(OpenedStore) -> BoxFuture<()> + Send>),
 }

@@ -1,9 +1,10 @@
-//! Starting a sender: its thread, its runtime, and the store it feeds.
+//! Starting a sender: its thread, its runtime, and the store it feeds, as requests run on
+//! the sender see it.
 
 use std::sync::Arc;
 
 use super::command::Command;
-use super::state::Sender;
+use super::core::Sender;
 use crate::base::config::TrackingUri;
 use crate::base::error::{Error, Result, report};
 use crate::store::Store;
@@ -17,21 +18,27 @@ pub(crate) fn spawn(uri: Result<TrackingUri>, rx: flume::Receiver<Command>) {
     let spawned = std::thread::Builder::new()
         .name("mlflow-sender".into())
         .spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
+            let mut builder = tokio::runtime::Builder::new_current_thread();
+            builder.enable_all();
+            // A memory store's sender runs on a paused clock: the probe interval and the
+            // store's scripted delays take no wall time.
+            #[cfg(any(test, feature = "testing"))]
+            if matches!(uri, Ok(TrackingUri::Memory(_))) {
+                builder.start_paused(true);
+            }
+            let runtime = builder.build();
             match runtime {
                 Ok(rt) => rt.block_on(async move {
                     let store = open_store(uri, &rx).await;
-                    Sender::new(store).run(rx).await
+                    Sender::new(store, None).run(rx).await
                 }),
-                Err(e) => report(&Error::Config(format!(
+                Err(e) => report(&Error::Internal(format!(
                     "cannot start the mlflow runtime: {e}"
                 ))),
             }
         });
     if let Err(e) = spawned {
-        report(&Error::Config(format!(
+        report(&Error::Internal(format!(
             "cannot start the mlflow sender thread: {e}"
         )));
     }
@@ -60,16 +67,25 @@ async fn open_store(
         )),
         #[cfg(feature = "sqlite")]
         TrackingUri::Sqlite(path) => {
-            let cwd = std::env::current_dir()
-                .map_err(|e| Error::Config(format!("cannot read the working directory: {e}")))?;
+            let cwd =
+                std::env::current_dir().map_err(|e| Error::io("working directory", ".", e))?;
             let db = cwd.join(&path);
             // MLflow's default artifact root next to a default SQLite store: ./mlruns.
             let artifacts = cwd.join("mlruns");
             let opened = tokio::task::spawn_blocking(move || SqliteStore::open(&db, &artifacts))
                 .await
-                .map_err(|e| Error::Config(format!("opening the SQLite store panicked: {e}")))??;
+                .map_err(|e| {
+                    Error::Internal(format!("opening the SQLite store panicked: {e}"))
+                })??;
             Ok(Arc::new(opened))
         }
+        #[cfg(any(test, feature = "testing"))]
+        TrackingUri::Memory(name) => match crate::store::memory::MemoryStore::registered(&name) {
+            Some(store) => Ok(store),
+            None => Err(Error::Config(format!(
+                "no memory store is registered as {name:?} (MemoryStore::register)"
+            ))),
+        },
         // Only reached for a store left out, which `require_store` has refused already.
         #[allow(unreachable_patterns)]
         other => Err(Error::Config(format!(

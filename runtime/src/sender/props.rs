@@ -99,7 +99,7 @@ proptest! {
                 .collect(),
             ..Default::default()
         };
-        let op = crate::sender::spill::SpillOp::log_batch(&crate::sender::spill::RunRef::Id("r".into()), "n", &batch);
+        let op = crate::sender::spill::SpillOp::log_batch(&crate::sender::identity::RunRef::Id("r".into()), "n", &batch);
         let line = serde_json::to_string(&op).unwrap();
         let back: crate::sender::spill::SpillOp = serde_json::from_str(&line).unwrap();
         let crate::sender::spill::SpillOp::LogBatch { metrics, .. } = back else {

@@ -33,17 +33,13 @@ pub(crate) fn join(base: &Path, rel: &str) -> Result<PathBuf> {
     let mut out = base.to_path_buf();
     for part in rel.split('/').filter(|p| !p.is_empty() && *p != ".") {
         if part == ".." || part.contains('\\') && cfg!(windows) {
-            return Err(Error::Config(format!(
+            return Err(Error::InvalidArgument(format!(
                 "artifact path {rel:?} must stay inside the run's artifact folder"
             )));
         }
         out.push(part);
     }
     Ok(out)
-}
-
-fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
-    Error::Config(format!("{what} {}: {e}", path.display()))
 }
 
 pub(crate) async fn log_artifact(
@@ -55,11 +51,11 @@ pub(crate) async fn log_artifact(
     if let Some(dir) = dest.parent() {
         tokio::fs::create_dir_all(dir)
             .await
-            .map_err(|e| io("cannot create artifact folder", dir, e))?;
+            .map_err(|e| Error::io("cannot create artifact folder", dir, e))?;
     }
     tokio::fs::copy(local, &dest)
         .await
-        .map_err(|e| io(&format!("cannot copy {} to", local.display()), &dest, e))?;
+        .map_err(|e| Error::io(format!("cannot copy {} to", local.display()), &dest, e))?;
     Ok(())
 }
 
@@ -76,19 +72,19 @@ pub(crate) async fn list_artifacts(artifact_uri: &str, path: &str) -> Result<Vec
         {
             return Ok(Vec::new());
         }
-        Err(e) => return Err(io("cannot list artifacts in", &dir, e)),
+        Err(e) => return Err(Error::io("cannot list artifacts in", &dir, e)),
     };
     let prefix = path.trim_matches('/');
     let mut out = Vec::new();
     while let Some(entry) = entries
         .next_entry()
         .await
-        .map_err(|e| io("cannot list artifacts in", &dir, e))?
+        .map_err(|e| Error::io("cannot list artifacts in", &dir, e))?
     {
         let meta = entry
             .metadata()
             .await
-            .map_err(|e| io("cannot read", &entry.path(), e))?;
+            .map_err(|e| Error::io("cannot read", entry.path(), e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         out.push(FileInfo {
             path: if prefix.is_empty() {
@@ -108,7 +104,7 @@ pub(crate) async fn download_artifact(artifact_uri: &str, path: &str, dest: &Pat
     let src = join(&root(artifact_uri)?, path)?;
     tokio::fs::copy(&src, dest)
         .await
-        .map_err(|e| io(&format!("cannot copy artifact {path:?} to"), dest, e))?;
+        .map_err(|e| Error::io(format!("cannot copy artifact {path:?} to"), dest, e))?;
     Ok(())
 }
 

@@ -1,15 +1,27 @@
 //! Floor 2, the stores: the one interface every backend implements, and its two backends,
-//! each behind the Cargo feature of its name (`rest`, `sqlite`; both on by default).
+//! each behind the Cargo feature of its name (`rest`, `sqlite`; both on by default). The
+//! in-memory store of the tests is built for them and with the `testing` feature.
 
 use async_trait::async_trait;
 
 use crate::base::error::Error;
-use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::base::model::{
+    Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
+};
 use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 
+pub(crate) mod artifact_roots;
+pub(crate) mod common;
+#[cfg(test)]
+mod conformance;
 pub(crate) mod local_artifacts;
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub mod memory;
 #[cfg(feature = "rest")]
 pub mod rest;
+#[cfg(feature = "s3")]
+pub(crate) mod s3;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -25,20 +37,63 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Looks an experiment up by id; `Ok(None)` when there is none.
     async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>, Error>;
 
-    /// Creates an experiment and returns its id. A name that exists already gives
-    /// [`Error::Api`] with code `RESOURCE_ALREADY_EXISTS`.
-    async fn create_experiment(&self, name: &str) -> Result<String, Error>;
+    /// Creates an experiment called `name`, with the store's artifact location and no tags,
+    /// and returns its id; see [`Store::create_experiment_with`].
+    async fn create_experiment(&self, name: &str) -> Result<String, Error> {
+        self.create_experiment_with(&NewExperiment::named(name))
+            .await
+    }
+
+    /// Creates an experiment with its artifact location and tags, and returns its id
+    /// (`experiments/create`). A name that exists already (deleted experiments included)
+    /// gives [`Error::Api`] with code `RESOURCE_ALREADY_EXISTS`; an empty name, a bad tag
+    /// key or a too long value `INVALID_PARAMETER_VALUE`.
+    async fn create_experiment_with(&self, experiment: &NewExperiment) -> Result<String, Error>;
+
+    /// Marks an active experiment deleted, and every run of it (`experiments/delete`):
+    /// `lifecycle_stage` `deleted`, `last_update_time` and the runs' `deleted_time` now. An
+    /// experiment that does not exist or is deleted already is `RESOURCE_DOES_NOT_EXIST`.
+    async fn delete_experiment(&self, experiment_id: &str) -> Result<(), Error>;
+
+    /// Makes a deleted experiment active again, and every run of it
+    /// (`experiments/restore`); one that is not deleted is `RESOURCE_DOES_NOT_EXIST`.
+    async fn restore_experiment(&self, experiment_id: &str) -> Result<(), Error>;
+
+    /// Renames an active experiment (`experiments/update`). A deleted one is `INVALID_STATE`;
+    /// a name another experiment has is refused by the database (MLflow's SQL stores say
+    /// `BAD_REQUEST`).
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<(), Error>;
+
+    /// Sets a tag on an active experiment, overwriting its value
+    /// (`experiments/set-experiment-tag`).
+    async fn set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error>;
+
+    /// Deletes a tag of an active experiment (`experiments/delete-experiment-tag`, MLflow
+    /// 3.x); a tag that is not there is `RESOURCE_DOES_NOT_EXIST`.
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<(), Error>;
 
     /// Creates a run with status RUNNING.
     async fn create_run(&self, request: &CreateRun) -> Result<RunInfo, Error>;
 
-    /// Sets a run's status, and its end time when given.
-    async fn update_run(
-        &self,
-        run_id: &str,
-        status: RunStatus,
-        end_time: Option<i64>,
-    ) -> Result<(), Error>;
+    /// Changes a run's status, end time or name, as far as `update` says; a deleted run is
+    /// `INVALID_PARAMETER_VALUE`, as MLflow refuses it.
+    async fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<(), Error>;
+
+    /// Marks a run deleted (`runs/delete`): `lifecycle_stage` `deleted` and `deleted_time`
+    /// now, also when it is deleted already. An unknown run is `RESOURCE_DOES_NOT_EXIST`.
+    async fn delete_run(&self, run_id: &str) -> Result<(), Error>;
+
+    /// Makes a run active again (`runs/restore`), also one that is not deleted.
+    async fn restore_run(&self, run_id: &str) -> Result<(), Error>;
+
+    /// Deletes a tag of an active run (`runs/delete-tag`); a tag that is not there is
+    /// `RESOURCE_DOES_NOT_EXIST`, a deleted run `INVALID_PARAMETER_VALUE`.
+    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<(), Error>;
 
     /// Stores a batch that already respects the backend's limits (see [`Store::limits`]).
     /// Params are write-once: a different value for an existing key is
@@ -62,19 +117,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Uploads the file `local` to `artifact_path` (a relative file path) under the run's
     /// artifact root `artifact_uri`. The default writes into local roots (`file://` or a
-    /// plain absolute path).
+    /// plain absolute path) and object stores (`s3://`, with the `s3` feature).
     async fn log_artifact(
         &self,
         artifact_uri: &str,
         local: &std::path::Path,
         artifact_path: &str,
     ) -> Result<(), Error> {
-        local_artifacts::log_artifact(artifact_uri, local, artifact_path).await
+        artifact_roots::log_artifact(artifact_uri, local, artifact_path).await
     }
 
     /// Lists the artifacts directly under `path` (relative; empty for the root).
     async fn list_artifacts(&self, artifact_uri: &str, path: &str) -> Result<Vec<FileInfo>, Error> {
-        local_artifacts::list_artifacts(artifact_uri, path).await
+        artifact_roots::list_artifacts(artifact_uri, path).await
     }
 
     /// Downloads the artifact file `path` to the local file `dest`.
@@ -84,7 +139,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         path: &str,
         dest: &std::path::Path,
     ) -> Result<(), Error> {
-        local_artifacts::download_artifact(artifact_uri, path, dest).await
+        artifact_roots::download_artifact(artifact_uri, path, dest).await
     }
 
     /// How large a single [`Store::log_batch`] call may be.

@@ -8,6 +8,7 @@ use crate::base::config::TrackingUri;
 use crate::base::error::{Error, Result};
 use crate::base::model::Experiment;
 use crate::base::sync::lock;
+use crate::sender::transfers::{self, TransferJob};
 use crate::sender::{self, Command, ExperimentSel, Request};
 
 /// How many logging calls may wait in the queue before callers feel back-pressure.
@@ -66,6 +67,27 @@ impl Tracker {
         answer.recv().map_err(|_| Error::SenderStopped)?
     }
 
+    /// Runs `prepare` on the background sender after everything queued before it (it finds
+    /// the store and a run's artifact root, say), then `job` with its result on the transfer
+    /// runtime, beside the sender: the metrics of every run keep flowing while a file moves.
+    /// Waits for `job`'s result.
+    pub(crate) fn transfer<P: Send + 'static, T: Send + 'static>(
+        &self,
+        prepare: Request<P>,
+        job: TransferJob<P, T>,
+    ) -> Result<T> {
+        // A memory store's sender runs on a paused clock that its scripted delays rely on:
+        // its transfers stay on the sender.
+        #[cfg(any(test, feature = "testing"))]
+        if matches!(self.target, Some(TrackingUri::Memory(_))) {
+            return self.request(Box::new(move |ctx| {
+                Box::pin(async move { job(prepare(ctx).await?).await })
+            }));
+        }
+        let prepared = self.request(prepare)?;
+        transfers::run(job(prepared))
+    }
+
     /// Waits until everything sent so far is stored; returns the failures since the last
     /// flush.
     pub(crate) fn flush(&self, timeout: Option<Duration>) -> Result<()> {
@@ -73,12 +95,9 @@ impl Tracker {
         self.send(Command::Flush(reply))?;
         let failures = match timeout {
             None => answer.recv().map_err(|_| Error::SenderStopped)?,
-            Some(t) => answer.recv_timeout(t).map_err(|_| {
-                Error::Config(format!(
-                    "flush to {} did not finish within {} s",
-                    self.uri_text,
-                    t.as_secs()
-                ))
+            Some(t) => answer.recv_timeout(t).map_err(|_| Error::Timeout {
+                what: format!("flush to {}", self.uri_text),
+                after: t,
             })?,
         };
         match failures.len() {
@@ -103,6 +122,12 @@ impl Tracker {
         }
     }
 
+    /// Makes `experiment_id` the experiment runs that name none go to; the caller checked
+    /// that it exists and is active.
+    pub(crate) fn use_experiment(&self, experiment_id: String) {
+        *lock(&self.experiment_id) = Some(experiment_id);
+    }
+
     pub(crate) fn uri(&self) -> &str {
         &self.uri_text
     }
@@ -121,7 +146,9 @@ impl Tracker {
 
     pub(super) fn set_experiment(&self, name: &str) -> Result<Experiment> {
         if name.trim().is_empty() {
-            return Err(Error::Config("experiment name must not be empty".into()));
+            return Err(Error::InvalidArgument(
+                "experiment name must not be empty".into(),
+            ));
         }
         let name = name.to_owned();
         let experiment = self.request(Box::new(move |ctx| {

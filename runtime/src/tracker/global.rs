@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::destination::Tracker;
 use crate::base::config::{self, TrackingUri};
+use crate::base::env;
 use crate::base::error::{Error, Result, report};
 use crate::base::model::Experiment;
 use crate::base::sync::lock;
@@ -122,7 +123,7 @@ pub(crate) fn flush_all(timeout: Duration) -> Result<()> {
 /// which then forgets it.
 pub(crate) fn take_resume_run_id() -> Option<String> {
     static TAKEN: AtomicBool = AtomicBool::new(false);
-    let id = config::env_nonempty("MLFLOW_RUN_ID")?;
+    let id = env::nonempty(env::RUN_ID)?;
     (!TAKEN.swap(true, Ordering::AcqRel)).then_some(id)
 }
 

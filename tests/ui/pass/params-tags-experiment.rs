@@ -53,6 +53,23 @@ fn generic<T: fmt::Display>(label: T, (a, b): (u8, i64), items: impl IntoIterato
     items.into_iter().count()
 }
 
+/// Borrows, so it is not `'static`.
+struct Borrowed<'a>(&'a str);
+
+impl fmt::Display for Borrowed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+// Floats and bools (written as Python writes them), by value and by reference, next to
+// borrowed values of other types (written with their `Display`).
+#[mlflow::child_run(params(*))]
+fn borrowed(lr: &f64, flag: bool, scale: &mut f32, name: &String, cfg: Borrowed<'_>) -> usize {
+    *scale += 1.0;
+    usize::from(flag) + name.len() + cfg.0.len() + *lr as usize
+}
+
 #[mlflow::parent_run(params(*), experiment = "async", tags(mode = "async"))]
 async fn tune(trials: u32) -> Vec<u32> {
     (0..trials).collect()
@@ -69,6 +86,8 @@ fn _typecheck() {
     let _ = model.describe(1);
     let _ = generic("x", (1, 2), ["a", "b"]);
     assert_send(&tune(3));
+    let name = String::from("n");
+    let _ = borrowed(&0.1, true, &mut 1.0, &name, Borrowed(&name));
 }
 
 fn main() {

@@ -23,7 +23,7 @@ pub(crate) enum KeyType {
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
+pub(crate) enum CompareOp {
     Eq,
     Ne,
     Lt,
@@ -38,21 +38,21 @@ pub(crate) enum Op {
     IsNotNull,
 }
 
-impl Op {
+impl CompareOp {
     fn as_str(self) -> &'static str {
         match self {
-            Op::Eq => "=",
-            Op::Ne => "!=",
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Gt => ">",
-            Op::Ge => ">=",
-            Op::Like => "LIKE",
-            Op::ILike => "ILIKE",
-            Op::In => "IN",
-            Op::NotIn => "NOT IN",
-            Op::IsNull => "IS NULL",
-            Op::IsNotNull => "IS NOT NULL",
+            CompareOp::Eq => "=",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+            CompareOp::Like => "LIKE",
+            CompareOp::ILike => "ILIKE",
+            CompareOp::In => "IN",
+            CompareOp::NotIn => "NOT IN",
+            CompareOp::IsNull => "IS NULL",
+            CompareOp::IsNotNull => "IS NOT NULL",
         }
     }
 
@@ -78,7 +78,7 @@ pub(crate) struct Clause {
     pub(crate) key_type: KeyType,
     /// The key with aliases resolved (`created` → `start_time`, `run name` → `run_name`).
     pub(crate) key: String,
-    pub(crate) op: Op,
+    pub(crate) op: CompareOp,
     pub(crate) value: Value,
 }
 
@@ -101,10 +101,17 @@ impl Grammar {
     fn attributes(self, for_order_by: bool) -> &'static [&'static str] {
         match (self, for_order_by) {
             (Grammar::Runs, _) => &SEARCH_ATTRIBUTES,
-            (Grammar::Experiments, false) => &["name", "creation_time", "last_update_time"],
-            (Grammar::Experiments, true) => {
+            (Grammar::Experiments, _) => {
                 &["name", "creation_time", "last_update_time", "experiment_id"]
             }
+        }
+    }
+
+    /// The one attribute compared with a list (`IN`, `NOT IN`).
+    fn list_key(self) -> &'static str {
+        match self {
+            Grammar::Runs => "run_id",
+            Grammar::Experiments => "experiment_id",
         }
     }
 
@@ -136,6 +143,11 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         Some((t, k)) => (t, k),
         None => ("attribute", raw),
     };
+    if grammar == Grammar::Experiments && !matches!(ty, "attribute" | "tag" | "tags") {
+        return Err(invalid(format!(
+            "Invalid entity type '{ty}'. Valid entity types are ('attribute', 'tag', 'tags')"
+        )));
+    }
     let key_type = match ty {
         "metric" | "metrics" => KeyType::Metric,
         "param" | "params" | "parameter" | "parameters" => KeyType::Param,
@@ -166,16 +178,11 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
             "Invalid attribute key '{key}' specified. Valid keys are '{valid:?}'"
         )));
     }
-    if grammar == Grammar::Experiments && matches!(key_type, KeyType::Metric | KeyType::Param) {
-        return Err(invalid(format!(
-            "Invalid entity type in '{raw}': experiments are searched by attributes and tags"
-        )));
-    }
     Ok((key_type, key))
 }
 
-fn allowed(grammar: Grammar, key_type: KeyType, key: &str, op: Op) -> bool {
-    use Op::*;
+fn allowed(grammar: Grammar, key_type: KeyType, key: &str, op: CompareOp) -> bool {
+    use CompareOp::*;
     match key_type {
         KeyType::Metric => matches!(op, Eq | Ne | Lt | Le | Gt | Ge),
         KeyType::Param | KeyType::Tag => {
@@ -183,6 +190,9 @@ fn allowed(grammar: Grammar, key_type: KeyType, key: &str, op: Op) -> bool {
         }
         KeyType::Attribute if grammar.is_numeric(key) => {
             matches!(op, Eq | Ne | Lt | Le | Gt | Ge)
+        }
+        KeyType::Attribute if grammar == Grammar::Experiments && key == "experiment_id" => {
+            matches!(op, Eq | Ne | In | NotIn)
         }
         KeyType::Attribute if grammar == Grammar::Experiments => {
             matches!(op, Eq | Ne | Like | ILike)
@@ -242,25 +252,25 @@ fn parse_clause(
     let (key_type, key) = identifier(raw, false, grammar)?;
     let word = |j: usize, w: &str| matches!(toks.get(j), Some((Tok::Word(x), _)) if x == w);
     let (op, mut j) = match toks.get(i + 1).map(|t| &t.0) {
-        Some(Tok::Op(o)) => (
+        Some(Tok::CompareOp(o)) => (
             match o.as_str() {
-                "=" | "==" => Op::Eq,
-                "!=" => Op::Ne,
-                "<" => Op::Lt,
-                "<=" => Op::Le,
-                ">" => Op::Gt,
-                ">=" => Op::Ge,
+                "=" | "==" => CompareOp::Eq,
+                "!=" => CompareOp::Ne,
+                "<" => CompareOp::Lt,
+                "<=" => CompareOp::Le,
+                ">" => CompareOp::Gt,
+                ">=" => CompareOp::Ge,
                 _ => unreachable_op(whole)?,
             },
             i + 2,
         ),
-        Some(Tok::Word(w)) if w == "LIKE" => (Op::Like, i + 2),
-        Some(Tok::Word(w)) if w == "ILIKE" => (Op::ILike, i + 2),
-        Some(Tok::Word(w)) if w == "IN" => (Op::In, i + 2),
-        Some(Tok::Word(w)) if w == "NOT" && word(i + 2, "IN") => (Op::NotIn, i + 3),
-        Some(Tok::Word(w)) if w == "IS" && word(i + 2, "NULL") => (Op::IsNull, i + 3),
+        Some(Tok::Word(w)) if w == "LIKE" => (CompareOp::Like, i + 2),
+        Some(Tok::Word(w)) if w == "ILIKE" => (CompareOp::ILike, i + 2),
+        Some(Tok::Word(w)) if w == "IN" => (CompareOp::In, i + 2),
+        Some(Tok::Word(w)) if w == "NOT" && word(i + 2, "IN") => (CompareOp::NotIn, i + 3),
+        Some(Tok::Word(w)) if w == "IS" && word(i + 2, "NULL") => (CompareOp::IsNull, i + 3),
         Some(Tok::Word(w)) if w == "IS" && word(i + 2, "NOT") && word(i + 3, "NULL") => {
-            (Op::IsNotNull, i + 4)
+            (CompareOp::IsNotNull, i + 4)
         }
         _ => {
             return Err(invalid(format!(
@@ -269,7 +279,7 @@ fn parse_clause(
             )));
         }
     };
-    if matches!(op, Op::IsNull | Op::IsNotNull) {
+    if matches!(op, CompareOp::IsNull | CompareOp::IsNotNull) {
         if !matches!(key_type, KeyType::Param | KeyType::Tag) {
             return Err(invalid(format!(
                 "IS NULL / IS NOT NULL is only supported for tags and params, not for '{}' '{key}'",
@@ -311,10 +321,11 @@ fn parse_clause(
         }
         (Tok::Str(s), false) => Value::Text(s.clone()),
         (Tok::List(items), false) if key_type == KeyType::Attribute => {
-            if key != "run_id" {
-                return Err(invalid(
-                    "Only ['run_id'] attributes support comparison with a list of quoted string values.",
-                ));
+            if key != grammar.list_key() {
+                return Err(invalid(format!(
+                    "Only ['{}'] attributes support comparison with a list of quoted string values.",
+                    grammar.list_key()
+                )));
             }
             Value::List(items.clone())
         }
@@ -332,7 +343,7 @@ fn parse_clause(
             type_name(key_type)
         )));
     }
-    if matches!(op, Op::In | Op::NotIn) != matches!(value, Value::List(_)) {
+    if matches!(op, CompareOp::In | CompareOp::NotIn) != matches!(value, Value::List(_)) {
         return Err(invalid(format!(
             "Invalid comparison clause '{}': IN and NOT IN take a list of quoted strings",
             text(i, j)
@@ -349,7 +360,7 @@ fn parse_clause(
     ))
 }
 
-fn unreachable_op(whole: &str) -> Result<Op, Error> {
+fn unreachable_op(whole: &str) -> Result<CompareOp, Error> {
     Err(invalid(format!("Invalid operator in filter '{whole}'")))
 }
 
@@ -442,7 +453,12 @@ mod tests {
         let c = one("params.lr = '0.1'");
         assert_eq!(
             (c.key_type, c.key.as_str(), c.op, c.value),
-            (KeyType::Param, "lr", Op::Eq, Value::Text("0.1".into()))
+            (
+                KeyType::Param,
+                "lr",
+                CompareOp::Eq,
+                Value::Text("0.1".into())
+            )
         );
         let c = one("tags.`mlflow.parentRunId` = \"abc\"");
         assert_eq!(
@@ -450,7 +466,10 @@ mod tests {
             ("mlflow.parentRunId", Value::Text("abc".into()))
         );
         let c = one("tags.mlflow.parentRunId != 'x'");
-        assert_eq!((c.key.as_str(), c.op), ("mlflow.parentRunId", Op::Ne));
+        assert_eq!(
+            (c.key.as_str(), c.op),
+            ("mlflow.parentRunId", CompareOp::Ne)
+        );
         let c = one("metrics.acc >= -1.5e3");
         assert_eq!(c.value, Value::Number(-1500.0));
         let c = one("attributes.start_time > 5");
@@ -458,11 +477,11 @@ mod tests {
         let c = one("created < 5");
         assert_eq!(c.key, "start_time");
         let c = one("params.`a b` IS NOT NULL");
-        assert_eq!((c.key.as_str(), c.op), ("a b", Op::IsNotNull));
+        assert_eq!((c.key.as_str(), c.op), ("a b", CompareOp::IsNotNull));
         let c = one("run_id IN ('a', 'b')");
         assert_eq!(c.value, Value::List(vec!["a".into(), "b".into()]));
         let c = one("attributes.run_name ilike '%X%'");
-        assert_eq!(c.op, Op::ILike);
+        assert_eq!(c.op, CompareOp::ILike);
         let all = parse_filter("params.a = 'x' and metrics.m > 0.5 AND tags.t LIKE 'y%'").unwrap();
         assert_eq!(all.len(), 3);
         assert!(parse_filter("  ").unwrap().is_empty());
@@ -484,6 +503,41 @@ mod tests {
             "params.a = 'x' params.b = 'y'",
         ] {
             let e = parse_filter(bad).unwrap_err();
+            assert_eq!(
+                e.error_code(),
+                Some("INVALID_PARAMETER_VALUE"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn experiment_filters_follow_the_experiment_grammar() {
+        let parse = |f: &str| parse_filter_for(f, Grammar::Experiments);
+        for ok in [
+            "tags.team = 'vision' AND name LIKE 'a%'",
+            "tag.`a b` != 'x'",
+            "tags.team IS NULL",
+            "tags.team ILIKE '%V%'",
+            "attribute.name = 'x'",
+            "experiment_id = '3'",
+            "experiment_id NOT IN ('1', '2')",
+            "creation_time > 5",
+        ] {
+            parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        let c = parse("experiment_id IN ('1', '2')").unwrap().remove(0);
+        assert_eq!(c.value, Value::List(vec!["1".into(), "2".into()]));
+        for bad in [
+            "metrics.m > 1",
+            "params.p = 'x'",
+            "attributes.name = 'x'",
+            "experiment_id LIKE '1'",
+            "name IN ('a')",
+            "run_id = 'x'",
+            "tags.team > 'a'",
+        ] {
+            let e = parse(bad).unwrap_err();
             assert_eq!(
                 e.error_code(),
                 Some("INVALID_PARAMETER_VALUE"),

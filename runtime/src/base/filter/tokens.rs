@@ -16,7 +16,7 @@ pub(super) enum Tok {
     Word(String),
     Str(String),
     Num(String),
-    Op(String),
+    CompareOp(String),
     List(Vec<String>),
 }
 
@@ -79,14 +79,14 @@ pub(super) fn tokenize(s: &str) -> Result<Vec<(Tok, String)>, Error> {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
             if matches!(two.as_str(), "!=" | "<=" | ">=" | "<>" | "==") {
                 i += 2;
-                Tok::Op(if two == "<>" { "!=".into() } else { two })
+                Tok::CompareOp(if two == "<>" { "!=".into() } else { two })
             } else if c == '!' {
                 return Err(invalid(format!(
                     "Invalid clause(s) in filter string: '!' in '{s}'"
                 )));
             } else {
                 i += 1;
-                Tok::Op(c.to_string())
+                Tok::CompareOp(c.to_string())
             }
         } else if c.is_ascii_digit()
             || ((c == '-' || c == '+' || c == '.')

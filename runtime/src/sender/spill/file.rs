@@ -7,12 +7,14 @@ use super::format::SpillOp;
 use crate::base::error::{Error, Result};
 
 /// Environment variable choosing the spill folder.
-pub const SPILL_DIR_ENV: &str = "MLFLOW_RS_SPILL_DIR";
+pub const SPILL_DIR_ENV: &str = crate::base::env::SPILL_DIR;
 
 /// The spill file of one background sender: created on first use, appended to, flushed
 /// after every line so that a crash loses nothing written.
 #[derive(Debug, Default)]
 pub(crate) struct Spill {
+    /// The folder, when given rather than read from [`SPILL_DIR_ENV`].
+    dir: Option<PathBuf>,
     path: Option<PathBuf>,
     file: Option<std::fs::File>,
     /// Lines written and not yet delivered.
@@ -22,10 +24,20 @@ pub(crate) struct Spill {
 }
 
 impl Spill {
+    /// A spill whose file goes into `dir`, else into [`SPILL_DIR_ENV`] or `./mlflow-spill`.
+    pub(crate) fn new(dir: Option<PathBuf>) -> Spill {
+        Spill {
+            dir,
+            ..Spill::default()
+        }
+    }
+
     /// Where this sender's spill goes (whether or not it exists yet).
-    fn choose_path() -> PathBuf {
-        let dir = crate::base::config::env_nonempty(SPILL_DIR_ENV)
-            .map(PathBuf::from)
+    fn choose_path(&self) -> PathBuf {
+        let dir = self
+            .dir
+            .clone()
+            .or_else(|| crate::base::env::nonempty(SPILL_DIR_ENV).map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("mlflow-spill"));
         let dir = std::path::absolute(&dir).unwrap_or(dir);
         let secs = std::time::SystemTime::now()
@@ -54,7 +66,7 @@ impl Spill {
     /// Appends one operation.
     pub(crate) fn write(&mut self, op: &SpillOp) -> Result<()> {
         if self.file.is_none() {
-            let path = self.path.clone().unwrap_or_else(Spill::choose_path);
+            let path = self.path.clone().unwrap_or_else(|| self.choose_path());
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
             }
@@ -68,7 +80,7 @@ impl Spill {
         }
         let path = self.path.clone().unwrap_or_default();
         let mut line = serde_json::to_vec(op)
-            .map_err(|e| Error::Config(format!("cannot encode a spill line: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot encode a spill line: {e}")))?;
         line.push(b'\n');
         if let Some(file) = self.file.as_mut() {
             file.write_all(&line).map_err(|e| io_error(&path, e))?;
@@ -81,7 +93,7 @@ impl Spill {
 
     /// Forgets the file after its lines were delivered (the replay removed it).
     pub(crate) fn reset(&mut self) {
-        *self = Spill::default();
+        *self = Spill::new(self.dir.take());
     }
 
     /// After the replay rewrote the file with the lines still undelivered: the next line
@@ -94,7 +106,7 @@ impl Spill {
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> Error {
-    Error::Config(format!("spill file {}: {e}", path.display()))
+    Error::io("spill file", path, e)
 }
 
 /// Reads a spill file.
@@ -105,7 +117,11 @@ pub fn read_spill(path: &Path) -> Result<Vec<SpillOp>> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| {
-                Error::Config(format!("spill file {} line {}: {e}", path.display(), i + 1))
+                let bad = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("line {}: {e}", i + 1),
+                );
+                io_error(path, bad)
             })
         })
         .collect()
@@ -123,7 +139,7 @@ pub(crate) fn rewrite(path: &Path, ops: &[SpillOp]) -> Result<()> {
     let mut text = Vec::new();
     for op in ops {
         let line = serde_json::to_vec(op)
-            .map_err(|e| Error::Config(format!("cannot encode a spill line: {e}")))?;
+            .map_err(|e| Error::Internal(format!("cannot encode a spill line: {e}")))?;
         text.extend_from_slice(&line);
         text.push(b'\n');
     }

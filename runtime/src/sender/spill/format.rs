@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::json_numbers::{de_f64, ser_f64};
 use crate::base::model::{Batch, RunStatus};
+use crate::sender::identity::RunRef;
 
 /// A key and a value, as spilled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,9 +42,11 @@ pub enum SpillOp {
         /// The experiment by id, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         experiment_id: Option<String>,
-        /// The experiment by name (get or create), when the id was not known. With neither
-        /// an id nor a name, the run goes into its parent's experiment (a parent from
-        /// another process, whose experiment was not known when the line was written).
+        /// The experiment by name (get or create), when the id was not known. With an id
+        /// beside it (`MLFLOW_EXPERIMENT_NAME` and `MLFLOW_EXPERIMENT_ID` both set), the
+        /// named experiment must have that id when it exists, as online. With neither an id
+        /// nor a name, the run goes into its parent's experiment (a parent from another
+        /// process, whose experiment was not known when the line was written).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         experiment_name: Option<String>,
         /// The parent's id in the store, when it had one.
@@ -94,25 +97,18 @@ pub enum SpillOp {
     },
 }
 
-/// Which run an operation is about: the store's id or a reference in the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum RunRef {
-    Id(String),
-    Spilled(String),
-}
-
-impl RunRef {
-    fn split(&self) -> (Option<String>, Option<String>) {
+impl SpillOp {
+    /// The name of the run the operation is for.
+    pub fn run_name(&self) -> &str {
         match self {
-            RunRef::Id(id) => (Some(id.clone()), None),
-            RunRef::Spilled(r) => (None, Some(r.clone())),
+            SpillOp::CreateRun { run_name, .. }
+            | SpillOp::LogBatch { run_name, .. }
+            | SpillOp::UpdateRun { run_name, .. } => run_name,
         }
     }
-}
 
-impl SpillOp {
     pub(crate) fn log_batch(run: &RunRef, run_name: &str, batch: &Batch) -> SpillOp {
-        let (run_id, run_ref) = run.split();
+        let (run_id, run_ref) = split(run);
         SpillOp::LogBatch {
             run_id,
             run_ref,
@@ -138,7 +134,7 @@ impl SpillOp {
         status: RunStatus,
         end_time: Option<i64>,
     ) -> SpillOp {
-        let (run_id, run_ref) = run.split();
+        let (run_id, run_ref) = split(run);
         SpillOp::UpdateRun {
             run_id,
             run_ref,
@@ -171,6 +167,14 @@ fn kv(key: &str, value: &str) -> SpillKv {
     SpillKv {
         key: key.to_owned(),
         value: value.to_owned(),
+    }
+}
+
+/// A run as a spill line names it: by id, or by the reference of its spilled creation.
+fn split(run: &RunRef) -> (Option<String>, Option<String>) {
+    match run {
+        RunRef::Id(id) => (Some(id.clone()), None),
+        RunRef::Spilled(r) => (None, Some(r.clone())),
     }
 }
 

@@ -37,7 +37,6 @@ mod replay;
 
 pub use file::{SPILL_DIR_ENV, read_spill};
 pub(crate) use file::{Spill, rewrite};
-pub(crate) use format::RunRef;
 pub use format::{SpillKv, SpillMetric, SpillOp};
 pub use replay::ReplayReport;
-pub(crate) use replay::{is_outage, replay_ops};
+pub(crate) use replay::replay_ops;

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use super::format::SpillOp;
 use crate::base::error::{Error, Result};
-use crate::base::model::{Batch, CreateRun, Metric, Param, RunStatus, RunTag};
+use crate::base::model::{Batch, CreateRun, Metric, Param, RunStatus, RunTag, RunUpdate};
 use crate::base::search::{SearchRunsRequest, ViewType};
 use crate::base::system::CREATE_KEY_TAG;
 use crate::store::Store;
+use crate::store::common::{get_or_create_experiment, is_outage};
 
 /// What a replay did.
 #[derive(Debug, Default)]
@@ -22,22 +23,6 @@ pub struct ReplayReport {
     pub remaining: usize,
     /// Store ids of runs created by the replay, by their `run_ref`.
     pub created: HashMap<String, String>,
-}
-
-/// True for errors that say the store is unreachable or overloaded, rather than that the
-/// request is wrong: the ones worth keeping for later.
-pub(crate) fn is_outage(e: &Error) -> bool {
-    match e {
-        Error::Transport { .. } => true,
-        Error::Api { status, .. } => crate::base::error::is_retry_status(*status),
-        // Other processes kept the embedded store's file locked through every retry.
-        #[cfg(feature = "sqlite")]
-        Error::Sqlite { .. } => crate::store::sqlite::is_busy(e),
-        Error::Undelivered { source, .. } | Error::RunNotCreated { source, .. } => {
-            is_outage(source)
-        }
-        _ => false,
-    }
 }
 
 /// Replays `ops` into `store` in order, stopping at the first outage. `known` maps the
@@ -76,7 +61,7 @@ fn resolve(
         .as_ref()
         .and_then(|r| ids.get(r).cloned())
         .ok_or_else(|| {
-            Error::Config(format!(
+            Error::InvalidArgument(format!(
                 "spilled operation for run {run_name:?} names no run created in this file"
             ))
         })
@@ -132,11 +117,13 @@ async fn replay_one(
                 return Ok(());
             }
             let experiment_id = match (experiment_id, experiment_name, parent_run_id) {
-                (Some(id), _, _) => id.clone(),
-                (None, Some(name), _) => match store.get_experiment_by_name(name).await? {
-                    Some(e) => e.experiment_id,
-                    None => store.create_experiment(name).await?,
-                },
+                // A name and an id: MLFLOW_EXPERIMENT_NAME and _ID both set, checked as online.
+                (expected, Some(name), _) => {
+                    get_or_create_experiment(store.as_ref(), name, expected.as_deref())
+                        .await?
+                        .experiment_id
+                }
+                (Some(id), None, _) => id.clone(),
                 // A parent from another process, whose experiment was not known offline.
                 (None, None, Some(parent)) => store.get_run(parent).await?.info.experiment_id,
                 (None, None, None) => "0".to_owned(),
@@ -225,11 +212,15 @@ async fn replay_one(
         } => {
             let id = resolve(ids, run_id, run_ref, run_name)?;
             let status = RunStatus::parse(status).ok_or_else(|| {
-                Error::Config(format!(
+                Error::InvalidArgument(format!(
                     "spilled run status {status:?} is not an MLflow status"
                 ))
             })?;
-            store.update_run(&id, status, *end_time).await
+            let update = RunUpdate {
+                end_time: *end_time,
+                ..RunUpdate::status(status)
+            };
+            store.update_run(&id, &update).await
         }
     }
 }

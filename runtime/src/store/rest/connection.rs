@@ -4,11 +4,11 @@
 use reqwest::header::HeaderValue;
 use url::Url;
 
-use crate::base::config;
+use crate::base::env;
 use crate::base::error::{Error, Result};
 
 /// Environment variable choosing how many log-batch requests of one run may be under way.
-pub const IN_FLIGHT_ENV: &str = "MLFLOW_RS_HTTP_IN_FLIGHT";
+pub const IN_FLIGHT_ENV: &str = env::HTTP_IN_FLIGHT;
 
 /// Default number of log-batch requests of one run under way at once.
 pub const DEFAULT_IN_FLIGHT: usize = 4;
@@ -20,7 +20,7 @@ const MAX_IN_FLIGHT: usize = 32;
 /// concurrent requests take about 1.6x the points per second of one at a time.
 /// `MLFLOW_RS_HTTP_IN_FLIGHT=1` sends strictly one request at a time.
 pub(super) fn in_flight() -> Result<usize> {
-    match config::env_nonempty(IN_FLIGHT_ENV) {
+    match env::nonempty(IN_FLIGHT_ENV) {
         None => Ok(DEFAULT_IN_FLIGHT),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=MAX_IN_FLIGHT).contains(&n) => Ok(n),
@@ -37,9 +37,9 @@ pub(super) fn in_flight() -> Result<usize> {
 pub(super) fn auth_header(url: &Url) -> Result<Option<HeaderValue>> {
     use base64::Engine as _;
     let encode = |raw: &[u8]| base64::engine::general_purpose::STANDARD.encode(raw);
-    let user = config::env_nonempty("MLFLOW_TRACKING_USERNAME");
-    let pass = config::env_nonempty("MLFLOW_TRACKING_PASSWORD");
-    let value = match (user, pass, config::env_nonempty("MLFLOW_TRACKING_TOKEN")) {
+    let user = env::nonempty(env::TRACKING_USERNAME);
+    let pass = env::nonempty(env::TRACKING_PASSWORD);
+    let value = match (user, pass, env::nonempty(env::TRACKING_TOKEN)) {
         (Some(u), Some(p), _) => format!("Basic {}", encode(format!("{u}:{p}").as_bytes())),
         (_, _, Some(token)) => format!("Bearer {token}"),
         _ if !url.username().is_empty() => {
@@ -72,7 +72,16 @@ pub(super) fn tls(mut builder: reqwest::ClientBuilder) -> Result<reqwest::Client
     let read = |var: &str, path: &str| {
         std::fs::read(path).map_err(|e| Error::Config(format!("{var}={path}: {e}")))
     };
-    if let Some(path) = config::env_nonempty("MLFLOW_TRACKING_SERVER_CERT_PATH") {
+    let insecure = env::nonempty(env::TRACKING_INSECURE_TLS)
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+    let cert_path = env::nonempty(env::TRACKING_SERVER_CERT_PATH);
+    if insecure && cert_path.is_some() {
+        // The Python client refuses the pair the same way (MlflowHostCreds).
+        return Err(Error::Config(
+            "MLFLOW_TRACKING_INSECURE_TLS and MLFLOW_TRACKING_SERVER_CERT_PATH are both set: only one of these may be set (skip verification, or verify with that CA bundle)".into(),
+        ));
+    }
+    if let Some(path) = cert_path {
         let pem = read("MLFLOW_TRACKING_SERVER_CERT_PATH", &path)?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
             Error::Config(format!(
@@ -82,9 +91,7 @@ pub(super) fn tls(mut builder: reqwest::ClientBuilder) -> Result<reqwest::Client
         for cert in certs {
             builder = builder.add_root_certificate(cert);
         }
-    } else if config::env_nonempty("MLFLOW_TRACKING_INSECURE_TLS")
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-    {
+    } else if insecure {
         tracing::warn!(
             "mlflow: MLFLOW_TRACKING_INSECURE_TLS is set: server certificates are NOT verified"
         );
@@ -93,7 +100,7 @@ pub(super) fn tls(mut builder: reqwest::ClientBuilder) -> Result<reqwest::Client
         );
         builder = builder.danger_accept_invalid_certs(true);
     }
-    if let Some(path) = config::env_nonempty("MLFLOW_TRACKING_CLIENT_CERT_PATH") {
+    if let Some(path) = env::nonempty(env::TRACKING_CLIENT_CERT_PATH) {
         let pem = read("MLFLOW_TRACKING_CLIENT_CERT_PATH", &path)?;
         let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
             Error::Config(format!("MLFLOW_TRACKING_CLIENT_CERT_PATH={path}: need a PEM file with certificate and private key: {e}"))

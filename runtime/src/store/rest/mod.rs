@@ -1,62 +1,39 @@
 //! The REST store: any MLflow tracking server over `http://` or `https://`.
 
 mod artifacts;
+mod client;
 mod connection;
+mod multipart;
 mod retry;
 mod reuse;
 mod search;
 pub(crate) mod wire;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
 use async_trait::async_trait;
-use backon::Retryable;
-use reqwest::header::{AUTHORIZATION, HeaderMap, RETRY_AFTER};
-use reqwest::{Method, StatusCode};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::base::config::{self, HttpSettings};
-use crate::base::error::{Error, Result, is_retry_status};
+use crate::base::error::Result;
 use crate::base::links;
-use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::base::model::{
+    Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunStatus, RunUpdate,
+};
 use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
 use crate::store::Store;
 
+use client::ApiClient;
+pub use client::{DEFAULT_FIRST_CONTACT_TIMEOUT, FIRST_CONTACT_TIMEOUT_ENV, GiveUp};
+use connection::in_flight;
 pub use connection::{DEFAULT_IN_FLIGHT, IN_FLIGHT_ENV};
-use connection::{auth_header, in_flight, tls};
-use retry::{Failure, Idempotency};
-use reuse::Connections;
+use retry::Idempotency;
 pub use reuse::{FAR, KEEP_ALIVE_ENV};
 use wire::*;
 
-/// Environment variable bounding how long the first contact with a server may take.
-pub const FIRST_CONTACT_TIMEOUT_ENV: &str = "MLFLOW_RS_FIRST_CONTACT_TIMEOUT";
-
-/// Default bound on the first contact, in seconds.
-pub const DEFAULT_FIRST_CONTACT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Asked while a request is being retried: true when the caller would rather have the
-/// failure now (its queue is filling up) than wait out the backoff.
-pub type GiveUp = Arc<dyn Fn() -> bool + Send + Sync>;
-
 /// A tracking server reached over HTTP(S).
 pub struct RestStore {
-    http: Connections,
-    /// `<tracking uri>/api/2.0/mlflow/`, keeping any path prefix of the tracking URI.
-    api: Url,
-    shown: String,
+    client: ApiClient,
     /// The UI's address, for run links: the tracking URI without credentials.
     ui: String,
-    settings: HttpSettings,
-    /// Set once the server has answered anything: until then, failures are bounded by
-    /// `first_contact` instead of the full retry schedule.
-    contacted: AtomicBool,
-    first_contact: Duration,
-    give_up: Option<GiveUp>,
     /// Metric batches of one run kept in flight at once (`MLFLOW_RS_HTTP_IN_FLIGHT`).
     in_flight: usize,
     /// Requests of different runs under way at once (`MLFLOW_RS_HTTP_CONCURRENCY`); `None`:
@@ -67,65 +44,18 @@ pub struct RestStore {
 impl std::fmt::Debug for RestStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestStore")
-            .field("uri", &self.shown)
+            .field("uri", &self.client.shown)
             .finish()
     }
-}
-
-/// One attempt's failure, kept with what the retry decision needs.
-struct Attempt {
-    failure: Failure,
-    retry_after: Option<Duration>,
-    error: Error,
 }
 
 impl RestStore {
     /// A store for the server at `url`, with credentials, TLS and HTTP settings read from
     /// the environment as the Python client reads them.
     pub fn new(url: &Url, settings: HttpSettings) -> Result<RestStore> {
-        let shown = config::redact(url);
-        let ui = links::ui_base(url);
-        let mut api = url.clone();
-        let prefix = api.path().trim_end_matches('/').to_owned();
-        api.set_path(&format!("{prefix}/api/2.0/mlflow/"));
-        api.set_query(None);
-        let mut headers = HeaderMap::new();
-        if let Some(auth) = auth_header(url)? {
-            headers.insert(AUTHORIZATION, auth);
-        }
-        // The server may leave Nagle on; on our side every request goes out at once.
-        let builder = || {
-            tls(reqwest::Client::builder()
-                .tcp_nodelay(true)
-                .timeout(settings.timeout)
-                .connect_timeout(settings.timeout.min(Duration::from_secs(30)))
-                .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION")))
-                .default_headers(headers.clone()))
-        };
-        let http = Connections::new(url, builder)?;
-        // Credentials live in the Authorization header; keep them out of request URLs.
-        let _ = api.set_username("");
-        let _ = api.set_password(None);
-        let first_contact = match config::env_nonempty(FIRST_CONTACT_TIMEOUT_ENV) {
-            None => DEFAULT_FIRST_CONTACT_TIMEOUT,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
-                _ => {
-                    return Err(Error::Config(format!(
-                        "{FIRST_CONTACT_TIMEOUT_ENV}={v:?} is not a positive number of seconds"
-                    )));
-                }
-            },
-        };
         Ok(RestStore {
-            http,
-            api,
-            shown,
-            ui,
-            settings,
-            contacted: AtomicBool::new(false),
-            first_contact,
-            give_up: None,
+            client: ApiClient::new(url, settings)?,
+            ui: links::ui_base(url),
             in_flight: in_flight()?,
             concurrency: config::http_concurrency()?,
         })
@@ -133,267 +63,101 @@ impl RestStore {
 
     /// Lets the caller cut retries short (see [`GiveUp`]).
     pub fn with_give_up(mut self, give_up: GiveUp) -> RestStore {
-        self.give_up = Some(give_up);
+        self.client.give_up = Some(give_up);
         self
     }
 
-    /// The error for a first contact that failed: it names the server and what to check.
-    fn first_contact_error(&self, waited: Duration, last: Option<String>) -> Error {
-        Error::Transport {
-            url: self.shown.clone(),
-            message: format!(
-                "cannot reach the MLflow tracking server at {} (gave up after {:.0} s{}). Check that the server is running and reachable from here, and that MLFLOW_TRACKING_URI (or mlflow::set_tracking_uri) names it; {FIRST_CONTACT_TIMEOUT_ENV} sets this limit (default {} s)",
-                self.shown,
-                waited.as_secs_f64(),
-                last.map(|l| format!("; last error: {l}"))
-                    .unwrap_or_default(),
-                DEFAULT_FIRST_CONTACT_TIMEOUT.as_secs()
-            ),
-        }
-    }
-
-    fn endpoint(&self, path: &str) -> Result<Url> {
-        self.api
-            .join(path)
-            .map_err(|e| Error::Config(format!("bad endpoint {path}: {e}")))
-    }
-
-    /// Sends one request with retries and decodes the answer.
-    async fn call<B: Serialize + Sync, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&B>,
-        idempotency: Idempotency,
-    ) -> Result<T> {
-        let url = self.endpoint(path)?;
-        let body = match body {
-            Some(b) => Some(
-                serde_json::to_vec(b)
-                    .map_err(|e| Error::Config(format!("cannot encode {path} request: {e}")))?,
-            ),
-            None => None,
-        };
-        let jitter = self.settings.backoff_jitter;
-        let respect = self.settings.respect_retry_after;
-        let last_error: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-        // Giving up is only safe between attempts: a request abandoned in flight may still
-        // be acted on by the server, and a run created twice.
-        let backing_off = AtomicBool::new(false);
-        let attempt = || {
-            backing_off.store(false, Ordering::Release);
-            self.attempt(method.clone(), &url, query, body.clone())
-        };
-        let retried = attempt
-            .retry(retry::backoff(&self.settings))
-            .sleep(tokio::time::sleep)
-            .when(|a: &Attempt| retry::should_retry(a.failure, idempotency))
-            .adjust(move |a: &Attempt, next| {
-                let next = next?;
-                let wait = match a.retry_after {
-                    Some(server_says) if respect => server_says,
-                    _ => retry::with_jitter(next, jitter),
-                };
-                Some(wait)
-            })
-            .notify(|a: &Attempt, wait| {
-                backing_off.store(true, Ordering::Release);
-                if let Ok(mut last) = last_error.lock() {
-                    *last = Some(a.error.to_string());
-                }
-                tracing::warn!(
-                    "mlflow: {} failed ({}); retrying in {:.1} s",
-                    path,
-                    a.error,
-                    wait.as_secs_f64()
-                );
-            });
-        let last = || last_error.lock().ok().and_then(|l| l.clone());
-        let started = Instant::now();
-        let first_contact = !self.contacted.load(Ordering::Acquire);
-        let limit = if first_contact {
-            self.first_contact
-        } else {
-            // Later requests ride outages out; only the caller's queue cuts them short.
-            Duration::MAX
-        };
-        let give_up = async {
-            match &self.give_up {
-                Some(give_up) => loop {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    if give_up() && backing_off.load(Ordering::Acquire) {
-                        break;
-                    }
-                },
-                None => std::future::pending::<()>().await,
-            }
-        };
-        let outcome = tokio::select! {
-            r = retried => Some(r.map_err(|a| a.error)),
-            _ = tokio::time::sleep(limit) => None,
-            _ = give_up => {
-                let message = format!(
-                    "gave up retrying {path} because the logging queue is full{}",
-                    last().map(|l| format!("; last error: {l}")).unwrap_or_default()
-                );
-                Some(Err(Error::Transport { url: self.shown_url(path), message }))
-            }
-        };
-        let bytes = match outcome {
-            Some(Ok(bytes)) => bytes,
-            Some(Err(e)) if first_contact && !self.contacted.load(Ordering::Acquire) => {
-                return Err(self.first_contact_error(started.elapsed(), Some(e.to_string())));
-            }
-            Some(Err(e)) => return Err(e),
-            None => return Err(self.first_contact_error(started.elapsed(), last())),
-        };
-        let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes).map_err(|e| Error::Transport {
-            url: self.shown_url(path),
-            message: format!("unexpected answer: {e}"),
-        })
-    }
-
-    async fn attempt(
-        &self,
-        method: Method,
-        url: &Url,
-        query: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> std::result::Result<Vec<u8>, Attempt> {
-        let (http, via) = self.http.client();
-        let mut req = http.request(method, url.clone());
-        if !query.is_empty() {
-            req = req.query(query);
-        }
-        if let Some(body) = body {
-            req = req
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let transport = |e: reqwest::Error| self.transport(url, &e);
-        let sent = Instant::now();
-        let resp = req.send().await.map_err(transport)?;
-        self.http.timed(sent.elapsed(), via);
-        self.contacted.store(true, Ordering::Release);
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(retry::parse_retry_after);
-        let bytes = resp.bytes().await.map_err(transport)?;
-        if status.is_success() {
-            return Ok(bytes.to_vec());
-        }
-        Err(Attempt {
-            failure: Failure::Status(status.as_u16()),
-            retry_after,
-            error: api_error(status, &bytes),
-        })
-    }
-
-    /// A failed attempt that got no answer: a refused connection surely never reached the
-    /// server, anything else may have.
-    fn transport(&self, url: &Url, e: &reqwest::Error) -> Attempt {
-        Attempt {
-            failure: if e.is_connect() {
-                Failure::Connect
-            } else {
-                Failure::Transport
-            },
-            retry_after: None,
-            error: Error::Transport {
-                url: format!("{}{}", self.shown.trim_end_matches('/'), url.path()),
-                message: error_chain(e),
-            },
-        }
-    }
-
-    fn shown_url(&self, path: &str) -> String {
-        format!("{}/api/2.0/mlflow/{path}", self.shown.trim_end_matches('/'))
-    }
-
-    /// An experiment looked up by `query`; MLflow's 404 becomes `None`.
-    async fn find_experiment(&self, path: &str, query: (&str, &str)) -> Result<Option<Experiment>> {
-        match self.get::<GetExperimentResponse>(path, &[query]).await {
-            Ok(r) => Ok(Some(r.experiment.into())),
-            Err(Error::Api { error_code, .. }) if error_code == "RESOURCE_DOES_NOT_EXIST" => {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T> {
-        self.call::<(), T>(Method::GET, path, query, None, Idempotency::Safe)
-            .await
-    }
-
-    async fn post<B: Serialize + Sync, T: DeserializeOwned>(
+    /// Posts `body` to `path`; the answer's body (`{}`) is not needed.
+    async fn send<B: serde::Serialize + Sync>(
         &self,
         path: &str,
         body: &B,
         idempotency: Idempotency,
-    ) -> Result<T> {
-        self.call(Method::POST, path, &[], Some(body), idempotency)
-            .await
+    ) -> Result<()> {
+        let _: serde_json::Value = self.client.post(path, body, idempotency).await?;
+        Ok(())
     }
-}
-
-/// Maps an error answer to [`Error::Api`], keeping the server's code and message; bodies
-/// that are not MLflow JSON (a proxy's HTML page) are kept as text.
-fn api_error(status: StatusCode, body: &[u8]) -> Error {
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(b) if !b.error_code.is_empty() || !b.message.is_empty() => Error::Api {
-            status: status.as_u16(),
-            error_code: b.error_code,
-            message: b.message,
-        },
-        _ => Error::Api {
-            status: status.as_u16(),
-            error_code: format!("HTTP_{}", status.as_u16()),
-            message: String::from_utf8_lossy(&body[..body.len().min(2000)])
-                .trim()
-                .to_owned(),
-        },
-    }
-}
-
-/// reqwest's top-level message is terse ("error sending request"); the cause says why.
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
 }
 
 #[async_trait]
 impl Store for RestStore {
     async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        self.find_experiment("experiments/get-by-name", ("experiment_name", name))
+        self.client
+            .find_experiment("experiments/get-by-name", ("experiment_name", name))
             .await
     }
 
     async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>> {
-        self.find_experiment("experiments/get", ("experiment_id", experiment_id))
+        self.client
+            .find_experiment("experiments/get", ("experiment_id", experiment_id))
             .await
     }
 
-    async fn create_experiment(&self, name: &str) -> Result<String> {
+    async fn create_experiment_with(&self, experiment: &NewExperiment) -> Result<String> {
+        let body = CreateExperimentRequest {
+            name: &experiment.name,
+            artifact_location: experiment.artifact_location.as_deref(),
+            tags: experiment
+                .tags
+                .iter()
+                .map(|(key, value)| KeyValue {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+        };
         let r: CreateExperimentResponse = self
-            .post(
-                "experiments/create",
-                &CreateExperimentRequest { name },
-                Idempotency::CreatesResource,
-            )
+            .client
+            .post("experiments/create", &body, Idempotency::CreatesResource)
             .await?;
         Ok(r.experiment_id)
+    }
+
+    async fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        // A second delete is refused (no active experiment of that id): sent once.
+        let body = ExperimentIdRequest { experiment_id };
+        self.send("experiments/delete", &body, Idempotency::CreatesResource)
+            .await
+    }
+
+    async fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        let body = ExperimentIdRequest { experiment_id };
+        self.send("experiments/restore", &body, Idempotency::CreatesResource)
+            .await
+    }
+
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        // Renaming a deleted experiment is INVALID_STATE, a 500: never resent blindly.
+        let body = RenameExperimentRequest {
+            experiment_id,
+            new_name,
+        };
+        self.send("experiments/update", &body, Idempotency::CreatesResource)
+            .await
+    }
+
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
+        let body = ExperimentTagRequest {
+            experiment_id,
+            key,
+            value: Some(value),
+        };
+        self.send("experiments/set-experiment-tag", &body, Idempotency::Safe)
+            .await
+    }
+
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
+        let body = ExperimentTagRequest {
+            experiment_id,
+            key,
+            value: None,
+        };
+        self.send(
+            "experiments/delete-experiment-tag",
+            &body,
+            Idempotency::CreatesResource,
+        )
+        .await
     }
 
     async fn create_run(&self, request: &CreateRun) -> Result<RunInfo> {
@@ -405,25 +169,42 @@ impl Store for RestStore {
             tags: request.tags.iter().map(KeyValue::from).collect(),
         };
         let r: RunResponse = self
+            .client
             .post("runs/create", &body, Idempotency::CreatesResource)
             .await?;
         Ok(Run::from(r.run).info)
     }
 
-    async fn update_run(
-        &self,
-        run_id: &str,
-        status: RunStatus,
-        end_time: Option<i64>,
-    ) -> Result<()> {
+    async fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<()> {
         let body = UpdateRunRequest {
             run_id,
             run_uuid: run_id,
-            status: status.as_str(),
-            end_time,
+            status: update.status.map(RunStatus::as_str),
+            end_time: update.end_time,
+            run_name: update.run_name.as_deref(),
         };
-        let _: serde_json::Value = self.post("runs/update", &body, Idempotency::Safe).await?;
+        let _: serde_json::Value = self
+            .client
+            .post("runs/update", &body, Idempotency::Safe)
+            .await?;
         Ok(())
+    }
+
+    async fn delete_run(&self, run_id: &str) -> Result<()> {
+        let body = RunIdRequest { run_id };
+        self.send("runs/delete", &body, Idempotency::Safe).await
+    }
+
+    async fn restore_run(&self, run_id: &str) -> Result<()> {
+        let body = RunIdRequest { run_id };
+        self.send("runs/restore", &body, Idempotency::Safe).await
+    }
+
+    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        // A second delete finds no tag: sent once.
+        let body = DeleteTagRequest { run_id, key };
+        self.send("runs/delete-tag", &body, Idempotency::CreatesResource)
+            .await
     }
 
     async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
@@ -434,26 +215,27 @@ impl Store for RestStore {
             tags: batch.tags.iter().map(KeyValue::from).collect(),
         };
         let _: serde_json::Value = self
+            .client
             .post("runs/log-batch", &body, Idempotency::Safe)
             .await?;
         Ok(())
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {
-        let r: RunResponse = self.get("runs/get", &[("run_id", run_id)]).await?;
+        let r: RunResponse = self.client.get("runs/get", &[("run_id", run_id)]).await?;
         Ok(r.run.into())
     }
 
     async fn search_runs(&self, r: &SearchRunsRequest) -> Result<Page<Run>> {
-        self.search_runs_rest(r).await
+        search::search_runs(&self.client, r).await
     }
 
     async fn search_experiments(&self, r: &SearchExperimentsRequest) -> Result<Page<Experiment>> {
-        self.search_experiments_rest(r).await
+        search::search_experiments(&self.client, r).await
     }
 
     async fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
-        self.metric_history_rest(run_id, key).await
+        search::metric_history(&self.client, run_id, key).await
     }
 
     async fn log_artifact(
@@ -462,12 +244,11 @@ impl Store for RestStore {
         local: &std::path::Path,
         artifact_path: &str,
     ) -> Result<()> {
-        self.upload_artifact(artifact_uri, local, artifact_path)
-            .await
+        artifacts::upload(&self.client, artifact_uri, local, artifact_path).await
     }
 
     async fn list_artifacts(&self, artifact_uri: &str, path: &str) -> Result<Vec<FileInfo>> {
-        self.list_artifacts_rest(artifact_uri, path).await
+        artifacts::list(&self.client, artifact_uri, path).await
     }
 
     async fn download_artifact(
@@ -476,11 +257,11 @@ impl Store for RestStore {
         path: &str,
         dest: &std::path::Path,
     ) -> Result<()> {
-        self.download_artifact_rest(artifact_uri, path, dest).await
+        artifacts::download(&self.client, artifact_uri, path, dest).await
     }
 
     fn location(&self) -> String {
-        self.shown.clone()
+        self.client.shown.clone()
     }
 
     fn ui_base(&self) -> Option<String> {
@@ -492,7 +273,7 @@ impl Store for RestStore {
     }
 
     fn max_concurrent(&self) -> usize {
-        self.concurrency.unwrap_or(if self.http.far() {
+        self.concurrency.unwrap_or(if self.client.http.far() {
             config::DEFAULT_HTTP_CONCURRENCY_FAR
         } else {
             config::DEFAULT_HTTP_CONCURRENCY_NEAR
@@ -501,19 +282,6 @@ impl Store for RestStore {
 
     async fn ping(&self) -> Result<()> {
         // One attempt, no retries: the sender probes a server it believes down.
-        let url = self.endpoint("experiments/get-by-name")?;
-        let probe = self.attempt(Method::GET, &url, &[("experiment_name", "Default")], None);
-        match tokio::time::timeout(self.settings.timeout.min(Duration::from_secs(10)), probe).await
-        {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(a)) => match a.failure {
-                Failure::Status(s) if !is_retry_status(s) => Ok(()),
-                _ => Err(a.error),
-            },
-            Err(_) => Err(Error::Transport {
-                url: self.shown_url("experiments/get-by-name"),
-                message: "no answer".into(),
-            }),
-        }
+        self.client.ping().await
     }
 }

@@ -9,13 +9,17 @@ use backon::ExponentialBuilder;
 use crate::base::config::HttpSettings;
 use crate::base::error::RETRY_CODES;
 
-/// Whether a request may be sent twice without creating something twice.
+/// Whether a request may be sent twice without creating something twice, or failing the
+/// second time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Idempotency {
-    /// Log-batch, update, get: resending is harmless.
+    /// Log-batch, update, get, deleting and restoring a run, setting an experiment tag:
+    /// resending is harmless.
     Safe,
-    /// Run and experiment creation: resent only when the server surely did not act on it
-    /// (connection refused, 408, 429).
+    /// Run and experiment creation, and what a second time refuses (deleting or restoring an
+    /// experiment, deleting a tag) or answers with a 500 (renaming a deleted experiment is
+    /// `INVALID_STATE`): resent only when the server surely did not act on it (connection
+    /// refused, 408, 429).
     CreatesResource,
 }
 
@@ -28,16 +32,32 @@ pub(crate) enum Failure {
     Transport,
     /// The server answered with this status.
     Status(u16),
+    /// The server could not get a database connection in time (SQLAlchemy's pool, answered
+    /// by MLflow as a 400 `BAD_REQUEST` "QueuePool limit ... reached"). MLflow rolls the
+    /// request's session back, so it did nothing: resending is safe, even for a creation,
+    /// and a fleet under load recovers instead of losing what it was sent.
+    PoolExhausted,
 }
 
 /// Whether to try again after `failure`.
 pub(crate) fn should_retry(failure: Failure, idempotency: Idempotency) -> bool {
     match (failure, idempotency) {
-        (Failure::Connect, _) => true,
+        (Failure::Connect | Failure::PoolExhausted, _) => true,
         (Failure::Transport, Idempotency::Safe) => true,
         (Failure::Transport, Idempotency::CreatesResource) => false,
         (Failure::Status(s), Idempotency::Safe) => RETRY_CODES.contains(&s),
         (Failure::Status(s), Idempotency::CreatesResource) => s == 408 || s == 429,
+    }
+}
+
+/// What an error answer with `status` and `body` means for the retry decision.
+pub(crate) fn failure_of(status: u16, body: &[u8]) -> Failure {
+    // SQLAlchemy's pool timeout message; MLflow passes it through as the error's message.
+    const POOL_TIMEOUT: &[u8] = b"QueuePool limit";
+    if status == 400 && body.windows(POOL_TIMEOUT.len()).any(|w| w == POOL_TIMEOUT) {
+        Failure::PoolExhausted
+    } else {
+        Failure::Status(status)
     }
 }
 
@@ -81,6 +101,16 @@ mod tests {
         assert!(should_retry(Transport, Safe));
         assert!(!should_retry(Status(400), Safe));
         assert!(!should_retry(Status(404), Safe));
+        assert!(should_retry(PoolExhausted, CreatesResource));
+    }
+
+    #[test]
+    fn a_server_out_of_database_connections_is_told_from_other_refusals() {
+        let pool = br#"{"error_code": "BAD_REQUEST", "message": "QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"}"#;
+        assert_eq!(failure_of(400, pool), Failure::PoolExhausted);
+        let bad = br#"{"error_code": "INVALID_PARAMETER_VALUE", "message": "Invalid value"}"#;
+        assert_eq!(failure_of(400, bad), Failure::Status(400));
+        assert_eq!(failure_of(500, pool), Failure::Status(500));
     }
 
     #[test]

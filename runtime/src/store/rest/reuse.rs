@@ -19,11 +19,11 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::base::config;
+use crate::base::env;
 use crate::base::error::{Error, Result};
 
 /// Environment variable fixing connection reuse: `true`, `false` or `auto` (the default).
-pub const KEEP_ALIVE_ENV: &str = "MLFLOW_RS_HTTP_KEEPALIVE";
+pub const KEEP_ALIVE_ENV: &str = env::HTTP_KEEPALIVE;
 
 /// A server at least this many round-trip milliseconds away gets kept-alive connections.
 pub const FAR: Duration = Duration::from_millis(20);
@@ -71,7 +71,7 @@ enum Policy {
 }
 
 fn policy(url: &Url) -> Result<Policy> {
-    let asked = match config::env_nonempty(KEEP_ALIVE_ENV) {
+    let asked = match env::nonempty(KEEP_ALIVE_ENV) {
         None => Policy::Auto,
         Some(v) => match v.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Policy::Always,
@@ -281,7 +281,7 @@ mod tests {
         let https = Url::parse("https://example.invalid/").unwrap();
         let http = Url::parse("http://example.invalid/").unwrap();
         // Only when the variable is not set in this process's environment.
-        if config::env_nonempty(KEEP_ALIVE_ENV).is_none() {
+        if env::nonempty(KEEP_ALIVE_ENV).is_none() {
             assert_eq!(policy(&https).unwrap(), Policy::Always);
             assert_eq!(policy(&http).unwrap(), Policy::Auto);
         }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::RestStore;
+use super::client::ApiClient;
 use super::retry::Idempotency;
 use super::wire::{ExperimentJson, MetricJson, RunJson};
 use crate::base::error::Result;
@@ -54,58 +54,60 @@ struct HistoryAnswer {
     next_page_token: Option<String>,
 }
 
-impl RestStore {
-    pub(super) async fn search_runs_rest(&self, r: &SearchRunsRequest) -> Result<Page<Run>> {
-        let body = SearchRunsBody {
-            experiment_ids: &r.experiment_ids,
-            filter: &r.filter,
-            run_view_type: r.view.as_str(),
-            max_results: r.max_results,
-            order_by: &r.order_by,
-            page_token: r.page_token.as_deref(),
-        };
-        // A search changes nothing: resending it is harmless.
-        let a: SearchRunsAnswer = self.post("runs/search", &body, Idempotency::Safe).await?;
-        Ok(Page {
-            items: a.runs.into_iter().map(Run::from).collect(),
-            next_page_token: a.next_page_token.filter(|t| !t.is_empty()),
-        })
-    }
+pub(super) async fn search_runs(store: &ApiClient, r: &SearchRunsRequest) -> Result<Page<Run>> {
+    let body = SearchRunsBody {
+        experiment_ids: &r.experiment_ids,
+        filter: &r.filter,
+        run_view_type: r.view.as_str(),
+        max_results: r.max_results,
+        order_by: &r.order_by,
+        page_token: r.page_token.as_deref(),
+    };
+    // A search changes nothing: resending it is harmless.
+    let a: SearchRunsAnswer = store.post("runs/search", &body, Idempotency::Safe).await?;
+    Ok(Page {
+        items: a.runs.into_iter().map(Run::from).collect(),
+        next_page_token: a.next_page_token.filter(|t| !t.is_empty()),
+    })
+}
 
-    pub(super) async fn search_experiments_rest(
-        &self,
-        r: &SearchExperimentsRequest,
-    ) -> Result<Page<Experiment>> {
-        let body = SearchExperimentsBody {
-            filter: &r.filter,
-            view_type: r.view.as_str(),
-            max_results: r.max_results,
-            order_by: &r.order_by,
-            page_token: r.page_token.as_deref(),
-        };
-        let a: SearchExperimentsAnswer = self
-            .post("experiments/search", &body, Idempotency::Safe)
-            .await?;
-        Ok(Page {
-            items: a.experiments.into_iter().map(Experiment::from).collect(),
-            next_page_token: a.next_page_token.filter(|t| !t.is_empty()),
-        })
-    }
+pub(super) async fn search_experiments(
+    store: &ApiClient,
+    r: &SearchExperimentsRequest,
+) -> Result<Page<Experiment>> {
+    let body = SearchExperimentsBody {
+        filter: &r.filter,
+        view_type: r.view.as_str(),
+        max_results: r.max_results,
+        order_by: &r.order_by,
+        page_token: r.page_token.as_deref(),
+    };
+    let a: SearchExperimentsAnswer = store
+        .post("experiments/search", &body, Idempotency::Safe)
+        .await?;
+    Ok(Page {
+        items: a.experiments.into_iter().map(Experiment::from).collect(),
+        next_page_token: a.next_page_token.filter(|t| !t.is_empty()),
+    })
+}
 
-    pub(super) async fn metric_history_rest(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![("run_id", run_id), ("metric_key", key)];
-            if let Some(t) = token.as_deref() {
-                query.push(("page_token", t));
-            }
-            let a: HistoryAnswer = self.get("metrics/get-history", &query).await?;
-            out.extend(a.metrics.into_iter().map(Metric::from));
-            match a.next_page_token.filter(|t| !t.is_empty()) {
-                Some(t) => token = Some(t),
-                None => return Ok(out),
-            }
+pub(super) async fn metric_history(
+    store: &ApiClient,
+    run_id: &str,
+    key: &str,
+) -> Result<Vec<Metric>> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut query = vec![("run_id", run_id), ("metric_key", key)];
+        if let Some(t) = token.as_deref() {
+            query.push(("page_token", t));
+        }
+        let a: HistoryAnswer = store.get("metrics/get-history", &query).await?;
+        out.extend(a.metrics.into_iter().map(Metric::from));
+        match a.next_page_token.filter(|t| !t.is_empty()) {
+            Some(t) => token = Some(t),
+            None => return Ok(out),
         }
     }
 }

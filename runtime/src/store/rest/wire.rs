@@ -87,6 +87,45 @@ impl From<MetricJson> for Metric {
 #[derive(Serialize)]
 pub(crate) struct CreateExperimentRequest<'a> {
     pub(crate) name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) artifact_location: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tags: Vec<KeyValue>,
+}
+
+/// `experiments/delete` and `experiments/restore`.
+#[derive(Serialize)]
+pub(crate) struct ExperimentIdRequest<'a> {
+    pub(crate) experiment_id: &'a str,
+}
+
+/// `experiments/update`.
+#[derive(Serialize)]
+pub(crate) struct RenameExperimentRequest<'a> {
+    pub(crate) experiment_id: &'a str,
+    pub(crate) new_name: &'a str,
+}
+
+/// `experiments/set-experiment-tag` (with a value) and `experiments/delete-experiment-tag`.
+#[derive(Serialize)]
+pub(crate) struct ExperimentTagRequest<'a> {
+    pub(crate) experiment_id: &'a str,
+    pub(crate) key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) value: Option<&'a str>,
+}
+
+/// `runs/delete` and `runs/restore`.
+#[derive(Serialize)]
+pub(crate) struct RunIdRequest<'a> {
+    pub(crate) run_id: &'a str,
+}
+
+/// `runs/delete-tag`.
+#[derive(Serialize)]
+pub(crate) struct DeleteTagRequest<'a> {
+    pub(crate) run_id: &'a str,
+    pub(crate) key: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +141,12 @@ pub(crate) struct ExperimentJson {
     artifact_location: String,
     #[serde(default)]
     lifecycle_stage: String,
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    creation_time: Option<i64>,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    last_update_time: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -111,12 +156,13 @@ pub(crate) struct GetExperimentResponse {
 
 impl From<ExperimentJson> for Experiment {
     fn from(e: ExperimentJson) -> Self {
-        Experiment {
-            experiment_id: e.experiment_id,
-            name: e.name,
-            artifact_location: e.artifact_location,
-            lifecycle_stage: e.lifecycle_stage,
-        }
+        let mut experiment = Experiment::new(e.experiment_id, e.name);
+        experiment.artifact_location = e.artifact_location;
+        experiment.lifecycle_stage = e.lifecycle_stage;
+        experiment.tags = e.tags.into_iter().map(|t| (t.key, t.value)).collect();
+        experiment.creation_time = e.creation_time;
+        experiment.last_update_time = e.last_update_time;
+        experiment
     }
 }
 
@@ -133,9 +179,12 @@ pub(crate) struct CreateRunRequest<'a> {
 pub(crate) struct UpdateRunRequest<'a> {
     pub(crate) run_id: &'a str,
     pub(crate) run_uuid: &'a str,
-    pub(crate) status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) status: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) end_time: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) run_name: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -273,6 +322,23 @@ mod tests {
         assert!(body.contains(r#""value":"-Infinity""#), "{body}");
         assert!(body.contains(r#""value":0.5"#), "{body}");
         assert!(!body.contains("null"), "{body}");
+    }
+
+    #[test]
+    fn experiments_carry_tags_and_times() {
+        let e: GetExperimentResponse = serde_json::from_str(
+            r#"{"experiment":{"experiment_id":"3","name":"x","artifact_location":"a","lifecycle_stage":"active","last_update_time":"5","creation_time":4,"tags":[{"key":"team","value":"vision"}]}}"#,
+        )
+        .unwrap();
+        let e = Experiment::from(e.experiment);
+        assert_eq!(e.tag("team"), Some("vision"));
+        assert_eq!((e.creation_time, e.last_update_time), (Some(4), Some(5)));
+        let bare: GetExperimentResponse =
+            serde_json::from_str(r#"{"experiment":{"experiment_id":"0","name":"Default"}}"#)
+                .unwrap();
+        let bare = Experiment::from(bare.experiment);
+        assert!(bare.tags.is_empty());
+        assert_eq!(bare.creation_time, None);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use rusqlite::{ToSql, Transaction, params, params_from_iter};
 
-use super::ctx::Ctx;
+use super::file::DbFile;
 use super::metrics::{self, Stored};
 use super::runs::{self, RUN_NAME_TAG};
 use crate::base::error::Error;
@@ -21,20 +21,20 @@ const MAX_TAG_VALUE: usize = 8000;
 /// different value; everything else in the batch is stored either way.
 pub(super) fn log(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     run_id: &str,
     batch: &Batch,
 ) -> Result<Vec<Error>, Error> {
-    runs::check_active(tx, ctx, run_id)?;
-    let refused = insert_params(tx, ctx, run_id, batch)?;
-    insert_metrics(tx, ctx, run_id, batch)?;
-    upsert_tags(tx, ctx, run_id, &batch.tags)?;
+    runs::check_active(tx, db, run_id)?;
+    let refused = insert_params(tx, db, run_id, batch)?;
+    insert_metrics(tx, db, run_id, batch)?;
+    upsert_tags(tx, db, run_id, &batch.tags)?;
     Ok(refused)
 }
 
 fn insert_params(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     run_id: &str,
     batch: &Batch,
 ) -> Result<Vec<Error>, Error> {
@@ -49,21 +49,21 @@ fn insert_params(
             "INSERT INTO params (key, value, run_uuid) VALUES (?1, ?2, ?3) \
              ON CONFLICT (key, run_uuid) DO NOTHING RETURNING 1",
         )
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     let mut existing = tx
         .prepare_cached("SELECT value FROM params WHERE key = ?1 AND run_uuid = ?2")
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     for param in &batch.params {
         let value = truncate(&param.value, MAX_PARAM_VALUE);
         let inserted = insert
             .exists(params![param.key, value, run_id])
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
         if inserted {
             continue;
         }
         let old: String = existing
             .query_row(params![param.key, run_id], |row| row.get(0))
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
         if old != value {
             refused.push(Error::ParamChanged {
                 key: param.key.clone(),
@@ -93,7 +93,7 @@ fn insert_metrics_sql(rows: usize) -> String {
 
 fn insert_metrics(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     run_id: &str,
     batch: &Batch,
 ) -> Result<(), Error> {
@@ -105,7 +105,7 @@ fn insert_metrics(
     let mut chunks = points.chunks_exact(ROWS_PER_INSERT);
     let mut insert_many = tx
         .prepare_cached(&INSERT_MANY_METRICS)
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     for chunk in chunks.by_ref() {
         let mut args: Vec<&dyn ToSql> = Vec::with_capacity(chunk.len() * 6);
         for p in chunk {
@@ -120,11 +120,11 @@ fn insert_metrics(
         }
         insert_many
             .execute(params_from_iter(args))
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
     }
     let mut insert = tx
         .prepare_cached(&insert_metrics_sql(1))
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     for p in chunks.remainder() {
         insert
             .execute(params![
@@ -135,7 +135,7 @@ fn insert_metrics(
                 p.step,
                 p.is_nan
             ])
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
     }
     // One statement per key: the stored latest point is replaced only by a newer one,
     // compared in SQL exactly as `Stored::is_newer_than` does.
@@ -148,7 +148,7 @@ fn insert_metrics(
              WHERE (excluded.step, excluded.timestamp, excluded.value) > \
              (latest_metrics.step, COALESCE(latest_metrics.timestamp, -1), latest_metrics.value)",
         )
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     for p in metrics::latest_per_key(&points).values() {
         latest
             .execute(params![
@@ -159,7 +159,7 @@ fn insert_metrics(
                 p.is_nan,
                 run_id
             ])
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
     }
     Ok(())
 }
@@ -168,7 +168,7 @@ fn insert_metrics(
 /// also renames the run, as MLflow does.
 pub(super) fn upsert_tags(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     run_id: &str,
     tags: &[RunTag],
 ) -> Result<(), Error> {
@@ -180,18 +180,18 @@ pub(super) fn upsert_tags(
             "INSERT INTO tags (key, value, run_uuid) VALUES (?1, ?2, ?3) \
              ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
         )
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     for tag in tags {
         let value = truncate(&tag.value, MAX_TAG_VALUE);
         upsert
             .execute(params![tag.key, value, run_id])
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
         if tag.key == RUN_NAME_TAG {
             tx.execute(
                 "UPDATE runs SET name = ?1 WHERE run_uuid = ?2",
                 params![value, run_id],
             )
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
         }
     }
     Ok(())

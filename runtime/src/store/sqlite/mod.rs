@@ -22,19 +22,22 @@ use rusqlite::{Connection, Transaction};
 
 use super::{BatchLimits, Store};
 use crate::base::error::Error;
-use crate::base::model::{Batch, CreateRun, Experiment, Metric, Run, RunInfo, RunStatus};
+use crate::base::model::{
+    Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
+};
 use crate::base::search::{Page, SearchExperimentsRequest, SearchRunsRequest};
 
 mod batch;
-mod ctx;
+mod deletion;
 mod experiments;
+mod file;
 mod metrics;
 mod runs;
 mod schema;
 mod search;
 mod tx;
 
-use ctx::Ctx;
+use file::DbFile;
 pub use schema::{KNOWN_HEADS, PINNED_HEAD};
 pub(crate) use tx::is_busy;
 
@@ -58,15 +61,15 @@ pub struct SqliteStore {
 
 struct Inner {
     conn: Mutex<Connection>,
-    ctx: Ctx,
+    db: DbFile,
 }
 
 impl fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteStore")
-            .field("uri", &self.inner.ctx.uri)
-            .field("artifact_root", &self.inner.ctx.artifact_root)
-            .field("schema_head", &self.inner.ctx.head)
+            .field("uri", &self.inner.db.uri)
+            .field("artifact_root", &self.inner.db.artifact_root)
+            .field("schema_head", &self.inner.db.head)
             .finish()
     }
 }
@@ -100,7 +103,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
-                ctx: Ctx {
+                db: DbFile {
                     path,
                     uri,
                     artifact_root,
@@ -113,47 +116,47 @@ impl SqliteStore {
 
     /// The alembic migration head recorded in the database.
     pub fn schema_head(&self) -> &str {
-        &self.inner.ctx.head
+        &self.inner.db.head
     }
 
     /// The absolute path of the database file.
     pub fn path(&self) -> &Path {
-        Path::new(&self.inner.ctx.path)
+        Path::new(&self.inner.db.path)
     }
 
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnMut(&Transaction<'_>, &Ctx) -> Result<T, Error> + Send + 'static,
+        f: impl FnMut(&Transaction<'_>, &DbFile) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        self.blocking(move |conn, ctx| {
+        self.blocking(move |conn, db| {
             let mut f = f;
-            tx::write(conn, &ctx.path, |tx| f(tx, ctx))
+            tx::write(conn, &db.path, |tx| f(tx, db))
         })
         .await
     }
 
     async fn read<T: Send + 'static>(
         &self,
-        f: impl FnMut(&Transaction<'_>, &Ctx) -> Result<T, Error> + Send + 'static,
+        f: impl FnMut(&Transaction<'_>, &DbFile) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
-        self.blocking(move |conn, ctx| {
+        self.blocking(move |conn, db| {
             let mut f = f;
-            tx::read(conn, &ctx.path, |tx| f(tx, ctx))
+            tx::read(conn, &db.path, |tx| f(tx, db))
         })
         .await
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection, &Ctx) -> Result<T, Error> + Send + 'static,
+        f: impl FnOnce(&mut Connection, &DbFile) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let inner = Arc::clone(&self.inner);
-        let path = inner.ctx.path.clone();
+        let path = inner.db.path.clone();
         tokio::task::spawn_blocking(move || {
             // A panic while the lock was held cannot leave a transaction open: rusqlite's
             // `Transaction` rolls back on drop, so the connection is still sound.
             let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut conn, &inner.ctx)
+            f(&mut conn, &inner.db)
         })
         .await
         .map_err(|e| Error::Sqlite {
@@ -172,8 +175,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, Error> {
-    std::path::absolute(path)
-        .map_err(|e| Error::Config(format!("cannot resolve path {}: {e}", path.display())))
+    std::path::absolute(path).map_err(|e| Error::io("database path", path, e))
 }
 
 fn utf8(path: &Path) -> Result<&str, Error> {
@@ -196,19 +198,72 @@ fn now_millis() -> i64 {
 impl Store for SqliteStore {
     async fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>, Error> {
         let name = name.to_owned();
-        self.read(move |tx, ctx| experiments::by_name(tx, ctx, &name))
+        self.read(move |tx, db| experiments::by_name(tx, db, &name))
             .await
     }
 
     async fn get_experiment(&self, experiment_id: &str) -> Result<Option<Experiment>, Error> {
         let id = experiment_id.to_owned();
-        self.read(move |tx, ctx| experiments::by_id(tx, ctx, &id))
+        self.read(move |tx, db| experiments::by_id(tx, db, &id))
             .await
     }
 
-    async fn create_experiment(&self, name: &str) -> Result<String, Error> {
-        let name = name.to_owned();
-        self.write(move |tx, ctx| experiments::create(tx, ctx, &name, now_millis()))
+    async fn create_experiment_with(&self, experiment: &NewExperiment) -> Result<String, Error> {
+        let experiment = experiment.clone();
+        self.write(move |tx, db| experiments::create(tx, db, &experiment, now_millis()))
+            .await
+    }
+
+    async fn delete_experiment(&self, experiment_id: &str) -> Result<(), Error> {
+        let id = experiment_id.to_owned();
+        self.write(move |tx, db| experiments::delete(tx, db, &id, now_millis()))
+            .await
+    }
+
+    async fn restore_experiment(&self, experiment_id: &str) -> Result<(), Error> {
+        let id = experiment_id.to_owned();
+        self.write(move |tx, db| experiments::restore(tx, db, &id, now_millis()))
+            .await
+    }
+
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<(), Error> {
+        let (id, name) = (experiment_id.to_owned(), new_name.to_owned());
+        self.write(move |tx, db| experiments::rename(tx, db, &id, &name, now_millis()))
+            .await
+    }
+
+    async fn set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        let (id, key, value) = (experiment_id.to_owned(), key.to_owned(), value.to_owned());
+        self.write(move |tx, db| experiments::set_tag(tx, db, &id, &key, &value))
+            .await
+    }
+
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<(), Error> {
+        let (id, key) = (experiment_id.to_owned(), key.to_owned());
+        self.write(move |tx, db| experiments::delete_tag(tx, db, &id, &key))
+            .await
+    }
+
+    async fn delete_run(&self, run_id: &str) -> Result<(), Error> {
+        let run_id = run_id.to_owned();
+        self.write(move |tx, db| runs::delete(tx, db, &run_id, now_millis()))
+            .await
+    }
+
+    async fn restore_run(&self, run_id: &str) -> Result<(), Error> {
+        let run_id = run_id.to_owned();
+        self.write(move |tx, db| runs::restore(tx, db, &run_id))
+            .await
+    }
+
+    async fn delete_tag(&self, run_id: &str, key: &str) -> Result<(), Error> {
+        let (run_id, key) = (run_id.to_owned(), key.to_owned());
+        self.write(move |tx, db| runs::delete_tag(tx, db, &run_id, &key))
             .await
     }
 
@@ -218,18 +273,14 @@ impl Store for SqliteStore {
             .run_id
             .clone()
             .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-        self.write(move |tx, ctx| runs::create(tx, ctx, &request, &run_id))
+        self.write(move |tx, db| runs::create(tx, db, &request, &run_id))
             .await
     }
 
-    async fn update_run(
-        &self,
-        run_id: &str,
-        status: RunStatus,
-        end_time: Option<i64>,
-    ) -> Result<(), Error> {
+    async fn update_run(&self, run_id: &str, update: &RunUpdate) -> Result<(), Error> {
         let run_id = run_id.to_owned();
-        self.write(move |tx, ctx| runs::update(tx, ctx, &run_id, status, end_time))
+        let update = update.clone();
+        self.write(move |tx, db| runs::update(tx, db, &run_id, &update))
             .await
     }
 
@@ -244,7 +295,7 @@ impl Store for SqliteStore {
         let run_id = run_id.to_owned();
         let batch = batch.clone();
         let mut refused = self
-            .write(move |tx, ctx| batch::log(tx, ctx, &run_id, &batch))
+            .write(move |tx, db| batch::log(tx, db, &run_id, &batch))
             .await?;
         match refused.len() {
             0 => Ok(()),
@@ -255,7 +306,7 @@ impl Store for SqliteStore {
 
     async fn get_run(&self, run_id: &str) -> Result<Run, Error> {
         let run_id = run_id.to_owned();
-        self.read(move |tx, ctx| runs::get(tx, ctx, &run_id)).await
+        self.read(move |tx, db| runs::get(tx, db, &run_id)).await
     }
 
     async fn search_runs(&self, r: &SearchRunsRequest) -> Result<Page<Run>, Error> {
@@ -282,7 +333,7 @@ impl Store for SqliteStore {
     }
 
     fn location(&self) -> String {
-        self.inner.ctx.uri.clone()
+        self.inner.db.uri.clone()
     }
 }
 

@@ -1,11 +1,13 @@
-//! Runs: creation, status updates and reading a run back.
+//! Runs: creation, status updates, deleting and restoring, deleting a tag, reading a run
+//! back.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::ctx::Ctx;
-use super::{batch, experiments, metrics};
+use super::file::DbFile;
+use super::{batch, deletion, experiments, metrics};
 use crate::base::error::Error;
-use crate::base::model::{CreateRun, Metric, Param, Run, RunInfo, RunStatus, RunTag};
+use crate::base::model::{CreateRun, Metric, Param, Run, RunInfo, RunStatus, RunTag, RunUpdate};
+use crate::base::run_names::random_run_name;
 
 /// The tag holding a run's name; MLflow keeps it equal to `runs.name`.
 pub(super) const RUN_NAME_TAG: &str = "mlflow.runName";
@@ -13,12 +15,12 @@ pub(super) const RUN_NAME_TAG: &str = "mlflow.runName";
 /// Creates a run with status RUNNING, the way MLflow's `SqlAlchemyStore.create_run` does.
 pub(super) fn create(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     request: &CreateRun,
     run_id: &str,
 ) -> Result<RunInfo, Error> {
     validate_run_id(run_id)?;
-    let experiment = experiments::by_id(tx, ctx, &request.experiment_id)?.ok_or_else(|| {
+    let experiment = experiments::row_by_id(tx, db, &request.experiment_id)?.ok_or_else(|| {
         Error::api(
             404,
             "RESOURCE_DOES_NOT_EXIST",
@@ -52,7 +54,7 @@ pub(super) fn create(
     }
     let run_name = match (request.run_name.as_str(), name_tag) {
         ("", Some(tag)) => tag.value.clone(),
-        ("", None) => format!("run-{}", &run_id[..run_id.len().min(8)]),
+        ("", None) => random_run_name(),
         (name, _) => name.to_owned(),
     };
     let artifact_uri = format!(
@@ -62,7 +64,7 @@ pub(super) fn create(
     let experiment_id: i64 = experiment
         .experiment_id
         .parse()
-        .map_err(|_| ctx.corrupt("experiment id is not an integer"))?;
+        .map_err(|_| db.corrupt("experiment id is not an integer"))?;
     let inserted = tx.execute(
         "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, \
          status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, \
@@ -86,7 +88,7 @@ pub(super) fn create(
                 format!("Run with id={run_id} already exists"),
             ));
         }
-        Err(e) => return Err(ctx.err(e)),
+        Err(e) => return Err(db.err(e)),
     }
     let mut tags = request.tags.clone();
     if name_tag.is_none() {
@@ -95,7 +97,7 @@ pub(super) fn create(
             value: run_name.clone(),
         });
     }
-    batch::upsert_tags(tx, ctx, run_id, &tags)?;
+    batch::upsert_tags(tx, db, run_id, &tags)?;
     Ok(RunInfo {
         run_id: run_id.to_owned(),
         experiment_id: experiment.experiment_id,
@@ -128,7 +130,7 @@ fn validate_run_id(run_id: &str) -> Result<(), Error> {
 }
 
 /// Fails unless the run exists and is active, as every MLflow write does.
-pub(super) fn check_active(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Result<(), Error> {
+pub(super) fn check_active(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<(), Error> {
     let stage: Option<Option<String>> = tx
         .query_row(
             "SELECT lifecycle_stage FROM runs WHERE run_uuid = ?1",
@@ -136,7 +138,7 @@ pub(super) fn check_active(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Res
             |row| row.get(0),
         )
         .optional()
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     match stage {
         None => Err(not_found(run_id)),
         Some(Some(stage)) if stage != "active" => Err(Error::api(
@@ -146,6 +148,72 @@ pub(super) fn check_active(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Res
         )),
         Some(_) => Ok(()),
     }
+}
+
+/// `runs/delete`: the run marked deleted, with `deleted_time`, whatever its stage (as
+/// MLflow's `delete_run`, which does not check it).
+pub(super) fn delete(
+    tx: &Transaction<'_>,
+    db: &DbFile,
+    run_id: &str,
+    now: i64,
+) -> Result<(), Error> {
+    require(tx, db, run_id)?;
+    deletion::mark_run_deleted(tx, db, run_id, now)
+}
+
+/// `runs/restore`: the run active again and its `deleted_time` cleared, whatever its stage.
+pub(super) fn restore(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<(), Error> {
+    require(tx, db, run_id)?;
+    tx.execute(
+        "UPDATE runs SET lifecycle_stage = 'active', deleted_time = NULL WHERE run_uuid = ?1",
+        [run_id],
+    )
+    .map_err(|e| db.err(e))?;
+    Ok(())
+}
+
+/// `runs/delete-tag`: the run must be active and have the tag.
+pub(super) fn delete_tag(
+    tx: &Transaction<'_>,
+    db: &DbFile,
+    run_id: &str,
+    key: &str,
+) -> Result<(), Error> {
+    require(tx, db, run_id)?;
+    check_active(tx, db, run_id)?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM tags WHERE run_uuid = ?1 AND key = ?2",
+            params![run_id, key],
+        )
+        .map_err(|e| db.err(e))?;
+    if deleted == 0 {
+        return Err(Error::api(
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+            format!("No tag with name: {key} in run with id {run_id}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The run must exist; an empty id is refused as the server refuses it.
+fn require(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<(), Error> {
+    if run_id.is_empty() {
+        return Err(Error::api(
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "Missing value for required parameter 'run_id'.",
+        ));
+    }
+    let found = tx
+        .query_row("SELECT 1 FROM runs WHERE run_uuid = ?1", [run_id], |_| {
+            Ok(())
+        })
+        .optional()
+        .map_err(|e| db.err(e))?;
+    found.ok_or_else(|| not_found(run_id))
 }
 
 fn not_found(run_id: &str) -> Error {
@@ -159,22 +227,34 @@ fn not_found(run_id: &str) -> Error {
 /// Sets the status, and the end time when given.
 pub(super) fn update(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     run_id: &str,
-    status: RunStatus,
-    end_time: Option<i64>,
+    update: &RunUpdate,
 ) -> Result<(), Error> {
-    check_active(tx, ctx, run_id)?;
+    check_active(tx, db, run_id)?;
     tx.execute(
-        "UPDATE runs SET status = ?1, end_time = COALESCE(?2, end_time) WHERE run_uuid = ?3",
-        params![status.as_str(), end_time, run_id],
+        "UPDATE runs SET status = COALESCE(?1, status), end_time = COALESCE(?2, end_time) \
+         WHERE run_uuid = ?3",
+        params![
+            update.status.map(RunStatus::as_str),
+            update.end_time,
+            run_id
+        ],
     )
-    .map_err(|e| ctx.err(e))?;
+    .map_err(|e| db.err(e))?;
+    if let Some(name) = update.run_name.as_deref().filter(|n| !n.is_empty()) {
+        // As MLflow's SQL store: the name, and the mlflow.runName tag with it.
+        let tag = RunTag {
+            key: RUN_NAME_TAG.to_owned(),
+            value: name.to_owned(),
+        };
+        super::batch::upsert_tags(tx, db, run_id, &[tag])?;
+    }
     Ok(())
 }
 
 /// Reads a run with its latest metrics, params and tags (each sorted by key).
-pub(super) fn get(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Result<Run, Error> {
+pub(super) fn get(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<Run, Error> {
     let info = tx
         .query_row(
             "SELECT run_uuid, experiment_id, name, user_id, status, start_time, end_time, \
@@ -203,17 +283,17 @@ pub(super) fn get(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Result<Run, 
             },
         )
         .optional()
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     let Some((mut info, status)) = info else {
         return Err(not_found(run_id));
     };
     let status = status.unwrap_or_default();
     info.status = RunStatus::parse(&status)
-        .ok_or_else(|| ctx.corrupt(&format!("run {run_id} has unknown status {status:?}")))?;
+        .ok_or_else(|| db.corrupt(&format!("run {run_id} has unknown status {status:?}")))?;
 
     let metrics = query(
         tx,
-        ctx,
+        db,
         "SELECT key, value, timestamp, step, is_nan FROM latest_metrics WHERE run_uuid = ?1 \
          ORDER BY key",
         run_id,
@@ -228,7 +308,7 @@ pub(super) fn get(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Result<Run, 
     )?;
     let params = query(
         tx,
-        ctx,
+        db,
         "SELECT key, value FROM params WHERE run_uuid = ?1 ORDER BY key",
         run_id,
         |row| {
@@ -240,7 +320,7 @@ pub(super) fn get(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Result<Run, 
     )?;
     let tags = query(
         tx,
-        ctx,
+        db,
         "SELECT key, value FROM tags WHERE run_uuid = ?1 ORDER BY key",
         run_id,
         |row| {
@@ -260,13 +340,13 @@ pub(super) fn get(tx: &Transaction<'_>, ctx: &Ctx, run_id: &str) -> Result<Run, 
 
 fn query<T>(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     sql: &str,
     run_id: &str,
     map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<T>, Error> {
-    let mut stmt = tx.prepare_cached(sql).map_err(|e| ctx.err(e))?;
-    let rows = stmt.query_map([run_id], map).map_err(|e| ctx.err(e))?;
+    let mut stmt = tx.prepare_cached(sql).map_err(|e| db.err(e))?;
+    let rows = stmt.query_map([run_id], map).map_err(|e| db.err(e))?;
     rows.collect::<rusqlite::Result<Vec<T>>>()
-        .map_err(|e| ctx.err(e))
+        .map_err(|e| db.err(e))
 }

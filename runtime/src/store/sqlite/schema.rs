@@ -52,8 +52,10 @@ const WRITTEN_COLUMNS: &[(&str, &[&str])] = &[
             "lifecycle_stage",
             "artifact_uri",
             "experiment_id",
+            "deleted_time",
         ],
     ),
+    ("experiment_tags", &["key", "value", "experiment_id"]),
     ("tags", &["key", "value", "run_uuid"]),
     ("params", &["key", "value", "run_uuid"]),
     (

@@ -13,11 +13,11 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{Transaction, params_from_iter};
 
-use super::ctx::Ctx;
+use super::file::DbFile;
 use super::{SqliteStore, experiments, metrics, runs};
 use crate::base::error::Error;
 use crate::base::filter::{
-    self, Clause, Grammar, KeyType, Op, OrderBy, Value, invalid, parse_filter_for,
+    self, Clause, CompareOp, Grammar, KeyType, OrderBy, Value, invalid, parse_filter_for,
     parse_order_by_list,
 };
 use crate::base::model::{Experiment, Metric, Run};
@@ -29,7 +29,7 @@ impl SqliteStore {
         request: &SearchRunsRequest,
     ) -> Result<Page<Run>, Error> {
         let query = RunQuery::build(request)?;
-        self.read(move |tx, ctx| query.run(tx, ctx)).await
+        self.read(move |tx, db| query.run(tx, db)).await
     }
 
     pub(super) async fn search_experiments_sql(
@@ -41,7 +41,7 @@ impl SqliteStore {
         let order = parse_order_by_list(&request.order_by, Grammar::Experiments)?;
         check_page_size(request.max_results)?;
         let offset = parse_page_token(request.page_token.as_deref())?;
-        self.read(move |tx, ctx| experiments(tx, ctx, &request, &clauses, &order, offset))
+        self.read(move |tx, db| experiments(tx, db, &request, &clauses, &order, offset))
             .await
     }
 
@@ -51,15 +51,15 @@ impl SqliteStore {
         key: &str,
     ) -> Result<Vec<Metric>, Error> {
         let (run_id, key) = (run_id.to_owned(), key.to_owned());
-        self.read(move |tx, ctx| {
+        self.read(move |tx, db| {
             // Reading the run first gives the same not-found error as `get_run`.
-            runs::get(tx, ctx, &run_id)?;
+            runs::get(tx, db, &run_id)?;
             let mut stmt = tx
                 .prepare_cached(
                     "SELECT key, value, timestamp, step, is_nan FROM metrics \
                      WHERE run_uuid = ?1 AND key = ?2 ORDER BY timestamp, step, value",
                 )
-                .map_err(|e| ctx.err(e))?;
+                .map_err(|e| db.err(e))?;
             let rows = stmt
                 .query_map([&run_id, &key], |row| {
                     Ok(Metric {
@@ -69,9 +69,9 @@ impl SqliteStore {
                         step: row.get::<_, Option<i64>>(3)?.unwrap_or_default(),
                     })
                 })
-                .map_err(|e| ctx.err(e))?;
+                .map_err(|e| db.err(e))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
-                .map_err(|e| ctx.err(e))
+                .map_err(|e| db.err(e))
         })
         .await
     }
@@ -143,23 +143,23 @@ impl RunQuery {
         })
     }
 
-    fn run(&self, tx: &Transaction<'_>, ctx: &Ctx) -> Result<Page<Run>, Error> {
-        case_sensitive_like(tx, ctx)?;
+    fn run(&self, tx: &Transaction<'_>, db: &DbFile) -> Result<Page<Run>, Error> {
+        case_sensitive_like(tx, db)?;
         let mut args = self.args.clone();
         // One more than asked tells whether there is a next page.
         args.push(Sql::Integer(i64::from(self.max_results) + 1));
         args.push(Sql::Integer(i64::try_from(self.offset).unwrap_or(i64::MAX)));
-        let mut stmt = tx.prepare_cached(&self.sql).map_err(|e| ctx.err(e))?;
+        let mut stmt = tx.prepare_cached(&self.sql).map_err(|e| db.err(e))?;
         let mut ids = stmt
             .query_map(params_from_iter(args), |row| row.get::<_, String>(0))
-            .map_err(|e| ctx.err(e))?
+            .map_err(|e| db.err(e))?
             .collect::<rusqlite::Result<Vec<String>>>()
-            .map_err(|e| ctx.err(e))?;
+            .map_err(|e| db.err(e))?;
         let more = ids.len() > self.max_results as usize;
         ids.truncate(self.max_results as usize);
         let items = ids
             .iter()
-            .map(|id| runs::get(tx, ctx, id))
+            .map(|id| runs::get(tx, db, id))
             .collect::<Result<Vec<Run>, Error>>()?;
         Ok(Page {
             next_page_token: more.then(|| page_token(self.offset + u64::from(self.max_results))),
@@ -170,9 +170,9 @@ impl RunQuery {
 
 /// As MLflow's SQLite sessions: `LIKE` compares case. Connection-wide, and nothing else
 /// in this store uses `LIKE`.
-fn case_sensitive_like(tx: &Transaction<'_>, ctx: &Ctx) -> Result<(), Error> {
+fn case_sensitive_like(tx: &Transaction<'_>, db: &DbFile) -> Result<(), Error> {
     tx.execute_batch("PRAGMA case_sensitive_like = true")
-        .map_err(|e| ctx.err(e))
+        .map_err(|e| db.err(e))
 }
 
 fn placeholders(n: usize) -> String {
@@ -204,7 +204,7 @@ fn column(key: &str) -> &'static str {
 }
 
 /// `lhs <op> ?` for a plain comparison, pushing the value.
-fn compare(lhs: &str, op: Op, value: &Value, args: &mut Vec<Sql>) -> String {
+fn compare(lhs: &str, op: CompareOp, value: &Value, args: &mut Vec<Sql>) -> String {
     let push = |args: &mut Vec<Sql>, v: &Value| match v {
         Value::Number(f) => args.push(Sql::Real(*f)),
         Value::Int(i) => args.push(Sql::Integer(*i)),
@@ -212,13 +212,13 @@ fn compare(lhs: &str, op: Op, value: &Value, args: &mut Vec<Sql>) -> String {
         Value::List(_) | Value::None => {}
     };
     match (op, value) {
-        (Op::ILike, _) => {
+        (CompareOp::ILike, _) => {
             push(args, value);
             format!("lower({lhs}) LIKE lower(?)")
         }
-        (Op::In | Op::NotIn, Value::List(items)) => {
+        (CompareOp::In | CompareOp::NotIn, Value::List(items)) => {
             args.extend(items.iter().map(|s| Sql::Text(s.clone())));
-            let not = if op == Op::NotIn { "NOT " } else { "" };
+            let not = if op == CompareOp::NotIn { "NOT " } else { "" };
             format!("{lhs} {not}IN ({})", placeholders(items.len()))
         }
         _ => {
@@ -245,13 +245,13 @@ fn condition(c: &Clause, args: &mut Vec<Sql>) -> String {
     args.push(Sql::Text(c.key.clone()));
     let head = format!("SELECT 1 FROM {t} e WHERE e.run_uuid = runs.run_uuid AND e.key = ?");
     match c.op {
-        Op::IsNull => format!("NOT EXISTS ({head})"),
-        Op::IsNotNull => format!("EXISTS ({head})"),
+        CompareOp::IsNull => format!("NOT EXISTS ({head})"),
+        CompareOp::IsNotNull => format!("EXISTS ({head})"),
         _ => {
             let mut cmp = compare("e.value", c.op, &c.value, args);
             if c.key_type == KeyType::Metric {
                 // NaN is stored as 0 with is_nan: it only ever satisfies `!=`.
-                cmp = if c.op == Op::Ne {
+                cmp = if c.op == CompareOp::Ne {
                     format!("({cmp} OR e.is_nan = 1)")
                 } else {
                     format!("({cmp} AND e.is_nan = 0)")
@@ -335,13 +335,13 @@ fn parse_page_token(token: Option<&str>) -> Result<u64, Error> {
 
 fn experiments(
     tx: &Transaction<'_>,
-    ctx: &Ctx,
+    db: &DbFile,
     request: &SearchExperimentsRequest,
     clauses: &[Clause],
     order: &[OrderBy],
     offset: u64,
 ) -> Result<Page<Experiment>, Error> {
-    case_sensitive_like(tx, ctx)?;
+    case_sensitive_like(tx, db)?;
     let mut args: Vec<Sql> = Vec::new();
     let stages = request.view.stages();
     let mut wheres = vec![format!(
@@ -349,7 +349,7 @@ fn experiments(
         placeholders(stages.len())
     )];
     args.extend(stages.iter().map(|s| Sql::Text((*s).to_owned())));
-    if ctx.has_workspace {
+    if db.has_workspace {
         wheres.push("experiments.workspace = 'default'".into());
     }
     for c in clauses {
@@ -357,13 +357,15 @@ fn experiments(
             args.push(Sql::Text(c.key.clone()));
             let head = "SELECT 1 FROM experiment_tags e WHERE e.experiment_id = experiments.experiment_id AND e.key = ?";
             wheres.push(match c.op {
-                Op::IsNull => format!("NOT EXISTS ({head})"),
-                Op::IsNotNull => format!("EXISTS ({head})"),
+                CompareOp::IsNull => format!("NOT EXISTS ({head})"),
+                CompareOp::IsNotNull => format!("EXISTS ({head})"),
                 _ => format!(
                     "EXISTS ({head} AND {})",
                     compare("e.value", c.op, &c.value, &mut args)
                 ),
             });
+        } else if c.key == "experiment_id" {
+            wheres.push(experiment_id_condition(c, &mut args)?);
         } else {
             wheres.push(compare(
                 &format!("experiments.{}", c.key),
@@ -398,18 +400,52 @@ fn experiments(
         wheres.join(" AND "),
         order_sql.join(", ")
     );
-    let mut stmt = tx.prepare(&sql).map_err(|e| ctx.err(e))?;
+    let mut stmt = tx.prepare(&sql).map_err(|e| db.err(e))?;
     let mut items = stmt
         .query_map(params_from_iter(args), experiments::from_row)
-        .map_err(|e| ctx.err(e))?
+        .map_err(|e| db.err(e))?
         .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| db.err(e))?;
     let more = items.len() > request.max_results as usize;
     items.truncate(request.max_results as usize);
+    for e in &mut items {
+        experiments::load_tags(tx, db, e)?;
+    }
     Ok(Page {
         items,
         next_page_token: more.then(|| page_token(offset + u64::from(request.max_results))),
     })
+}
+
+/// `experiment_id` compared as the integer it is, each value parsed as MLflow's
+/// `_parse_experiment_id` does.
+fn experiment_id_condition(c: &Clause, args: &mut Vec<Sql>) -> Result<String, Error> {
+    let parse = |v: &str| {
+        v.trim().parse::<i64>().map(Sql::Integer).map_err(|_| {
+            invalid(format!(
+                "Invalid experiment ID '{v}'. Experiment ID must be a valid integer."
+            ))
+        })
+    };
+    match &c.value {
+        Value::List(items) => {
+            for v in items {
+                args.push(parse(v)?);
+            }
+            let not = if c.op == CompareOp::NotIn { "NOT " } else { "" };
+            Ok(format!(
+                "experiments.experiment_id {not}IN ({})",
+                placeholders(items.len())
+            ))
+        }
+        Value::Text(v) => {
+            args.push(parse(v)?);
+            Ok(format!("experiments.experiment_id {} ?", c.op.sql()))
+        }
+        other => Err(invalid(format!(
+            "Invalid value {other:?} for experiment_id"
+        ))),
+    }
 }
 
 #[cfg(test)]

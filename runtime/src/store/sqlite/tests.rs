@@ -5,7 +5,7 @@ use std::path::Path;
 use rusqlite::Connection;
 
 use super::*;
-use crate::base::model::{Metric, Param, RunTag};
+use crate::base::model::{Metric, Param, RunStatus, RunTag};
 
 fn open(dir: &Path) -> SqliteStore {
     SqliteStore::open(&dir.join("mlflow.db"), &dir.join("mlruns")).expect("open store")
@@ -141,7 +141,7 @@ async fn runs_are_created_like_mlflow_writes_them() {
     assert!(generated.run_id.chars().all(|c| c.is_ascii_hexdigit()));
 
     store
-        .update_run(&info.run_id, RunStatus::Finished, Some(99))
+        .update_run(&info.run_id, &RunUpdate::ended(RunStatus::Finished, 99))
         .await
         .unwrap();
     let run = store.get_run(&info.run_id).await.unwrap();
@@ -483,4 +483,109 @@ async fn keeps_the_journal_mode_of_the_file() {
     );
     drop(store);
     assert_eq!(mode(&Connection::open(&db).unwrap()), "wal");
+}
+
+#[tokio::test]
+async fn experiments_are_searched_by_tags_and_ids_and_come_with_their_tags() {
+    use crate::base::model::NewExperiment;
+    use crate::base::search::{SearchExperimentsRequest, ViewType};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut tagged = NewExperiment::named("a");
+    tagged.tags.insert("team".into(), "vision".into());
+    assert_eq!(store.create_experiment_with(&tagged).await.unwrap(), "1");
+    assert_eq!(store.create_experiment("b").await.unwrap(), "2");
+    let search = |filter: &str| {
+        let request = SearchExperimentsRequest {
+            filter: filter.to_owned(),
+            view: ViewType::ActiveOnly,
+            max_results: 100,
+            order_by: vec!["name ASC".into()],
+            page_token: None,
+        };
+        let store = store.clone();
+        async move { store.search_experiments(&request).await }
+    };
+    let names = |page: Page<Experiment>| page.items.into_iter().map(|e| e.name).collect::<Vec<_>>();
+    assert_eq!(
+        names(search("tags.team IS NULL").await.unwrap()),
+        ["Default", "b"]
+    );
+    assert_eq!(names(search("tags.team LIKE 'vis%'").await.unwrap()), ["a"]);
+    assert_eq!(
+        names(search("experiment_id IN ('1', '2')").await.unwrap()),
+        ["a", "b"]
+    );
+    assert_eq!(
+        names(search("experiment_id != '1'").await.unwrap()),
+        ["Default", "b"]
+    );
+    let found = search("name = 'a'").await.unwrap().items;
+    assert_eq!(found[0].tag("team"), Some("vision"));
+    let bad = search("experiment_id = 'x'").await.unwrap_err();
+    assert_eq!(bad.error_code(), Some("INVALID_PARAMETER_VALUE"));
+}
+
+#[tokio::test]
+async fn deleting_writes_deleted_time_and_drops_the_runs_assessments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let exp = store.create_experiment("e").await.unwrap();
+    let run = new_run(&store, &exp, "r").await.run_id;
+    let conn = Connection::open(dir.path().join("mlflow.db")).unwrap();
+    // Assessments belong to traces; this test has none.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    for (id, source) in [
+        ("a1", run.as_str()),
+        ("a2", "ffffffffffffffffffffffffffffffff"),
+    ] {
+        conn.execute(
+            "INSERT INTO assessments (assessment_id, trace_id, name, assessment_type, value, \
+             created_timestamp, last_updated_timestamp, source_type, valid, assessment_metadata) \
+             VALUES (?1, 't', 'n', 'feedback', '1', 0, 0, 'HUMAN', 1, ?2)",
+            rusqlite::params![
+                id,
+                format!("{{\"mlflow.assessment.sourceRunId\": \"{source}\"}}")
+            ],
+        )
+        .unwrap();
+    }
+    let deleted_time = |conn: &Connection| -> Option<i64> {
+        conn.query_row(
+            "SELECT deleted_time FROM runs WHERE run_uuid = ?1",
+            [&run],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    store.delete_run(&run).await.unwrap();
+    assert!(deleted_time(&conn).is_some());
+    let left: Vec<String> = conn
+        .prepare("SELECT assessment_id FROM assessments")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        left,
+        ["a2"],
+        "the run's assessments go with it, as in MLflow"
+    );
+    store.restore_run(&run).await.unwrap();
+    assert_eq!(deleted_time(&conn), None);
+
+    store.delete_experiment(&exp).await.unwrap();
+    assert!(deleted_time(&conn).is_some());
+    let (created, updated): (i64, i64) = conn
+        .query_row(
+            "SELECT creation_time, last_update_time FROM experiments WHERE experiment_id = ?1",
+            [exp.parse::<i64>().unwrap()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(updated >= created);
+    store.restore_experiment(&exp).await.unwrap();
+    assert_eq!(deleted_time(&conn), None);
 }

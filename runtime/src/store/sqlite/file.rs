@@ -1,10 +1,10 @@
-//! What every operation on the file needs to know besides the connection.
+//! The database file as every operation sees it: what it needs besides the connection.
 
 use crate::base::error::Error;
 
 /// What every operation needs to know besides the connection.
 #[derive(Debug, Clone)]
-pub(super) struct Ctx {
+pub(super) struct DbFile {
     /// The database file, for error messages.
     pub(super) path: String,
     /// `sqlite:///<absolute path>`.
@@ -17,7 +17,7 @@ pub(super) struct Ctx {
     pub(super) head: String,
 }
 
-impl Ctx {
+impl DbFile {
     pub(super) fn err(&self, e: rusqlite::Error) -> Error {
         Error::sqlite(self.path.clone(), e)
     }
