@@ -2,8 +2,8 @@
 //! tests): uploads the file given, downloads it back, and meanwhile logs a metric every
 //! 20 ms from another thread and waits for each to be stored (`flush`), to measure how long
 //! metrics wait while a large file moves. Prints one JSON line: upload and download
-//! seconds, the metric delivery latencies (median, p99, max, count) during the upload, and
-//! the process's peak RSS.
+//! seconds, the metric delivery latencies (median, p99, max, count) during the upload and
+//! (median, p99) with nothing moving, and the process's peak RSS.
 //!
 //! ```text
 //! MLFLOW_TRACKING_URI=http://127.0.0.1:5000 cargo run --release --features s3 \
@@ -50,6 +50,17 @@ fn main() -> Result<(), mlflow::Error> {
     handle.log_metric("warmup", 0.0)?;
     mlflow::flush()?;
 
+    // The same wait with nothing moving, to read the figures during the transfer against.
+    let mut idle = Vec::new();
+    for step in 0..50 {
+        let sent = Instant::now();
+        handle.log_metric_with_step("idle", f64::from(step), i64::from(step))?;
+        mlflow::flush()?;
+        idle.push(sent.elapsed().as_secs_f64() * 1000.0);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    idle.sort_by(f64::total_cmp);
+
     let moving = Arc::new(AtomicBool::new(true));
     let metrics = {
         let (moving, handle) = (moving.clone(), handle.clone());
@@ -87,11 +98,13 @@ fn main() -> Result<(), mlflow::Error> {
     drop(run);
     mlflow::flush()?;
     println!(
-        "{{\"upload_s\": {upload:.3}, \"download_s\": {download:.3}, \"same_size\": {same_size}, \"metric_wait_ms\": {{\"p50\": {:.1}, \"p99\": {:.1}, \"max\": {:.1}, \"n\": {}}}, \"peak_rss_mb\": {:.1}}}",
+        "{{\"upload_s\": {upload:.3}, \"download_s\": {download:.3}, \"same_size\": {same_size}, \"metric_wait_ms\": {{\"p50\": {:.1}, \"p99\": {:.1}, \"max\": {:.1}, \"n\": {}}}, \"idle_wait_ms\": {{\"p50\": {:.1}, \"p99\": {:.1}}}, \"peak_rss_mb\": {:.1}}}",
         quantile(&waits, 0.5),
         quantile(&waits, 0.99),
         waits.last().copied().unwrap_or(0.0),
         waits.len(),
+        quantile(&idle, 0.5),
+        quantile(&idle, 0.99),
         peak_rss_mb()
     );
     Ok(())

@@ -2,7 +2,7 @@
 //! read back through the Python client and boto3: a server that hands out `s3://` URIs (the
 //! crate writes the bucket itself), the embedded store with an `s3://` experiment, a
 //! proxying server with multipart uploads through presigned URLs, an interrupted multipart
-//! upload (aborted, nothing half-written), bad keys and a missing bucket. Every test starts
+//! upload on either path (aborted, nothing half-written), bad keys and a missing bucket. Every test starts
 //! its own moto (a second or two); none runs against the old MLflow.
 
 mod s3_support;
@@ -180,6 +180,60 @@ fn an_embedded_experiment_with_an_s3_location_keeps_its_artifacts_in_the_bucket(
     assert_eq!(listed[0].path, "cfg/a.json");
     let text = mlflow::load_text(&format!("runs:/{run_id}/cfg/a.json")).unwrap();
     assert_eq!(text, "{\"k\": 1}");
+}
+
+#[test]
+fn a_direct_multipart_upload_that_fails_is_aborted_and_leaves_no_object() {
+    require_python!();
+    let Some(moto) = Moto::start("direct-fails") else {
+        return;
+    };
+    // The crate talks to S3 through the proxy; the second part never arrives.
+    let proxy = FaultProxy::start(moto.port(), Some("partNumber=2"));
+    let mut env = moto.env();
+    env.retain(|(k, _)| k != "MLFLOW_S3_ENDPOINT_URL");
+    env.push(("MLFLOW_S3_ENDPOINT_URL".into(), proxy.endpoint()));
+    env.extend(quick_retries());
+    set_env(&env);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mlflow.db");
+    mlflow::set_tracking_uri(&format!("sqlite:///{}", db.display())).unwrap();
+    let id = mlflow::create_experiment(unique_name("s3-direct-fails"))
+        .artifact_location(format!("s3://{}/exp", moto.bucket()))
+        .create()
+        .unwrap();
+    mlflow::set_experiment_by_id(&id).unwrap();
+    // 20 MiB: three parts of 8 MiB.
+    let big = dir.path().join("weights.bin");
+    pattern_file(&big, 20 * MIB);
+    let run = mlflow::start_run().name("direct-fails").start();
+    let run_id = run.id().unwrap();
+    let err = mlflow::log_artifact(&big).expect_err("a part that never arrives fails the upload");
+    assert!(
+        proxy.failed() >= 2,
+        "the part was tried again: {}",
+        proxy.failed()
+    );
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(s3_support_secret()), "{shown}");
+    // Aborted (the abort went through the proxy): no parts kept, no object, nothing listed.
+    assert!(
+        proxy
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("DELETE") && l.contains("uploadId=")),
+        "{:?}",
+        proxy.lines()
+    );
+    assert!(moto.open_uploads().is_empty(), "{:?}", moto.open_uploads());
+    assert!(
+        moto.objects("exp/").is_empty(),
+        "{:?}",
+        moto.objects("exp/")
+    );
+    assert!(mlflow::list_artifacts(&run_id, "").unwrap().is_empty());
+    drop(run);
+    let _ = mlflow::flush();
 }
 
 /// A proxying server over moto with multipart uploads on (parts of 5 MiB, S3's smallest),

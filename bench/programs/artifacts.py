@@ -142,11 +142,14 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\n{a.size_mb} MiB file, moto on loopback\n")
-    print("| path | client | upload s | download s | peak RSS MB | metric wait p50 / p99 / max ms |")
+    print("| path | client | upload s | download s | peak RSS MB | metric wait p50 / p99 / max ms "
+          "(idle p50 / p99) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in rows:
         w = r.get("metric_wait_ms")
-        waits = f"{w['p50']:.0f} / {w['p99']:.0f} / {w['max']:.0f} (n={w['n']})" if w else "-"
+        i = r.get("idle_wait_ms")
+        waits = (f"{w['p50']:.0f} / {w['p99']:.0f} / {w['max']:.0f} (n={w['n']}; idle "
+                 f"{i['p50']:.0f} / {i['p99']:.0f})") if w else "-"
         print(f"| {r['path']} | {r['client']} | {r['upload_s']:.1f} | {r['download_s']:.1f} | "
               f"{r['peak_rss_mb']:.0f} | {waits} |")
 
