@@ -1077,6 +1077,14 @@ pub mod burn {
     pub use mlflow_tracking_burn::*;
 }
 
+/// optimizer integration: hyperparameter studies stored as Optuna's `MlflowStorage` stores
+/// them (see the "Tuning with an optimizer" section above).
+#[cfg(feature = "optimizer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "optimizer")))]
+pub mod optimizer {
+    pub use mlflow_tracking_optimizer::*;
+}
+
 /// The spill file: where data that could not be delivered during an outage goes, its
 /// format, and how it is replayed.
 pub mod spill {

@@ -1,0 +1,70 @@
+//! Trial numbers that stay unique across processes, and that Python derives the same way.
+//!
+//! Python numbers a trial by the index of its point in the study run's `trial_id` metric
+//! history, which races when several workers log at once (two points with one timestamp,
+//! or a point stored late). Here a number is claimed first with a write-once record on the
+//! study run: the param `trial_run.<n>` = the trial's run id, written synchronously. MLflow
+//! refuses to change a param's value, so only one run can hold `n`; a refused claim tries
+//! the next number. Then the `trial_id` point is written (synchronously too), so that the
+//! history's length, which the next claimer and Python start from, counts this trial.
+
+use mlflow_tracking_runtime::model::{Batch, Metric, Param};
+use mlflow_tracking_runtime::{Client, Error as TrackingError};
+
+use crate::error::{Error, Result};
+use crate::layout::{CLAIM_PARAM_PREFIX, TRIAL_ID_METRIC, trial_id_value};
+
+/// How many numbers one trial tries before giving up.
+const ATTEMPTS: usize = 1000;
+
+/// Claims a number for the trial run `run_id` on the study run `study_run_id`.
+pub(crate) fn claim(client: &Client, study_run_id: &str, run_id: &str) -> Result<u64> {
+    let history = client.get_metric_history(study_run_id, TRIAL_ID_METRIC)?;
+    let mut number = history.len() as u64;
+    for _ in 0..ATTEMPTS {
+        let claim = Batch {
+            params: vec![Param {
+                key: format!("{CLAIM_PARAM_PREFIX}{number}"),
+                value: run_id.to_owned(),
+            }],
+            ..Batch::default()
+        };
+        match client.log_batch_synchronous(study_run_id, claim) {
+            Ok(()) => {
+                let point = Batch {
+                    metrics: vec![Metric::new(
+                        TRIAL_ID_METRIC,
+                        trial_id_value(run_id),
+                        now_ms(),
+                        1,
+                    )],
+                    ..Batch::default()
+                };
+                client.log_batch_synchronous(study_run_id, point)?;
+                return Ok(number);
+            }
+            Err(e) if is_taken(&e) => number += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::NoTrialNumber {
+        study_run_id: study_run_id.to_owned(),
+        attempts: ATTEMPTS,
+    })
+}
+
+/// A param that holds another value: another run holds the number.
+fn is_taken(e: &TrackingError) -> bool {
+    match e {
+        TrackingError::ParamChanged { .. } => true,
+        TrackingError::Many(all) => all.iter().all(is_taken),
+        TrackingError::Api { error_code, .. } => error_code == "INVALID_PARAMETER_VALUE",
+        _ => false,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
