@@ -30,20 +30,26 @@ pub(crate) fn claim(client: &Client, study_run_id: &str, run_id: &str) -> Result
             ..Batch::default()
         };
         match client.log_batch_synchronous(study_run_id, claim) {
-            Ok(()) => {
-                let point = Batch {
-                    metrics: vec![Metric::new(
-                        TRIAL_ID_METRIC,
-                        trial_id_value(run_id),
-                        now_ms(),
-                        1,
-                    )],
-                    ..Batch::default()
-                };
-                client.log_batch_synchronous(study_run_id, point)?;
-                return Ok(number);
-            }
+            Ok(()) => return write_point(client, study_run_id, run_id, number),
             Err(e) if is_taken(&e) => number += 1,
+            // Two writers inserting one new key at once: the loser's store may answer with
+            // its database's error instead of MLflow's (SQLite's UNIQUE constraint, as a
+            // 400). What the study run holds then says who has the number.
+            Err(TrackingError::Api { .. }) => {
+                let study = client.get_run(study_run_id)?;
+                match study.param(&format!("{CLAIM_PARAM_PREFIX}{number}")) {
+                    Some(holder) if holder == run_id => {
+                        return write_point(client, study_run_id, run_id, number);
+                    }
+                    Some(_) => number += 1,
+                    None => {
+                        return Err(Error::NoTrialNumber {
+                            study_run_id: study_run_id.to_owned(),
+                            attempts: 1,
+                        });
+                    }
+                }
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -51,6 +57,21 @@ pub(crate) fn claim(client: &Client, study_run_id: &str, run_id: &str) -> Result
         study_run_id: study_run_id.to_owned(),
         attempts: ATTEMPTS,
     })
+}
+
+/// Logs the trial's `trial_id` point on the study run, once its number is claimed.
+fn write_point(client: &Client, study_run_id: &str, run_id: &str, number: u64) -> Result<u64> {
+    let point = Batch {
+        metrics: vec![Metric::new(
+            TRIAL_ID_METRIC,
+            trial_id_value(run_id),
+            now_ms(),
+            1,
+        )],
+        ..Batch::default()
+    };
+    client.log_batch_synchronous(study_run_id, point)?;
+    Ok(number)
 }
 
 /// A param that holds another value: another run holds the number.

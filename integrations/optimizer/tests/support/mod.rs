@@ -141,7 +141,7 @@ def obj(t):
     n = t.suggest_int("n", 1, 5)
     act = t.suggest_categorical("act", ["relu", "tanh"])
     v = (x - 2.0) ** 2 + n + (0.5 if act == "tanh" else 0.0)
-    t.report(1, v * 3)
+    t.report(v * 3, 1)
     return v
 s.optimize(obj, n_trials=int(os.environ["N"]))
 storage.flush_all_batches()
