@@ -167,7 +167,7 @@ fn parallel_trials_nest_under_the_study_never_under_each_other() {
     let runs = read_runs(&uri, &experiment);
     let parent = runs.iter().find(|r| r.run_id == study.run_id()).unwrap();
     assert!(
-        parent.tags.get("mlflow.parentRunId").is_none(),
+        !parent.tags.contains_key("mlflow.parentRunId"),
         "the study is top level"
     );
     let children = parent.children(&runs);
