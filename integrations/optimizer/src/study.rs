@@ -349,7 +349,7 @@ impl Study {
     /// be claimed); failed trials are not errors of this call.
     pub fn optimize<F, E>(&self, n_trials: usize, objective: F) -> Result<()>
     where
-        F: Fn(&mut crate::Trial<'_>) -> std::result::Result<f64, E>,
+        F: Fn(&mut crate::trial::Trial<'_>) -> std::result::Result<f64, E>,
         E: Display + 'static,
     {
         for _ in 0..n_trials {
@@ -372,7 +372,7 @@ impl Study {
         objective: F,
     ) -> Result<()>
     where
-        F: Fn(&mut crate::Trial<'_>) -> std::result::Result<f64, E> + Sync,
+        F: Fn(&mut crate::trial::Trial<'_>) -> std::result::Result<f64, E> + Sync,
         E: Display + 'static,
     {
         crate::runner::run_parallel(self, n_trials, workers.max(1), &objective)
