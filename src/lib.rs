@@ -1039,8 +1039,10 @@
 //!   creates it. A run of that name that is not a study, or a study stored with another
 //!   direction, is an error that says so. Trials never end the study's run.
 //! - **Each trial** is a child run of the study's run, also from worker threads
-//!   (`optimize_parallel`: the study's run is passed as the parent explicitly, so trials
-//!   never nest under each other or under a run the caller has open). Inside the objective,
+//!   (`optimize_parallel`) and from async code (`optimize_async`, feature
+//!   `optimizer-async`: trials on tokio's blocking threads): the study's run is passed as
+//!   the parent explicitly, so trials never nest under each other or under a run the caller
+//!   has open. Inside the objective,
 //!   [`log_metric`], [`log_param`], artifacts, `#[child_run]` functions and the burn logger
 //!   log into the trial. It ends FINISHED, KILLED when pruned (`Err(TrialPruned)`) or FAILED
 //!   (an error, a NaN value, a panic: the reason in the tag `sys_fail_reason`, then the

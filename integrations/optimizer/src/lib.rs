@@ -88,10 +88,12 @@
 //!   studies are not supported, and a stored one is [`Error::MultiObjective`].
 //! - Pruning compares with the trials known when the trial started: this process's and
 //!   those read back from the store (every trial starts with a read).
-//! - [`Study::optimize_parallel`] runs trials on threads of its own, each under the study's
-//!   run (passed as the parent explicitly); the crate's own async `optimize_parallel` would
-//!   run this crate's storage calls on its executor, so it is not used. The crate's `async`,
-//!   `cma-es` and `gp` features are forwarded as features of this crate.
+//! - [`Study::optimize_parallel`] runs trials on threads of its own, and
+//!   `Study::optimize_async` (feature `async`) on tokio's blocking threads, each trial under
+//!   the study's run (passed as the parent explicitly). The crate's own async
+//!   `optimize_parallel` is not used: it calls the storage (`refresh`, `next_trial_id`) on
+//!   the executor's thread, where this storage's store calls must not run. The crate's
+//!   `async`, `cma-es` and `gp` features are forwarded as features of this crate.
 
 mod error;
 mod layout;

@@ -167,3 +167,60 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         "(no message)".to_owned()
     }
 }
+
+/// Runs `n_trials` trials, `concurrency` at once, each on a tokio blocking thread: every
+/// store call (the trial's run, its number, reading back) happens there, never on the
+/// executor's threads.
+#[cfg(feature = "async")]
+pub(crate) async fn run_async<F, E>(
+    study: std::sync::Arc<Study>,
+    n_trials: usize,
+    concurrency: usize,
+    objective: std::sync::Arc<F>,
+) -> Result<()>
+where
+    F: Fn(&mut Trial<'_>) -> std::result::Result<f64, E> + Send + Sync + 'static,
+    E: Display + 'static,
+{
+    let started = std::sync::Arc::new(AtomicUsize::new(0));
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..concurrency.min(n_trials))
+        .map(|_| {
+            let (study, objective) = (study.clone(), objective.clone());
+            let (started, stop) = (started.clone(), stop.clone());
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                while !stop.load(Ordering::SeqCst)
+                    && started.fetch_add(1, Ordering::SeqCst) < n_trials
+                {
+                    if let Err(e) = run_trial(&study, &*objective) {
+                        stop.store(true, Ordering::SeqCst);
+                        return Err(e);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let mut first_error = None;
+    let mut panicked = None;
+    for task in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(join) => match join.try_into_panic() {
+                Ok(payload) => {
+                    panicked.get_or_insert(payload);
+                }
+                Err(other) => {
+                    first_error.get_or_insert(Error::Optimizer(other.to_string()));
+                }
+            },
+        }
+    }
+    if let Some(payload) = panicked {
+        panic::resume_unwind(payload);
+    }
+    first_error.map_or(Ok(()), Err)
+}

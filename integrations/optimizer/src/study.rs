@@ -377,4 +377,30 @@ impl Study {
     {
         crate::runner::run_parallel(self, n_trials, workers.max(1), &objective)
     }
+
+    /// Runs `n_trials` trials of `objective`, `concurrency` at once, from async code (feature
+    /// `async`, on a tokio runtime): each trial runs on tokio's blocking threads, its store
+    /// calls included, so the executor's threads never wait for the network. Trials nest
+    /// under the study's run as with [`Study::optimize_parallel`]; a panicking objective
+    /// ends its trial FAILED and the panic goes on once the others have stopped.
+    #[cfg(feature = "async")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+    pub async fn optimize_async<F, E>(
+        self: &Arc<Self>,
+        n_trials: usize,
+        concurrency: usize,
+        objective: F,
+    ) -> Result<()>
+    where
+        F: Fn(&mut crate::trial::Trial<'_>) -> std::result::Result<f64, E> + Send + Sync + 'static,
+        E: Display + 'static,
+    {
+        crate::runner::run_async(
+            Arc::clone(self),
+            n_trials,
+            concurrency.max(1),
+            Arc::new(objective),
+        )
+        .await
+    }
 }

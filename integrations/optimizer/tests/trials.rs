@@ -278,3 +278,35 @@ fn several_processes_share_one_study_with_unique_numbers() {
         Some((WORKERS * PER_WORKER) as u64)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_trials_run_on_blocking_threads_under_the_study() {
+    let _ = require_server!();
+    let (uri, experiment) = setup("optuna-async");
+    let study = std::sync::Arc::new(
+        space(Study::builder(unique_name("study")))
+            .load_or_create()
+            .unwrap(),
+    );
+    let records: &'static Mutex<BTreeMap<u64, support::Recorded>> =
+        Box::leak(Box::new(Mutex::new(BTreeMap::new())));
+    study
+        .optimize_async(6, 3, objective(records))
+        .await
+        .unwrap();
+    mlflow::flush().unwrap();
+    let runs = read_runs(&uri, &experiment);
+    let parent = runs.iter().find(|r| r.run_id == study.run_id()).unwrap();
+    let mut numbers: Vec<u64> = parent
+        .children(&runs)
+        .iter()
+        .map(|r| r.tags["numbers"].parse().unwrap())
+        .collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..6).collect::<Vec<_>>());
+    assert_eq!(
+        runs.len(),
+        7,
+        "the study and its 6 trials, nothing nested deeper"
+    );
+}
