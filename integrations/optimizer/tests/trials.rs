@@ -240,14 +240,15 @@ fn worker_process() {
     mlflow::flush().unwrap();
 }
 
-#[test]
-fn several_processes_share_one_study_with_unique_numbers() {
-    let _ = require_server!();
-    let (uri, _experiment) = setup("optuna-processes");
+/// Four worker processes on one study at `uri`: every number used once, and Python's next
+/// trial gets the next one.
+fn processes_share_one_study(uri: &str) {
+    mlflow::set_tracking_uri(uri).unwrap();
+    mlflow::set_experiment(&unique_name("optuna-processes")).unwrap();
     let name = unique_name("study");
     let study = space(Study::builder(&name)).load_or_create().unwrap();
     let env = [
-        ("MLFLOW_TRACKING_URI", uri.as_str()),
+        ("MLFLOW_TRACKING_URI", uri),
         ("STUDY", name.as_str()),
         ("EXP", study.experiment_id()),
     ];
@@ -258,7 +259,7 @@ fn several_processes_share_one_study_with_unique_numbers() {
         let output = wait_child(child, Instant::now() + Duration::from_secs(240));
         assert_passed("worker_process", &output);
     }
-    let view = optuna_view(&uri, &study);
+    let view = optuna_view(uri, &study);
     let numbers: Vec<u64> = view["trials"]
         .as_array()
         .unwrap()
@@ -269,14 +270,27 @@ fn several_processes_share_one_study_with_unique_numbers() {
         numbers,
         (0..(WORKERS * PER_WORKER) as u64).collect::<Vec<_>>()
     );
-    // Python agrees on the count too: its next trial gets the next number.
-    let added = python_adds_trials(&uri, &name, study.experiment_id(), 1, false);
+    let added = python_adds_trials(uri, &name, study.experiment_id(), 1, false);
     let all = added["numbers"].as_array().unwrap();
     assert_eq!(all.len(), WORKERS * PER_WORKER + 1);
     assert_eq!(
         all.last().unwrap().as_u64(),
         Some((WORKERS * PER_WORKER) as u64)
     );
+}
+
+#[test]
+fn several_processes_share_one_study_on_the_server() {
+    let uri = require_server!();
+    processes_share_one_study(&uri);
+}
+
+#[test]
+fn several_processes_share_one_study_in_one_mlflow_db() {
+    let _python = mlflow_test_support::require_python!();
+    let dir = tempfile::tempdir().unwrap();
+    let uri = format!("sqlite:///{}", dir.path().join("mlflow.db").display());
+    processes_share_one_study(&uri);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
