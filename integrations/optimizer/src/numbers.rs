@@ -35,19 +35,15 @@ pub(crate) fn claim(client: &Client, study_run_id: &str, run_id: &str) -> Result
             // Two writers inserting one new key at once: the loser's store may answer with
             // its database's error instead of MLflow's (SQLite's UNIQUE constraint, as a
             // 400). What the study run holds then says who has the number.
-            Err(TrackingError::Api { .. }) => {
+            Err(e @ TrackingError::Api { .. }) => {
                 let study = client.get_run(study_run_id)?;
                 match study.param(&format!("{CLAIM_PARAM_PREFIX}{number}")) {
                     Some(holder) if holder == run_id => {
                         return write_point(client, study_run_id, run_id, number);
                     }
                     Some(_) => number += 1,
-                    None => {
-                        return Err(Error::NoTrialNumber {
-                            study_run_id: study_run_id.to_owned(),
-                            attempts: 1,
-                        });
-                    }
+                    // Nobody holds the number: the refusal was about something else.
+                    None => return Err(e.into()),
                 }
             }
             Err(e) => return Err(e.into()),
@@ -79,7 +75,13 @@ fn is_taken(e: &TrackingError) -> bool {
     match e {
         TrackingError::ParamChanged { .. } => true,
         TrackingError::Many(all) => all.iter().all(is_taken),
-        TrackingError::Api { error_code, .. } => error_code == "INVALID_PARAMETER_VALUE",
+        // MLflow's refusal to change a param; other refusals (a deleted study run, ...) are
+        // told apart by reading the study run.
+        TrackingError::Api {
+            error_code,
+            message,
+            ..
+        } => error_code == "INVALID_PARAMETER_VALUE" && message.contains("Changing param value"),
         _ => false,
     }
 }
