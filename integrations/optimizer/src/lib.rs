@@ -95,6 +95,9 @@
 //!   the executor's thread, where this storage's store calls must not run. The crate's
 //!   `async`, `cma-es` and `gp` features are forwarded as features of this crate.
 
+// docs.rs builds with `--cfg docsrs` on nightly: feature-gated items are marked.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod error;
 mod layout;
 mod numbers;
