@@ -67,6 +67,14 @@
 //!   `best_trial.number`, `best_trial.value` and `best_trial.params.<name>`, updated as
 //!   trials finish (each process shows the best it knows; Optuna ignores these tags).
 //!
+//! # From Python
+//!
+//! Load a study written here with `optuna.load_study(study_name=...,
+//! storage=MlflowStorage(experiment_id=...))` (the experiment id is [`Study::experiment_id`]).
+//! Not with `optuna.create_study(..., load_if_exists=True)`: `MlflowStorage` never reports
+//! an existing study, so that call creates a second study run of the same name, which the
+//! next load (newest first) then finds instead.
+//!
 //! # Parameters are named and registered
 //!
 //! The `optimizer` crate knows parameters by a per-process id. To write Optuna's
