@@ -59,8 +59,9 @@
 //!   `trial_id` metric history. Here a trial first claims its number `n` with the study
 //!   run's param `trial_run.<n>` = its run id, written and answered synchronously: MLflow
 //!   params are write-once, so when another process holds `n` the claim is refused and
-//!   `n + 1` is tried. Then it logs its `trial_id` point (synchronously too), so that the
-//!   history Python and the next claimer count includes it. Optuna reads only the tags of a
+//!   `n + 1` is tried. Its `trial_id` point goes with the claim (in the same request to a
+//!   server, right after it on the embedded store), so that the history Python and the next
+//!   claimer count includes it. Optuna reads only the tags of a
 //!   study run, so it never sees these params. Rust and Python workers on one study *at the
 //!   same moment* are not supported (Python does not claim); one after the other they are.
 //! - **The best trial** so far is shown on the study run with the tags

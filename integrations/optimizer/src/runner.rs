@@ -31,7 +31,7 @@ where
     let handle = guard.handle();
     let setup = (|| -> Result<u64> {
         let run_id = guard.id()?;
-        let number = numbers::claim(&study.client, &study.run_id, &run_id)?;
+        let number = numbers::claim(&study.client, &study.run_id, &run_id, study.writes)?;
         handle.set_tag(NUMBER_TAG, number)?;
         study.refresh()?;
         Ok(number)

@@ -10,6 +10,7 @@ use optimizer::sampler::Sampler;
 
 use crate::error::{Error, Result};
 use crate::layout::{BEST_PREFIX, STUDY_DIRECTION_TAG, direction_name};
+use crate::numbers::Writes;
 use crate::params::{SearchParam, SearchSpace};
 use crate::reader::{self, Source};
 use crate::storage::{Buffer, MlflowStorage};
@@ -100,6 +101,11 @@ impl StudyBuilder {
             return Err(Error::InvalidStudyName(self.name));
         }
         let client = Client::new();
+        let writes = if mlflow_tracking_runtime::get_tracking_uri().starts_with("http") {
+            Writes::Together
+        } else {
+            Writes::Apart
+        };
         let requested = direction_name(self.direction);
         let mut search = client
             .search_runs()
@@ -164,6 +170,7 @@ impl StudyBuilder {
             run_id,
             experiment_id,
             client,
+            writes,
             space: self.space,
             buffer,
             inner,
@@ -185,6 +192,8 @@ pub struct Study {
     pub(crate) run_id: String,
     experiment_id: String,
     pub(crate) client: Client,
+    /// How a trial's number is claimed on this study's store.
+    pub(crate) writes: Writes,
     pub(crate) space: SearchSpace,
     pub(crate) buffer: Arc<Buffer>,
     pub(crate) inner: optimizer::Study<f64>,
