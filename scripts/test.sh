@@ -83,9 +83,13 @@ STEPS=(
     "burn-clippy|"
     "burn-ex-clippy|"
     "burn-rustdoc|"
+    "optimizer-clippy|"
+    "optimizer-rustdoc|"
     "tests|venv newer server fleet nextest moto"
     "burn-tests|venv server nextest"
     "burn-example|"
+    "optimizer-example|"
+    "optimizer-server|venv server"
     "distributed-example|"
     "distributed-server|venv server"
     "$OLD_STEP|old nextest"
@@ -289,6 +293,16 @@ if needs venv || needs newer || needs old || needs moto; then
                     exit 1
                 }
             fi
+        fi
+        # The optimizer integration's tests read studies back with Optuna and MLflow's
+        # MlflowStorage: optuna in the pinned MLflow's venv, added on its own like psycopg.
+        if needs venv && ! "$venv/bin/python" -c "import optuna; assert optuna.__version__ == '$OPTUNA_VERSION'" >/dev/null 2>&1; then
+            say "Installing optuna==$OPTUNA_VERSION into $venv"
+            pip_install "$venv" "optuna==$OPTUNA_VERSION" --constraint scripts/mlflow-constraints.txt
+            "$venv/bin/python" -c "import optuna; assert optuna.__version__ == '$OPTUNA_VERSION'" || {
+                echo "error: $venv does not import optuna $OPTUNA_VERSION after installing it" >&2
+                exit 1
+            }
         fi
         # The S3 tests: boto3 in the pinned MLflow's venv (its server's S3 artifact store and
         # the read-back), added on its own like psycopg; moto's server in a venv of its own.
@@ -513,6 +527,11 @@ step "rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc "${no_burn[@]}" "${with_ima
 step "burn-clippy" cargo clippy -p mlflow-tracking-burn --all-targets -- -D warnings
 step "burn-ex-clippy" cargo clippy -p mlflow-tracking --features burn --example burn_sweep -- -D warnings
 step "burn-rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc -p mlflow-tracking-burn -p mlflow-tracking --features mlflow-tracking/burn --no-deps
+# The optimizer integration with every feature it forwards, and its example through the
+# facade (its tests run in the step "tests", with the workspace).
+optimizer_features=(--features mlflow-tracking/optimizer-async,mlflow-tracking/optimizer-cma-es,mlflow-tracking/optimizer-gp)
+step "optimizer-clippy" cargo clippy -p mlflow-tracking-optimizer -p mlflow-tracking "${optimizer_features[@]}" --all-targets -- -D warnings
+step "optimizer-rustdoc" env RUSTDOCFLAGS=-Dwarnings cargo doc -p mlflow-tracking-optimizer -p mlflow-tracking "${optimizer_features[@]}" --no-deps
 # The suite's server, before the first chosen step that needs it.
 main_server() {
     wait_for_server main || return 1
@@ -529,6 +548,14 @@ if [ -n "$server_ok" ]; then
     # Built and run in the scratch folder, where its mlflow.db and mlruns/ go.
     step "burn-example" env -C "$work" cargo run --quiet --manifest-path "$root/Cargo.toml" \
         --features burn --example burn_sweep
+    # The optimizer sweep as a user runs it: on a fresh ./mlflow.db in a folder of its own,
+    # then against the suite's server (where Python Optuna's tests read studies too).
+    rm -rf "$work/optimizer" && mkdir -p "$work/optimizer"
+    step "optimizer-example" env -C "$work/optimizer" cargo run --quiet \
+        --manifest-path "$root/Cargo.toml" --features optimizer --example optimizer_sweep
+    step "optimizer-server" env -C "$work/optimizer" MLFLOW_TRACKING_URI="${MLFLOW_TEST_SERVER_URI:-}" \
+        cargo run --quiet --manifest-path "$root/Cargo.toml" --features optimizer \
+        --example optimizer_sweep -- --study "optimizer-sweep-$$"
     # Worker processes under one parent, as a user runs it: on a fresh ./mlflow.db in a
     # folder of its own, then against the suite's server. (With the tests' features, so that
     # the libraries the tests built are reused; the example uses no image.)

@@ -994,6 +994,78 @@
 //!   end KILLED before the process exits. (In Python, Ctrl-C raises `KeyboardInterrupt`,
 //!   and the client marks the runs it unwinds through FAILED.)
 //!
+//! # Tuning with an optimizer
+//!
+//! With the cargo feature `optimizer` (off by default), `mlflow::optimizer` (the
+//! `mlflow-tracking-optimizer` crate) runs hyperparameter studies of the
+//! [optimizer](https://crates.io/crates/optimizer) crate (`>=1.0.1, <2`) and stores them as
+//! Python's Optuna `MlflowStorage` (`mlflow.optuna.storage`) stores them: a study written in
+//! Rust is read by `optuna.load_study(study_name=..., storage=MlflowStorage(experiment_id=...))`
+//! with the same trials, numbers, params, values, states, intermediate values and best trial,
+//! and a study Python started is continued in Rust.
+//!
+//! ```toml
+//! mlflow-tracking = { version = "0.1", features = ["optimizer"] }
+//! ```
+//!
+//! An excerpt of `examples/optimizer_sweep.rs` (`cargo run --example optimizer_sweep
+//! --features optimizer`):
+//!
+//! ```ignore
+//!     let study = Study::builder(&name)
+//!         .minimize()
+//!         .sampler(TpeSampler::new())
+//!         .param("lr", FloatParam::new(1e-4, 0.5).log_scale())
+//!         .param("batch_size", IntParam::new(8, 256).log_scale())
+//!         .load_or_create()?;
+//!
+//!     study.optimize_parallel(trials, workers, |trial| -> Result<f64, Error> {
+//!         let lr = trial.suggest_float("lr")?;
+//!         let batch = trial.suggest_int("batch_size")?;
+//!         // ... the model ...
+//!         for epoch in 1..=EPOCHS {
+//!             // ... one epoch of training, then the validation loss ...
+//!             trial.report(epoch, valid)?;
+//!             if trial.should_prune() {
+//!                 return Err(TrialPruned.into());
+//!             }
+//!         }
+//!         Ok(valid)
+//!     })?;
+//! ```
+//!
+//! - **The study** is a run named after it, tagged `optuna.study_direction`, in the active
+//!   experiment; `load_or_create` finds the newest run of that name (as Python does) or
+//!   creates it. A run of that name that is not a study, or a study stored with another
+//!   direction, is an error that says so. Trials never end the study's run.
+//! - **Each trial** is a child run of the study's run, also from worker threads
+//!   (`optimize_parallel`) and from async code (`optimize_async`, feature
+//!   `optimizer-async`: trials on tokio's blocking threads): the study's run is passed as
+//!   the parent explicitly, so trials never nest under each other or under a run the caller
+//!   has open. Inside the objective,
+//!   [`log_metric`], [`log_param`], artifacts, `#[child_run]` functions and the burn logger
+//!   log into the trial. It ends FINISHED, KILLED when pruned (`Err(TrialPruned)`) or FAILED
+//!   (an error, a NaN value, a panic: the reason in the tag `sys_fail_reason`, then the
+//!   panic goes on).
+//! - **Optuna's layout**: trial tags `numbers`, `param_directions` (distribution JSON),
+//!   `param_internal_val_<name>`, `user_<key>`; params with the values as Python writes
+//!   them; metrics `value` and `intermediate_value` (step = the reported step).
+//!   `trial.report(step, value)` logs at once, and the pruner decides from the stored
+//!   trials, other processes' included (read back when each trial starts).
+//! - **Parameters are named**: registered with `StudyBuilder::param(name, ..)` and asked for
+//!   by name (`suggest_float`, `suggest_int`, `suggest_categorical`); an unknown name is an
+//!   error naming the registered ones.
+//! - **Numbers stay unique** across threads, processes and machines: a trial claims its
+//!   number with a write-once param on the study run (`trial_run.<n>`, which Optuna does not
+//!   read) before logging the `trial_id` point Python numbers trials by. Processes started
+//!   one after the other, or at once with `configure_worker`, resume the study by name.
+//! - **The answer** is on the study run: the tags `best_trial.number`, `best_trial.value`
+//!   and `best_trial.params.<name>`; or search the study's children by `metrics.value`.
+//! - The `optimizer` crate's `async`, `cma-es` and `gp` features are the facade's
+//!   `optimizer-async`, `optimizer-cma-es` and `optimizer-gp`. Multi-objective studies are
+//!   not supported (a stored one is an error); the `mlflow::optimizer` docs list what maps
+//!   how.
+//!
 //! # burn
 //!
 //! With the cargo feature `burn` (off by default), `mlflow::burn` (the
@@ -1075,6 +1147,14 @@ pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_
 #[cfg_attr(docsrs, doc(cfg(feature = "burn")))]
 pub mod burn {
     pub use mlflow_tracking_burn::*;
+}
+
+/// optimizer integration: hyperparameter studies stored as Optuna's `MlflowStorage` stores
+/// them (see the "Tuning with an optimizer" section above).
+#[cfg(feature = "optimizer")]
+#[cfg_attr(docsrs, doc(cfg(feature = "optimizer")))]
+pub mod optimizer {
+    pub use mlflow_tracking_optimizer::*;
 }
 
 /// The spill file: where data that could not be delivered during an outage goes, its

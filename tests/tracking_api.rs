@@ -6,7 +6,7 @@
 
 mod stores;
 
-use mlflow::{Client, RunStatus, RunUpdate};
+use mlflow::{Batch, Client, Metric, Param, RunStatus, RunUpdate};
 use mlflow_test_support::{run_python, unique_name};
 use serde_json::Value;
 use stores::{Target, on_both_stores};
@@ -305,4 +305,67 @@ fn runs_by_id(t: &Target) {
     let _ = t;
 }
 
-on_both_stores!(experiments, runs_by_id);
+/// `Client::log_batch_synchronous`: stored before it returns, and a param that the run holds
+/// with another value is the store's error, returned (what claims a key across processes).
+/// The rest of a refused batch: a server stores none of it, the embedded store all of it
+/// (`SqliteStore::log_batch`); so a claim and what depends on it go in two batches.
+fn synchronous_batches(t: &Target) {
+    let client = Client::new();
+    let run = mlflow::start_run().name("synchronous").start();
+    let id = run.id().expect("run id");
+    let claim = |value: &str, step: i64| {
+        Batch {
+            params: vec![Param {
+                key: "claim.0".into(),
+                value: value.into(),
+            }],
+            ..Batch::default()
+        }
+        .with_point(step)
+    };
+    client
+        .log_batch_synchronous(&id, claim("a", 1))
+        .expect("first claim");
+    client
+        .log_batch_synchronous(&id, claim("a", 2))
+        .expect("the same value again");
+    assert_eq!(
+        code(client.log_batch_synchronous(&id, claim("b", 3))),
+        "INVALID_PARAMETER_VALUE"
+    );
+    drop(run);
+    mlflow::flush().expect("flush");
+    let got = run_python(
+        r#"
+import json, os
+from mlflow.tracking import MlflowClient
+c = MlflowClient(tracking_uri=os.environ["URI"])
+print(json.dumps({"params": c.get_run(os.environ["RUN"]).data.params,
+                  "steps": sorted(m.step for m in c.get_metric_history(os.environ["RUN"], "point"))}))
+"#,
+        &[("URI", t.uri.as_str()), ("RUN", id.as_str())],
+    );
+    assert_eq!(got["params"]["claim.0"], "a");
+    let steps: Vec<i64> = serde_json::from_value(got["steps"].clone()).expect("steps");
+    let expected: &[i64] = if t.uri.starts_with("http") {
+        &[1, 2]
+    } else {
+        &[1, 2, 3]
+    };
+    assert_eq!(steps, expected);
+}
+
+/// A metric point at `step` added to a batch.
+trait WithPoint {
+    fn with_point(self, step: i64) -> Batch;
+}
+
+impl WithPoint for Batch {
+    fn with_point(mut self, step: i64) -> Batch {
+        self.metrics
+            .push(Metric::new("point", 1.0, 1_700_000_000_000 + step, step));
+        self
+    }
+}
+
+on_both_stores!(experiments, runs_by_id, synchronous_batches);

@@ -102,6 +102,20 @@ impl Client {
         run.send_metrics(batch.metrics)
     }
 
+    /// Stores `batch` on the run `run_id` and waits for the store's answer, after everything
+    /// queued before it: Python's `log_batch(run_id, ..., synchronous=True)`. Unlike
+    /// [`Client::log_batch`], nothing is checked or remembered in this process: a param that
+    /// the run already holds with another value is the store's error, returned here (MLflow
+    /// params are write-once, which makes this a way to claim a key once across processes).
+    /// The batch goes to the store as it is, in one request (or one SQLite transaction),
+    /// so it must fit MLflow's batch limits.
+    pub fn log_batch_synchronous(&self, run_id: &str, batch: Batch) -> Result<()> {
+        let id = run_id.to_owned();
+        experiments::call(&self.tracker, move |store| async move {
+            store.log_batch(&id, &batch).await
+        })
+    }
+
     /// Ends the run `run_id` with `status` (after its queued data).
     pub fn set_terminated(&self, run_id: &str, status: RunStatus) -> Result<()> {
         self.run(run_id).end(status, None);
