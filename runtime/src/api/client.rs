@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 use super::experiments::{self, CreateExperiment};
 use super::search::{self, SearchExperiments, SearchRuns, Target};
 use super::tables::LoadTable;
-use super::{artifacts, dicts, run_admin};
+use super::{artifacts, dicts, inputs, run_admin};
+use crate::base::datasets::{Dataset, DatasetInput};
 use crate::base::error::Result;
 #[cfg(feature = "image")]
 use crate::base::images::Image;
@@ -164,6 +165,19 @@ impl Client {
     /// [`RunHandle::delete_tag`].
     pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
         run_admin::delete_tag_on(&self.tracker, run_id, key)
+    }
+
+    /// Records `dataset` as an input of the run `run_id`, used in `context`, after what this
+    /// client queued before; see [`log_input`](crate::log_input).
+    pub fn log_input(&self, run_id: &str, dataset: &Dataset, context: Option<&str>) -> Result<()> {
+        let input = DatasetInput::new(dataset.clone(), context);
+        inputs::log_inputs_of(&self.run(run_id), vec![input])
+    }
+
+    /// Records several datasets as inputs of the run `run_id`, as Python's
+    /// `MlflowClient.log_inputs(run_id, datasets)`.
+    pub fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        inputs::log_inputs_of(&self.run(run_id), datasets.to_vec())
     }
 
     /// The parent of the run `run_id`, read back; `None` for a top-level run.

@@ -9,6 +9,7 @@ mod experiments;
 mod figures;
 #[cfg(feature = "image")]
 mod images;
+mod inputs;
 mod logging;
 mod replay;
 mod run_admin;
@@ -30,6 +31,7 @@ pub use experiments::{
 pub use figures::log_figure;
 #[cfg(feature = "image")]
 pub use images::{load_image, log_image, log_image_artifact};
+pub use inputs::{log_input, log_inputs};
 #[allow(deprecated)]
 #[doc(hidden)]
 pub use logging::current_run;

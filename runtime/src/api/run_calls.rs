@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use super::{artifacts, dicts, figures, run_admin, tables};
+use super::{artifacts, dicts, figures, inputs, run_admin, tables};
+use crate::base::datasets::{Dataset, DatasetInput};
 use crate::base::error::Result;
 #[cfg(feature = "image")]
 use crate::base::images::Image;
@@ -14,6 +15,18 @@ use crate::base::table::Table;
 use crate::runs::RunHandle;
 
 impl RunHandle {
+    /// Records `dataset` as an input of this run, used in `context`; see
+    /// [`log_input`](crate::log_input).
+    pub fn log_input(&self, dataset: &Dataset, context: Option<&str>) -> Result<()> {
+        inputs::log_inputs_of(self, vec![DatasetInput::new(dataset.clone(), context)])
+    }
+
+    /// Records several datasets as inputs of this run, each with its tags; see
+    /// [`log_inputs`](crate::log_inputs).
+    pub fn log_inputs(&self, datasets: &[DatasetInput]) -> Result<()> {
+        inputs::log_inputs_of(self, datasets.to_vec())
+    }
+
     /// Logs the file `local` at the root of this run's artifacts; waits for the upload.
     pub fn log_artifact(&self, local: impl AsRef<Path>) -> Result<()> {
         artifacts::log_file(self, local.as_ref(), "")

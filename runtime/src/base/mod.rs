@@ -4,6 +4,7 @@
 
 pub(crate) mod artifact_uri;
 pub mod config;
+pub mod datasets;
 pub mod env;
 pub mod error;
 // MLflow's search grammar, which the embedded store parses (a server parses its own).

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::base::datasets::RunInputs;
+
 /// One point of a metric's history.
 ///
 /// New fields may be added (it is `#[non_exhaustive]`): build one with [`Metric::new`].
@@ -351,6 +353,8 @@ pub struct Run {
     pub params: Vec<Param>,
     /// Tags.
     pub tags: Vec<RunTag>,
+    /// What the run used: its datasets (Python's `run.inputs`).
+    pub inputs: RunInputs,
 }
 
 /// The tag MLflow nests runs by.
@@ -367,6 +371,7 @@ impl Run {
             metrics: Vec::new(),
             params: Vec::new(),
             tags: Vec::new(),
+            inputs: RunInputs::default(),
         }
     }
 

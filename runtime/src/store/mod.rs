@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use crate::base::datasets::DatasetInput;
 use crate::base::error::Error;
 use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
@@ -100,7 +101,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `INVALID_PARAMETER_VALUE`. Tags overwrite. Metrics append.
     async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), Error>;
 
-    /// Reads a run back with its latest metrics, params and tags.
+    /// Records datasets as inputs of an active run (`runs/log-inputs`), as MLflow's stores
+    /// do: a dataset is kept once per experiment by (name, digest), and used once per run
+    /// (logging it again adds nothing, its first tags stay). The inputs are checked already
+    /// (`base::datasets::validate`).
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<(), Error>;
+
+    /// Reads a run back with its latest metrics, params and tags, and its inputs.
     async fn get_run(&self, run_id: &str) -> Result<Run, Error>;
 
     /// One page of a run search, in MLflow's grammar and order.

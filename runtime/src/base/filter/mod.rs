@@ -19,6 +19,8 @@ pub(crate) enum KeyType {
     Param,
     Tag,
     Attribute,
+    /// `datasets.name`, `.digest`, `.context`: the run's inputs.
+    Dataset,
 }
 
 /// A comparison operator.
@@ -134,6 +136,10 @@ const SEARCH_ATTRIBUTES: [&str; 7] = [
     "user_id",
 ];
 
+/// What a `datasets.` clause may compare: the dataset's name and digest, the context of its
+/// use.
+const DATASET_ATTRIBUTES: [&str; 3] = ["name", "digest", "context"];
+
 /// Attributes compared as numbers.
 const NUMERIC_ATTRIBUTES: [&str; 2] = ["start_time", "end_time"];
 
@@ -153,11 +159,12 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         "param" | "params" | "parameter" | "parameters" => KeyType::Param,
         "tag" | "tags" => KeyType::Tag,
         "attribute" | "attributes" | "attr" | "run" => KeyType::Attribute,
-        "dataset" | "datasets" => {
+        "dataset" | "datasets" if for_order_by => {
             return Err(invalid(format!(
-                "Dataset filters ('{raw}') are not supported by the embedded store"
+                "Invalid order_by entity type 'dataset' in '{raw}'"
             )));
         }
+        "dataset" | "datasets" => KeyType::Dataset,
         other => {
             return Err(invalid(format!(
                 "Invalid entity type '{other}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
@@ -173,6 +180,11 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         return Err(invalid(format!("Invalid identifier '{raw}': empty key")));
     }
     let valid = grammar.attributes(for_order_by);
+    if key_type == KeyType::Dataset && !DATASET_ATTRIBUTES.contains(&key.as_str()) {
+        return Err(invalid(format!(
+            "Invalid dataset key '{key}' specified. Valid keys are '{DATASET_ATTRIBUTES:?}'"
+        )));
+    }
     if key_type == KeyType::Attribute && !valid.contains(&key.as_str()) {
         return Err(invalid(format!(
             "Invalid attribute key '{key}' specified. Valid keys are '{valid:?}'"
@@ -197,7 +209,9 @@ fn allowed(grammar: Grammar, key_type: KeyType, key: &str, op: CompareOp) -> boo
         KeyType::Attribute if grammar == Grammar::Experiments => {
             matches!(op, Eq | Ne | Like | ILike)
         }
-        KeyType::Attribute => matches!(op, Eq | Ne | Like | ILike | In | NotIn),
+        KeyType::Attribute | KeyType::Dataset => {
+            matches!(op, Eq | Ne | Like | ILike | In | NotIn)
+        }
     }
 }
 
@@ -320,6 +334,7 @@ fn parse_clause(
             }));
         }
         (Tok::Str(s), false) => Value::Text(s.clone()),
+        (Tok::List(items), false) if key_type == KeyType::Dataset => Value::List(items.clone()),
         (Tok::List(items), false) if key_type == KeyType::Attribute => {
             if key != grammar.list_key() {
                 return Err(invalid(format!(
@@ -377,6 +392,7 @@ fn type_name(t: KeyType) -> &'static str {
         KeyType::Param => "parameter",
         KeyType::Tag => "tag",
         KeyType::Attribute => "attribute",
+        KeyType::Dataset => "dataset",
     }
 }
 

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::base::config::{self, HttpSettings};
+use crate::base::datasets::DatasetInput;
 use crate::base::error::Result;
 use crate::base::links;
 use crate::base::model::{
@@ -219,6 +220,15 @@ impl Store for RestStore {
             .post("runs/log-batch", &body, Idempotency::Safe)
             .await?;
         Ok(())
+    }
+
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        // The server keeps a dataset and its use once: a retried request adds nothing.
+        let body = LogInputsRequest {
+            run_id,
+            datasets: datasets.iter().map(DatasetInputJson::from).collect(),
+        };
+        self.send("runs/log-inputs", &body, Idempotency::Safe).await
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {

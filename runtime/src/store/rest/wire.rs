@@ -4,6 +4,7 @@
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::base::datasets::{Dataset, DatasetInput, InputTag, RunInputs};
 use crate::base::json_numbers::{NumOrString, de_f64, ser_f64};
 use crate::base::model::{Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 
@@ -205,6 +206,80 @@ pub(crate) struct RunJson {
     info: RunInfoJson,
     #[serde(default)]
     data: RunDataJson,
+    #[serde(default)]
+    inputs: RunInputsJson,
+}
+
+/// `runs/log-inputs`.
+#[derive(Serialize)]
+pub(crate) struct LogInputsRequest<'a> {
+    pub(crate) run_id: &'a str,
+    pub(crate) datasets: Vec<DatasetInputJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct DatasetInputJson {
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+    dataset: DatasetJson,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DatasetJson {
+    name: String,
+    digest: String,
+    source_type: String,
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RunInputsJson {
+    #[serde(default)]
+    dataset_inputs: Vec<DatasetInputJson>,
+}
+
+impl From<&DatasetInput> for DatasetInputJson {
+    fn from(i: &DatasetInput) -> Self {
+        let d = &i.dataset;
+        DatasetInputJson {
+            tags: i
+                .tags
+                .iter()
+                .map(|t| KeyValue {
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                })
+                .collect(),
+            dataset: DatasetJson {
+                name: d.name.clone(),
+                digest: d.digest.clone(),
+                source_type: d.source_type.clone(),
+                source: d.source.clone(),
+                schema: d.schema.clone(),
+                profile: d.profile.clone(),
+            },
+        }
+    }
+}
+
+impl From<DatasetInputJson> for DatasetInput {
+    fn from(i: DatasetInputJson) -> Self {
+        let d = i.dataset;
+        let mut dataset = Dataset::new(d.name, d.digest, d.source_type, d.source);
+        dataset.schema = d.schema;
+        dataset.profile = d.profile;
+        let mut input = DatasetInput::new(dataset, None);
+        input.tags = i
+            .tags
+            .into_iter()
+            .map(|t| InputTag::new(t.key, t.value))
+            .collect();
+        input
+    }
 }
 
 #[derive(Deserialize)]
@@ -271,6 +346,14 @@ impl From<RunJson> for Run {
                     value: t.value,
                 })
                 .collect(),
+            inputs: RunInputs {
+                dataset_inputs: r
+                    .inputs
+                    .dataset_inputs
+                    .into_iter()
+                    .map(DatasetInput::from)
+                    .collect(),
+            },
         }
     }
 }

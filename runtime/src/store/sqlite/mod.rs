@@ -21,6 +21,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction};
 
 use super::{BatchLimits, Store};
+use crate::base::datasets::{self, DatasetInput};
 use crate::base::error::Error;
 use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
@@ -31,6 +32,7 @@ mod batch;
 mod deletion;
 mod experiments;
 mod file;
+mod inputs;
 mod metrics;
 mod runs;
 mod schema;
@@ -302,6 +304,14 @@ impl Store for SqliteStore {
             1 => Err(refused.remove(0)),
             _ => Err(Error::Many(refused)),
         }
+    }
+
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<(), Error> {
+        datasets::validate(datasets)?;
+        let run_id = run_id.to_owned();
+        let datasets = datasets.to_vec();
+        self.write(move |tx, db| inputs::log(tx, db, &run_id, &datasets))
+            .await
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run, Error> {

@@ -330,11 +330,13 @@ pub(super) fn get(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<Run
             })
         },
     )?;
+    let inputs = super::inputs::read(tx, db, run_id)?;
     Ok(Run {
         info,
         metrics,
         params,
         tags,
+        inputs,
     })
 }
 

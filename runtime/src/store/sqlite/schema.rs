@@ -66,6 +66,31 @@ const WRITTEN_COLUMNS: &[(&str, &[&str])] = &[
         "latest_metrics",
         &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
     ),
+    (
+        "datasets",
+        &[
+            "dataset_uuid",
+            "experiment_id",
+            "name",
+            "digest",
+            "dataset_source_type",
+            "dataset_source",
+            "dataset_schema",
+            "dataset_profile",
+        ],
+    ),
+    (
+        "inputs",
+        &[
+            "input_uuid",
+            "source_type",
+            "source_id",
+            "destination_type",
+            "destination_id",
+            "step",
+        ],
+    ),
+    ("input_tags", &["input_uuid", "name", "value"]),
 ];
 
 /// What the store learned about the database when it opened it.

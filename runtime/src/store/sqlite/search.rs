@@ -9,12 +9,14 @@
 //!   sessions (`mlflow/store/db/utils.py`); `ILIKE` is `lower(x) LIKE lower(y)`.
 //! - Ordering puts missing values last (and NaN metrics after numbers), then ends with
 //!   `start_time DESC` (unless ordered by it) and `run_uuid`.
+//! - `datasets.name`, `.digest` and `.context` match runs that used such a dataset.
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Transaction, params_from_iter};
 
 use super::file::DbFile;
 use super::{SqliteStore, experiments, metrics, runs};
+use crate::base::datasets::DATASET_CONTEXT_TAG;
 use crate::base::error::Error;
 use crate::base::filter::{
     self, Clause, CompareOp, Grammar, KeyType, OrderBy, Value, invalid, parse_filter_for,
@@ -185,7 +187,7 @@ fn table(t: KeyType) -> &'static str {
         KeyType::Metric => "latest_metrics",
         KeyType::Param => "params",
         KeyType::Tag => "tags",
-        KeyType::Attribute => "runs",
+        KeyType::Attribute | KeyType::Dataset => "runs",
     }
 }
 
@@ -230,6 +232,9 @@ fn compare(lhs: &str, op: CompareOp, value: &Value, args: &mut Vec<Sql>) -> Stri
 
 /// The SQL condition on `runs` for one clause.
 fn condition(c: &Clause, args: &mut Vec<Sql>) -> String {
+    if c.key_type == KeyType::Dataset {
+        return dataset_condition(c, args);
+    }
     if c.key_type == KeyType::Attribute {
         if c.key == "run_name" {
             // MLflow compares the tag: runs.name is empty for runs of old clients.
@@ -260,6 +265,29 @@ fn condition(c: &Clause, args: &mut Vec<Sql>) -> String {
             format!("EXISTS ({head} AND {cmp})")
         }
     }
+}
+
+/// A `datasets.` clause, as MLflow's SQL store joins it: the run used a dataset whose name
+/// or digest compares, or used one with a context (its `mlflow.data.context` input tag)
+/// that compares.
+fn dataset_condition(c: &Clause, args: &mut Vec<Sql>) -> String {
+    let head = "SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id \
+                WHERE i.destination_id = runs.run_uuid";
+    if c.key == "context" {
+        args.push(Sql::Text(DATASET_CONTEXT_TAG.to_owned()));
+        let cmp = compare("it.value", c.op, &c.value, args);
+        return format!(
+            "EXISTS ({head} AND EXISTS (SELECT 1 FROM input_tags it \
+             WHERE it.input_uuid = i.input_uuid AND it.name = ? AND {cmp}))"
+        );
+    }
+    let column = if c.key == "digest" {
+        "d.digest"
+    } else {
+        "d.name"
+    };
+    let cmp = compare(column, c.op, &c.value, args);
+    format!("EXISTS ({head} AND {cmp})")
 }
 
 /// Adds the ORDER BY terms (and the join they need) for one `order_by` item.
