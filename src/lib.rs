@@ -1099,10 +1099,14 @@ pub use mlflow_tracking_runtime::{
     log_artifacts, log_artifacts_to, log_dict, log_figure, log_json, log_table, log_text,
     search_experiments, search_runs,
 };
-// Datasets as a run's inputs (see the "After the sweep" section).
+// Datasets and logged models (see the "After the sweep" section).
 pub use mlflow_tracking_runtime::{
     DATASET_CONTEXT_TAG, Dataset, DatasetInput, InputTag, RunInputs, digest_of_bytes, file_digest,
     log_input, log_inputs,
+};
+pub use mlflow_tracking_runtime::{
+    LogModel, LoggedModel, LoggedModelOutput, LoggedModelStatus, RunOutputs, SearchLoggedModels,
+    get_logged_model, log_model, logged_model, search_logged_models,
 };
 // Images (the `image` feature; see the "Images" section).
 #[cfg(feature = "image")]

@@ -5,11 +5,13 @@
 
 use std::path::Path;
 
+use super::logged_models::LogModel;
 use super::{artifacts, dicts, figures, inputs, run_admin, tables};
 use crate::base::datasets::{Dataset, DatasetInput};
 use crate::base::error::Result;
 #[cfg(feature = "image")]
 use crate::base::images::Image;
+use crate::base::logged_models::LoggedModel;
 use crate::base::search::FileInfo;
 use crate::base::table::Table;
 use crate::runs::RunHandle;
@@ -19,6 +21,18 @@ impl RunHandle {
     /// [`log_input`](crate::log_input).
     pub fn log_input(&self, dataset: &Dataset, context: Option<&str>) -> Result<()> {
         inputs::log_inputs_of(self, vec![DatasetInput::new(dataset.clone(), context)])
+    }
+
+    /// Logs the file or folder at `path` as a logged model called `name` made by this run;
+    /// see [`log_model`](crate::log_model).
+    pub fn log_model(&self, name: &str, path: impl AsRef<Path>) -> Result<LoggedModel> {
+        self.logged_model(name, path).log()
+    }
+
+    /// A logged model of this run to configure by chaining; see
+    /// [`logged_model`](crate::logged_model).
+    pub fn logged_model(&self, name: &str, path: impl AsRef<Path>) -> LogModel {
+        LogModel::new(Some(self.clone()), name, path.as_ref())
     }
 
     /// Records several datasets as inputs of this run, each with its tags; see

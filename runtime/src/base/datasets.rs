@@ -253,6 +253,7 @@ fn too_long(what: &str, text: &str, limit: usize) -> Result<()> {
 }
 
 /// Keeps the first input of each (name, digest), as MLflow's stores do.
+#[cfg(any(feature = "sqlite", test, feature = "testing"))]
 pub(crate) fn dedup(inputs: &[DatasetInput]) -> Vec<&DatasetInput> {
     let mut seen = std::collections::HashSet::new();
     inputs

@@ -14,6 +14,8 @@ pub(crate) mod filter;
 pub mod images;
 pub(crate) mod json_numbers;
 pub(crate) mod links;
+pub mod logged_models;
+pub(crate) mod mlmodel;
 pub mod model;
 pub mod outcome;
 pub(crate) mod py_json;

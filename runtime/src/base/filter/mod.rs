@@ -97,6 +97,8 @@ pub(crate) struct OrderBy {
 pub(crate) enum Grammar {
     Runs,
     Experiments,
+    /// `logged-models/search` (`SearchLoggedModelsUtils`).
+    LoggedModels,
 }
 
 impl Grammar {
@@ -106,6 +108,7 @@ impl Grammar {
             (Grammar::Experiments, _) => {
                 &["name", "creation_time", "last_update_time", "experiment_id"]
             }
+            (Grammar::LoggedModels, _) => &MODEL_ATTRIBUTES,
         }
     }
 
@@ -114,6 +117,7 @@ impl Grammar {
         match self {
             Grammar::Runs => "run_id",
             Grammar::Experiments => "experiment_id",
+            Grammar::LoggedModels => "model_id",
         }
     }
 
@@ -121,6 +125,7 @@ impl Grammar {
         match self {
             Grammar::Runs => NUMERIC_ATTRIBUTES.contains(&key),
             Grammar::Experiments => matches!(key, "creation_time" | "last_update_time"),
+            Grammar::LoggedModels => MODEL_NUMERIC_ATTRIBUTES.contains(&key),
         }
     }
 }
@@ -134,6 +139,27 @@ const SEARCH_ATTRIBUTES: [&str; 7] = [
     "start_time",
     "status",
     "user_id",
+];
+
+/// Attributes of a logged model a filter may name.
+const MODEL_ATTRIBUTES: [&str; 9] = [
+    "name",
+    "model_id",
+    "model_type",
+    "status",
+    "source_run_id",
+    "creation_timestamp",
+    "creation_time",
+    "last_updated_timestamp",
+    "last_updated_time",
+];
+
+/// Attributes of a logged model compared as numbers.
+const MODEL_NUMERIC_ATTRIBUTES: [&str; 4] = [
+    "creation_timestamp",
+    "creation_time",
+    "last_updated_timestamp",
+    "last_updated_time",
 ];
 
 /// What a `datasets.` clause may compare: the dataset's name and digest, the context of its
@@ -159,9 +185,9 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         "param" | "params" | "parameter" | "parameters" => KeyType::Param,
         "tag" | "tags" => KeyType::Tag,
         "attribute" | "attributes" | "attr" | "run" => KeyType::Attribute,
-        "dataset" | "datasets" if for_order_by => {
+        "dataset" | "datasets" if for_order_by || grammar == Grammar::LoggedModels => {
             return Err(invalid(format!(
-                "Invalid order_by entity type 'dataset' in '{raw}'"
+                "Invalid entity type 'dataset' in '{raw}' (dataset filters are for runs)"
             )));
         }
         "dataset" | "datasets" => KeyType::Dataset,

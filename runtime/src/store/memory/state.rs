@@ -53,6 +53,8 @@ impl RunRow {
             inputs: RunInputs {
                 dataset_inputs: self.inputs.clone(),
             },
+            // The memory store keeps no logged models.
+            outputs: Default::default(),
         }
     }
 
