@@ -160,7 +160,8 @@ fn missing_feature(e: Error) -> Error {
                 message: format!(
                     "this tracking server has no logged models (MLflow 3's `logged-models` API; \
                      MLflow 2.x servers lack it): upgrade the server to MLflow 3, or log the \
-                     model as run artifacts instead ({error_code} {message})"
+                     model as run artifacts instead (the server said {error_code}: {})",
+                    message.chars().take(200).collect::<String>()
                 ),
             }
         }
@@ -287,5 +288,15 @@ mod tests {
         );
         assert_eq!(split_order_by("name"), ("name".into(), true));
         assert_eq!(split_order_by("name ASC"), ("name".into(), true));
+    }
+
+    #[test]
+    fn a_server_without_logged_models_is_named_as_such() {
+        // What an MLflow 2.x server (Flask's page) gives for an unknown endpoint.
+        let old = missing_feature(Error::api(404, "HTTP_404", "<!doctype html>Not Found"));
+        assert_eq!(old.error_code(), Some("ENDPOINT_NOT_FOUND"));
+        assert!(old.to_string().contains("no logged models"), "{old}");
+        let unknown = missing_feature(Error::api(404, "RESOURCE_DOES_NOT_EXIST", "no model"));
+        assert_eq!(unknown.error_code(), Some("RESOURCE_DOES_NOT_EXIST"));
     }
 }
