@@ -204,4 +204,48 @@ fn bad_models_are_clear_errors(t: &Target) {
     assert_eq!(bad.error_code(), Some("INVALID_PARAMETER_VALUE"), "{bad}");
 }
 
-on_both_stores!(models_are_logged_models, bad_models_are_clear_errors);
+/// Files that cannot be stored (the experiment's artifact location is under a regular
+/// file): the call returns the upload's error and the model is FAILED, as Python's
+/// `log_model` leaves it.
+fn a_model_whose_files_cannot_be_stored_is_failed(t: &Target) {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"x").unwrap();
+    let experiment = format!("{}-unwritable", t.experiment);
+    let id = mlflow::create_experiment(experiment.as_str())
+        .artifact_location(blocker.join("artifacts").to_str().unwrap())
+        .create()
+        .unwrap();
+    let model_file = dir.path().join("model.bin");
+    std::fs::write(&model_file, b"weights").unwrap();
+    let err = {
+        let _run = mlflow::start_run()
+            .name("unstorable")
+            .experiment_id(&id)
+            .start();
+        mlflow::log_model("net", &model_file).unwrap_err()
+    };
+    assert!(matches!(err, mlflow::Error::Io { .. }), "{err}");
+    let models = mlflow::search_logged_models()
+        .experiment_ids([id.as_str()])
+        .collect_all()
+        .unwrap();
+    assert_eq!(models.len(), 1);
+    assert_eq!(models[0].status, mlflow::LoggedModelStatus::Failed);
+    let out = run_python(
+        r#"
+import json, os
+import mlflow
+mlflow.set_tracking_uri(os.environ["URI"])
+print(json.dumps(str(mlflow.get_logged_model(os.environ["MODEL"]).status)))
+"#,
+        &[("URI", &t.uri), ("MODEL", models[0].model_id())],
+    );
+    assert_eq!(out, "FAILED");
+}
+
+on_both_stores!(
+    models_are_logged_models,
+    bad_models_are_clear_errors,
+    a_model_whose_files_cannot_be_stored_is_failed
+);
