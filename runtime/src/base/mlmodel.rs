@@ -13,8 +13,8 @@ pub const MLMODEL_MLFLOW_VERSION: &str = "3.17.2";
 /// The `MLmodel` text of model `model_id` stored at `artifact_location`, made by `run_id`
 /// at `now_ms`, with the one flavor `flavor` (an empty mapping: this crate saves no flavor
 /// configuration). As Python's `log_model`: `artifact_path` is the model's artifact
-/// location and `model_uuid` its id. A flavor that is not a plain name (letters, digits,
-/// `_`, `-`, `.`) is [`Error::InvalidArgument`].
+/// location, `model_uuid` its id, and `prompts` null (no prompts linked). A flavor that is
+/// not a plain name (letters, digits, `_`, `-`, `.`) is [`Error::InvalidArgument`].
 pub(crate) fn mlmodel_yaml(
     model_id: &str,
     artifact_location: &str,
@@ -32,7 +32,8 @@ pub(crate) fn mlmodel_yaml(
         )));
     }
     let mut out = format!(
-        "artifact_path: {}\nflavors:\n  {}: {{}}\nmlflow_version: {}\nmodel_id: {}\nmodel_uuid: {}\n",
+        "artifact_path: {}\nflavors:\n  {}: {{}}\nmlflow_version: {}\nmodel_id: {}\nmodel_uuid: {}\n\
+         prompts: null\n",
         scalar(artifact_location),
         scalar(flavor),
         scalar(MLMODEL_MLFLOW_VERSION),
@@ -144,11 +145,14 @@ mod tests {
 
     #[test]
     fn the_file_is_what_model_save_writes() {
+        // Model(artifact_path=.., model_uuid="m-1", run_id="r1", model_id="m-1",
+        // utc_time_created=..).add_flavor("burn").to_yaml() under MLflow 3.17.2.
         let text = mlmodel_yaml("m-1", "/a/models/m-1/artifacts", "burn", Some("r1"), 0).unwrap();
         assert_eq!(
             text,
             "artifact_path: /a/models/m-1/artifacts\nflavors:\n  burn: {}\nmlflow_version: 3.17.2\n\
-             model_id: m-1\nmodel_uuid: m-1\nrun_id: r1\nutc_time_created: '1970-01-01 00:00:00'\n"
+             model_id: m-1\nmodel_uuid: m-1\nprompts: null\nrun_id: r1\n\
+             utc_time_created: '1970-01-01 00:00:00'\n"
         );
         assert!(mlmodel_yaml("m-1", "/a", "bad flavor", None, 0).is_err());
     }
