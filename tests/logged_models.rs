@@ -36,7 +36,11 @@ files = sorted(
     for f in fs
     if f != "registered_model_meta"
 )
+with open(os.path.join(d, "MLmodel")) as f:
+    mlmodel_text = f.read()
 print(json.dumps({
+    "mlmodel_text": mlmodel_text,
+    "mlmodel_as_python_writes_it": m.to_yaml(),
     "flavors": m.flavors,
     "model_id": m.model_id,
     "model_uuid": m.model_uuid,
@@ -111,6 +115,8 @@ fn models_are_logged_models(t: &Target) {
         ],
     );
     assert_eq!(out["flavors"], serde_json::json!({"burn": {}}), "{out}");
+    // The file is what Python's `Model.to_yaml` writes for the model it loaded from it.
+    assert_eq!(out["mlmodel_text"], out["mlmodel_as_python_writes_it"]);
     assert_eq!(out["model_id"], best.model_id());
     assert_eq!(out["model_uuid"], best.model_id());
     assert_eq!(out["status"], "READY");
