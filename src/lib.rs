@@ -75,6 +75,12 @@
 //! | `MlflowClient().get_metric_history(id, key)` | [`get_metric_history`]`(id, key)?` |
 //! | `mlflow.enable_system_metrics_logging()` | [`enable_system_metrics_logging`]`()` |
 //! | `mlflow.flush_async_logging()` | [`flush`]`()?` |
+//! | `mlflow.log_input(dataset, context=c)`; `MlflowClient().log_inputs(id, datasets)` | [`log_input`]`(&dataset, Some(c))?` ([`Dataset`]); [`Client::log_inputs`]`(id, &inputs)?` ([`DatasetInput`]) |
+//! | `mlflow.data.get_normalized_md5_digest([bytes])` | [`digest_of_bytes`]`(bytes)`, [`file_digest`]`(path)?`, [`Dataset::from_file`]`(name, path)?` |
+//! | `run.inputs.dataset_inputs`, `run.outputs.model_outputs` | `run.`[`inputs`](Run::inputs)`.dataset_inputs`, `run.`[`outputs`](Run::outputs)`.model_outputs` |
+//! | `mlflow.<flavor>.log_model(model, name=n, params=.., model_type=..)` | [`log_model`]`(n, path)?`, [`logged_model`]`(n, path).param(k, v).model_type(t).flavor(f).log()?` |
+//! | `mlflow.get_logged_model(id)`, `search_logged_models(filter_string=.., order_by=..)` | [`get_logged_model`]`(id)?`, [`search_logged_models`]`().filter(..).order_by(..).collect_all()?` |
+//! | `mlflow.log_metric(k, v, step=s, model_id=m.model_id, dataset=d)` | [`metric`]`(k, v).step(s).model(&m).dataset(&d).log()?` |
 //! | `MlflowClient(tracking_uri=uri)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?` |
 //!
 //! [`Client`] has the run-by-id forms of the logging and reading calls, as `MlflowClient`
@@ -660,6 +666,76 @@
 //! # Ok::<(), mlflow::Error>(())
 //! ```
 //!
+//! # After the sweep
+//!
+//! A sweep exists to pick a winner and keep it. This crate records which data each trial
+//! saw (datasets as the run's inputs) and keeps each trial's model as a logged model
+//! (MLflow 3's `LoggedModel`), with metrics linked to it, so that the best model is one
+//! search away; Python's tools read all of it as their own, from a server or from the
+//! embedded `mlflow.db` (MLflow's `datasets`, `inputs`, `input_tags` and `logged_models`
+//! tables).
+//!
+//! **Datasets.** A [`Dataset`] is a name, a digest, a source type and a source (and
+//! optionally a schema and a profile, as text). [`log_input`] records it as an input of the
+//! active run, with a context such as `"training"` (the input tag `mlflow.data.context`);
+//! the UI shows it on the run's page, Python reads it in `run.inputs.dataset_inputs`, and
+//! [`search_runs`] filters on `datasets.name`, `datasets.digest` and `datasets.context`, on
+//! the embedded store as on a server. A dataset is kept once per experiment by (name,
+//! digest): logging it again changes nothing. [`Dataset::from_file`] describes a local file
+//! (source type `local`, source `{"uri": "<absolute path>"}`) with [`file_digest`]: the md5
+//! of the file's bytes, its first 8 hex characters, as MLflow's
+//! `get_normalized_md5_digest`. That is **not** the digest Python's `mlflow.data.from_pandas`
+//! computes for the same data (it hashes the rows as pandas sees them): give a dataset the
+//! same digest everywhere you log it.
+//!
+//! **Logged models.** [`log_model`]`(name, path)` stores the file or folder at `path` as a
+//! logged model made by the active run, as the Python client's `log_model` does: the model
+//! is created with the run as its source run (its params are the builder's and the run's,
+//! its tags the builder's and `mlflow.user`/`mlflow.source.*`), recorded as the run's output
+//! (`run.outputs`), the run's metric points at the model's step are linked to it, its files
+//! are stored at its artifact location with an `MLmodel` file naming the flavor, and it is
+//! marked READY (FAILED, and the call's error, when the files could not be stored).
+//! [`logged_model`] is the builder (params, tags, model type, flavor, step); [`RunHandle`]
+//! and [`Client`] have both forms. [`LoggedModel::uri`] (`models:/<model_id>`) is what
+//! Python's `mlflow.models.Model.load` and `mlflow.register_model` take.
+//! [`metric`]`(..).model(&m).dataset(&d)` links a point to a model and the dataset it was
+//! measured on (Python's `model_id=` and `dataset=`): it shows on the model in the UI's Models
+//! tab and orders [`search_logged_models`].
+//!
+//! ```no_run
+//! # fn main() -> mlflow::Result<()> {
+//! let train = mlflow::Dataset::from_file("seeds-train", "data/train.csv")?;
+//! let eval = mlflow::Dataset::new("seeds-eval", "0badc0de", "local", r#"{"uri": "data/eval.csv"}"#);
+//! for lr in [0.1, 0.01] {
+//!     let _trial = mlflow::start_run().name(format!("lr_{lr}")).param("lr", lr).start();
+//!     mlflow::log_input(&train, Some("training"))?;
+//!     // ... train, then save the weights ...
+//!     let model = mlflow::logged_model("net", "checkpoints/last")
+//!         .flavor("burn")
+//!         .model_type("classifier")
+//!         .log()?;
+//!     mlflow::metric("acc", 1.0 - lr).model(&model).dataset(&eval).log()?;
+//! }
+//! let best = mlflow::search_logged_models()
+//!     .filter("metrics.acc > 0.5")
+//!     .order_by(["metrics.acc DESC"])
+//!     .first()?
+//!     .expect("a model");
+//! println!("{} from run {:?}", best.uri(), best.source_run_id);
+//! let trained_on = mlflow::search_runs()
+//!     .filter("datasets.name = 'seeds-train' AND datasets.context = 'training'")
+//!     .collect_all()?;
+//! # let _ = trained_on;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Logged models need an MLflow 3 tracking server (or the embedded store): against an
+//! MLflow 2.x server [`log_model`] is an [`Error::Api`] with `ENDPOINT_NOT_FOUND` that says
+//! the server has no logged models (datasets work there). The `MLmodel` file lists the
+//! flavor with no configuration: Python loads the model's description and files, not a
+//! Python object. The model registry (`register_model`, aliases) is not in this release.
+//!
 //! # System metrics
 //!
 //! As MLflow's Python client does, a run can log how the machine is used while it lives,
@@ -1178,6 +1254,15 @@ pub use mlflow_tracking_runtime::{
     get_run, list_artifacts, load_dict, load_table, load_text, log_artifact, log_artifact_to,
     log_artifacts, log_artifacts_to, log_dict, log_figure, log_json, log_table, log_text,
     search_experiments, search_runs,
+};
+// Datasets and logged models (see the "After the sweep" section).
+pub use mlflow_tracking_runtime::{
+    DATASET_CONTEXT_TAG, Dataset, DatasetInput, InputTag, RunInputs, digest_of_bytes, file_digest,
+    log_input, log_inputs,
+};
+pub use mlflow_tracking_runtime::{
+    LogModel, LoggedModel, LoggedModelOutput, LoggedModelStatus, RunOutputs, SearchLoggedModels,
+    get_logged_model, log_model, logged_model, search_logged_models,
 };
 // Images (the `image` feature; see the "Images" section).
 #[cfg(feature = "image")]

@@ -40,12 +40,14 @@ pub use ::image;
 #[doc(hidden)]
 pub use api::current_run;
 pub use api::{
-    CLIENT_SEARCH_LIMIT, Client, FLUENT_SEARCH_LIMIT, LoadTable, RunIter, SearchExperiments,
-    SearchRuns, active_run, active_run_id, download_artifacts, get_metric_history, get_run,
-    list_artifacts, load_dict, load_table, load_text, log_artifact, log_artifact_to, log_artifacts,
-    log_artifacts_to, log_dict, log_figure, log_json, log_metric, log_metric_with_step,
-    log_metrics, log_metrics_with_step, log_param, log_params, log_table, log_text, metric, quote,
-    replay_spill, search_experiments, search_runs, set_tag, set_tags,
+    CLIENT_SEARCH_LIMIT, Client, FLUENT_SEARCH_LIMIT, LoadTable, LogModel, RunIter,
+    SearchExperiments, SearchLoggedModels, SearchRuns, active_run, active_run_id,
+    download_artifacts, get_logged_model, get_metric_history, get_run, list_artifacts, load_dict,
+    load_table, load_text, log_artifact, log_artifact_to, log_artifacts, log_artifacts_to,
+    log_dict, log_figure, log_input, log_inputs, log_json, log_metric, log_metric_with_step,
+    log_metrics, log_metrics_with_step, log_model, log_param, log_params, log_table, log_text,
+    logged_model, metric, quote, replay_spill, search_experiments, search_logged_models,
+    search_runs, set_tag, set_tags,
 };
 pub use api::{
     CreateExperiment, create_experiment, delete_experiment, delete_experiment_tag, delete_run,
@@ -55,10 +57,18 @@ pub use api::{
 };
 #[cfg(feature = "image")]
 pub use api::{load_image, log_image, log_image_artifact};
+pub use base::datasets::{
+    DATASET_CONTEXT_TAG, Dataset, DatasetInput, InputTag, RunInputs, digest_of_bytes, file_digest,
+};
 pub use base::error::{Error, Result};
 #[cfg(feature = "image")]
 pub use base::images::Image;
 pub use base::links::print_run_links;
+pub use base::logged_models::{
+    LoggedModel, LoggedModelOutput, LoggedModelStatus, NewLoggedModel, RunOutputs,
+    SearchLoggedModelsRequest,
+};
+pub use base::mlmodel::MLMODEL_MLFLOW_VERSION;
 pub use base::model::{
     Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, RunUpdate,
 };

@@ -206,6 +206,46 @@ pub(crate) fn read_uri(tracker: &Tracker, artifact_uri: &str) -> Result<Vec<u8>>
     }
 }
 
+/// The files under `path` as artifacts: a file by its name, a folder's files (recursively)
+/// by their paths inside it. A path that is neither is [`Error::Io`].
+pub(crate) fn files_at(path: &Path) -> Result<Vec<(PathBuf, String)>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io("model file", path, e))?;
+    if meta.is_dir() {
+        let mut files = Vec::new();
+        walk(path, "", &mut files)?;
+        Ok(files)
+    } else {
+        Ok(vec![(path.to_path_buf(), file_name(path)?)])
+    }
+}
+
+/// Uploads `files` and the files `extra` (bytes, name) under the artifact root `root` (a
+/// logged model's artifact location), in order; waits for the uploads.
+pub(crate) fn upload_to_root(
+    tracker: &Tracker,
+    root: String,
+    mut files: Vec<(PathBuf, String)>,
+    extra: &[(&[u8], &str)],
+) -> Result<()> {
+    let mut temps = Vec::with_capacity(extra.len());
+    for (bytes, name) in extra {
+        let tmp = TempFile::new(bytes)?;
+        files.push((tmp.path.clone(), (*name).to_owned()));
+        temps.push(tmp);
+    }
+    tracker.transfer(
+        store_only(),
+        Box::new(move |store| {
+            Box::pin(async move {
+                for (local, dest) in files {
+                    store.log_artifact(&root, &local, &dest).await?;
+                }
+                Ok(())
+            })
+        }),
+    )
+}
+
 fn upload(run: &RunHandle, files: Vec<(PathBuf, String)>) -> Result<()> {
     // Waiting for the id orders the upload after the run's creation.
     let run_id = run.id()?;

@@ -6,12 +6,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::experiments::{self, CreateExperiment};
+use super::logged_models::{self, LogModel};
+use super::model_search::SearchLoggedModels;
 use super::search::{self, SearchExperiments, SearchRuns, Target};
 use super::tables::LoadTable;
-use super::{artifacts, dicts, run_admin};
+use super::{artifacts, dicts, inputs, run_admin};
+use crate::base::datasets::{Dataset, DatasetInput};
 use crate::base::error::Result;
 #[cfg(feature = "image")]
 use crate::base::images::Image;
+use crate::base::logged_models::LoggedModel;
 use crate::base::model::{Batch, Experiment, Metric, Run, RunStatus, RunUpdate};
 use crate::base::search::FileInfo;
 use crate::base::sync::lock;
@@ -178,6 +182,51 @@ impl Client {
     /// [`RunHandle::delete_tag`].
     pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
         run_admin::delete_tag_on(&self.tracker, run_id, key)
+    }
+
+    /// Records `dataset` as an input of the run `run_id`, used in `context`, after what this
+    /// client queued before; see [`log_input`](crate::log_input).
+    pub fn log_input(&self, run_id: &str, dataset: &Dataset, context: Option<&str>) -> Result<()> {
+        let input = DatasetInput::new(dataset.clone(), context);
+        inputs::log_inputs_of(&self.run(run_id), vec![input])
+    }
+
+    /// Records several datasets as inputs of the run `run_id`, as Python's
+    /// `MlflowClient.log_inputs(run_id, datasets)`.
+    pub fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        inputs::log_inputs_of(&self.run(run_id), datasets.to_vec())
+    }
+
+    /// Logs the file or folder at `path` as a logged model called `name` made by the run
+    /// `run_id`; see [`log_model`](crate::log_model).
+    pub fn log_model(
+        &self,
+        run_id: &str,
+        name: &str,
+        path: impl AsRef<std::path::Path>,
+    ) -> Result<LoggedModel> {
+        self.logged_model(run_id, name, path).log()
+    }
+
+    /// A logged model of the run `run_id` to configure by chaining; see
+    /// [`logged_model`](crate::logged_model).
+    pub fn logged_model(
+        &self,
+        run_id: &str,
+        name: &str,
+        path: impl AsRef<std::path::Path>,
+    ) -> LogModel {
+        LogModel::new(Some(self.run(run_id)), name, path.as_ref())
+    }
+
+    /// Reads the logged model `model_id` back; see [`get_logged_model`](crate::get_logged_model).
+    pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        logged_models::get_logged_model_on(&self.tracker, model_id)
+    }
+
+    /// A logged model search on this client's destination; see [`SearchLoggedModels`].
+    pub fn search_logged_models(&self) -> SearchLoggedModels {
+        SearchLoggedModels::new(Target::Tracker(self.tracker.clone()))
     }
 
     /// The parent of the run `run_id`, read back; `None` for a top-level run.

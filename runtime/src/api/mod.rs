@@ -9,7 +9,10 @@ mod experiments;
 mod figures;
 #[cfg(feature = "image")]
 mod images;
+mod inputs;
+mod logged_models;
 mod logging;
+mod model_search;
 mod replay;
 mod run_admin;
 mod run_calls;
@@ -30,6 +33,8 @@ pub use experiments::{
 pub use figures::log_figure;
 #[cfg(feature = "image")]
 pub use images::{load_image, log_image, log_image_artifact};
+pub use inputs::{log_input, log_inputs};
+pub use logged_models::{LogModel, get_logged_model, log_model, logged_model};
 #[allow(deprecated)]
 #[doc(hidden)]
 pub use logging::current_run;
@@ -37,6 +42,7 @@ pub use logging::{
     active_run, active_run_id, log_metric, log_metric_with_step, log_metrics,
     log_metrics_with_step, log_param, log_params, metric, set_tag, set_tags,
 };
+pub use model_search::{SearchLoggedModels, search_logged_models};
 pub use replay::replay_spill;
 pub use run_admin::{
     delete_run, delete_tag, get_artifact_uri, get_parent_run, last_active_run, restore_run,

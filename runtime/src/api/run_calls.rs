@@ -5,15 +5,42 @@
 
 use std::path::Path;
 
-use super::{artifacts, dicts, figures, run_admin, tables};
+use super::logged_models::LogModel;
+use super::{artifacts, dicts, figures, inputs, run_admin, tables};
+use crate::base::datasets::{Dataset, DatasetInput};
 use crate::base::error::Result;
 #[cfg(feature = "image")]
 use crate::base::images::Image;
+use crate::base::logged_models::LoggedModel;
 use crate::base::search::FileInfo;
 use crate::base::table::Table;
 use crate::runs::RunHandle;
 
 impl RunHandle {
+    /// Records `dataset` as an input of this run, used in `context`; see
+    /// [`log_input`](crate::log_input).
+    pub fn log_input(&self, dataset: &Dataset, context: Option<&str>) -> Result<()> {
+        inputs::log_inputs_of(self, vec![DatasetInput::new(dataset.clone(), context)])
+    }
+
+    /// Logs the file or folder at `path` as a logged model called `name` made by this run;
+    /// see [`log_model`](crate::log_model).
+    pub fn log_model(&self, name: &str, path: impl AsRef<Path>) -> Result<LoggedModel> {
+        self.logged_model(name, path).log()
+    }
+
+    /// A logged model of this run to configure by chaining; see
+    /// [`logged_model`](crate::logged_model).
+    pub fn logged_model(&self, name: &str, path: impl AsRef<Path>) -> LogModel {
+        LogModel::new(Some(self.clone()), name, path.as_ref())
+    }
+
+    /// Records several datasets as inputs of this run, each with its tags; see
+    /// [`log_inputs`](crate::log_inputs).
+    pub fn log_inputs(&self, datasets: &[DatasetInput]) -> Result<()> {
+        inputs::log_inputs_of(self, datasets.to_vec())
+    }
+
     /// Logs the file `local` at the root of this run's artifacts; waits for the upload.
     pub fn log_artifact(&self, local: impl AsRef<Path>) -> Result<()> {
         artifacts::log_file(self, local.as_ref(), "")

@@ -329,7 +329,7 @@ impl Iterator for RunIter {
 }
 
 /// Experiment ids for a search: the given ids and names, else the active experiment.
-fn resolve_experiments(
+pub(crate) fn resolve_experiments(
     tracker: &Tracker,
     ids: Option<Vec<String>>,
     names: Option<Vec<String>>,

@@ -4,6 +4,7 @@
 
 pub(crate) mod artifact_uri;
 pub mod config;
+pub mod datasets;
 pub mod env;
 pub mod error;
 // MLflow's search grammar, which the embedded store parses (a server parses its own).
@@ -13,6 +14,8 @@ pub(crate) mod filter;
 pub mod images;
 pub(crate) mod json_numbers;
 pub(crate) mod links;
+pub mod logged_models;
+pub(crate) mod mlmodel;
 pub mod model;
 pub mod outcome;
 pub(crate) mod py_json;

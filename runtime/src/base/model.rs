@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::base::datasets::RunInputs;
+use crate::base::logged_models::RunOutputs;
+
 /// One point of a metric's history.
 ///
 /// New fields may be added (it is `#[non_exhaustive]`): build one with [`Metric::new`].
@@ -17,6 +20,13 @@ pub struct Metric {
     pub timestamp: i64,
     /// Training step; 0 unless given.
     pub step: i64,
+    /// The logged model the point is linked to (Python's `model_id=`): it shows on the
+    /// model and orders `search_logged_models`.
+    pub model_id: Option<String>,
+    /// The name of the dataset the point was measured on (Python's `dataset=`).
+    pub dataset_name: Option<String>,
+    /// The digest of that dataset.
+    pub dataset_digest: Option<String>,
 }
 
 impl Metric {
@@ -28,6 +38,9 @@ impl Metric {
             value,
             timestamp,
             step,
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
         }
     }
 }
@@ -337,7 +350,7 @@ impl RunInfo {
     }
 }
 
-/// A run with its data: latest metric values, params and tags.
+/// A run with its data: latest metric values, params and tags, its inputs and outputs.
 ///
 /// New fields may be added (it is `#[non_exhaustive]`): build one with [`Run::new`].
 #[derive(Debug, Clone, PartialEq)]
@@ -351,6 +364,10 @@ pub struct Run {
     pub params: Vec<Param>,
     /// Tags.
     pub tags: Vec<RunTag>,
+    /// What the run used: its datasets (Python's `run.inputs`).
+    pub inputs: RunInputs,
+    /// What the run made: its logged models (Python's `run.outputs`).
+    pub outputs: RunOutputs,
 }
 
 /// The tag MLflow nests runs by.
@@ -367,6 +384,8 @@ impl Run {
             metrics: Vec::new(),
             params: Vec::new(),
             tags: Vec::new(),
+            inputs: RunInputs::default(),
+            outputs: RunOutputs::default(),
         }
     }
 

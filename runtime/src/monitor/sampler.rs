@@ -160,12 +160,7 @@ impl Monitored {
         let mut batch = Batch::default();
         for (key, value) in values {
             match validate::key("metric", &key) {
-                Ok(()) => batch.metrics.push(Metric {
-                    key,
-                    value,
-                    timestamp,
-                    step,
-                }),
+                Ok(()) => batch.metrics.push(Metric::new(key, value, timestamp, step)),
                 Err(e) => warn_once(&format!("system metrics: {e}")),
             }
         }

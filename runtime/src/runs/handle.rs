@@ -179,6 +179,9 @@ impl RunHandle {
                 value,
                 timestamp: now_ms(),
                 step,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             }],
             ..Batch::default()
         })
@@ -218,6 +221,9 @@ impl RunHandle {
                 value,
                 timestamp,
                 step,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             });
         }
         self.send_batch(batch)?;

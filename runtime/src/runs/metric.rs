@@ -1,9 +1,11 @@
 //! One metric point with everything MLflow records about it, configured by chaining: its
-//! step and timestamp (later: the model and dataset it was measured for).
+//! step and timestamp, the logged model and the dataset it was measured for.
 
 use super::cell::RunHandle;
 use super::stack;
+use crate::base::datasets::Dataset;
 use crate::base::error::{Error, Result};
+use crate::base::logged_models::LoggedModel;
 use crate::base::model::Metric;
 use crate::base::time::now_ms;
 use crate::base::validate;
@@ -18,6 +20,10 @@ use crate::base::validate;
 /// # let _run = mlflow::start_run().start();
 /// mlflow::metric("val_loss", 0.25).step(3).log()?;
 /// mlflow::metric("wall_clock", 12.5).timestamp(1_700_000_000_000).log()?;
+/// // Linked to a logged model and measured on a dataset (Python's `model_id=`, `dataset=`):
+/// let model = mlflow::log_model("net", "model.bin")?;
+/// let eval = mlflow::Dataset::new("seeds-eval", "0badc0de", "local", "{}");
+/// mlflow::metric("acc", 0.9).step(3).model(&model).dataset(&eval).log()?;
 /// # Ok::<(), mlflow::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -29,6 +35,8 @@ pub struct MetricBuilder {
     value: f64,
     step: i64,
     timestamp: Option<i64>,
+    model_id: Option<String>,
+    dataset: Option<(String, String)>,
 }
 
 impl MetricBuilder {
@@ -41,6 +49,8 @@ impl MetricBuilder {
             value,
             step: 0,
             timestamp: None,
+            model_id: None,
+            dataset: None,
         }
     }
 
@@ -54,6 +64,27 @@ impl MetricBuilder {
     /// is logged). MLflow refuses negative timestamps.
     pub fn timestamp(mut self, timestamp_ms: i64) -> Self {
         self.timestamp = Some(timestamp_ms);
+        self
+    }
+
+    /// Links the point to the logged model `model` (Python's `model_id=`): it is stored for
+    /// the run as always, and also for the model, where the UI's Models tab shows it and
+    /// [`search_logged_models`](crate::search_logged_models) filters and orders by it.
+    pub fn model(mut self, model: &LoggedModel) -> Self {
+        self.model_id = Some(model.model_id.clone());
+        self
+    }
+
+    /// Links the point to the logged model with id `model_id`; see [`MetricBuilder::model`].
+    pub fn model_id(mut self, model_id: impl Into<String>) -> Self {
+        self.model_id = Some(model_id.into());
+        self
+    }
+
+    /// Records the dataset the value was measured on (its name and digest; Python's
+    /// `dataset=`), as MLflow keeps it with a point linked to a model.
+    pub fn dataset(mut self, dataset: &Dataset) -> Self {
+        self.dataset = Some((dataset.name.clone(), dataset.digest.clone()));
         self
     }
 
@@ -74,8 +105,9 @@ impl MetricBuilder {
             Some(run) => run,
             None => stack::current().ok_or(Error::NoActiveRun)?,
         };
-        run.send_metrics(vec![Metric::new(
-            self.key, self.value, timestamp, self.step,
-        )])
+        let mut point = Metric::new(self.key, self.value, timestamp, self.step);
+        point.model_id = self.model_id;
+        (point.dataset_name, point.dataset_digest) = self.dataset.unzip();
+        run.send_metrics(vec![point])
     }
 }

@@ -77,6 +77,9 @@ mod tests {
                     value: 0.0,
                     timestamp: 0,
                     step: 0,
+                    model_id: None,
+                    dataset_name: None,
+                    dataset_digest: None,
                 })
                 .collect(),
             params: (0..params)

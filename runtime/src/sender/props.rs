@@ -95,7 +95,7 @@ proptest! {
         let batch = crate::base::model::Batch {
             metrics: values
                 .iter()
-                .map(|&value| crate::base::model::Metric { key: "m".into(), value, timestamp, step })
+                .map(|&value| crate::base::model::Metric::new("m", value, timestamp, step))
                 .collect(),
             ..Default::default()
         };

@@ -4,6 +4,7 @@
 
 use super::Store;
 use super::memory::MemoryStore;
+use crate::base::datasets::{Dataset, DatasetInput, InputTag};
 use crate::base::error::Error;
 use crate::base::model::{CreateRun, NewExperiment, RunInfo, RunTag, RunUpdate};
 use crate::base::search::{SearchExperimentsRequest, ViewType};
@@ -241,6 +242,96 @@ async fn runs(store: &dyn Store) {
     }
     let empty = store.delete_run("").await.unwrap_err();
     assert_eq!(code(&empty), (400, "INVALID_PARAMETER_VALUE"));
+}
+
+/// Datasets as a run's inputs: kept once per experiment (the first description wins), used
+/// once per run (the first tags stay), read back with the run; MLflow's refusals.
+async fn inputs(store: &dyn Store) {
+    let run = new_run(store, "0", &[]).await;
+    let id = run.run_id.as_str();
+    let train = Dataset::new("train", "aaaa1111", "local", r#"{"uri": "/d/train.csv"}"#)
+        .with_schema(r#"{"mlflow_colspec": []}"#);
+    let eval = Dataset::new("eval", "bbbb2222", "local", r#"{"uri": "/d/eval.csv"}"#)
+        .with_profile(r#"{"num_rows": 3}"#);
+    let mut tagged = DatasetInput::new(eval.clone(), Some("eval"));
+    tagged.tags.push(InputTag::new("fold", "1"));
+    store
+        .log_inputs(
+            id,
+            &[
+                DatasetInput::new(train.clone(), Some("training")),
+                tagged.clone(),
+                DatasetInput::new(train.clone(), Some("twice in one call")),
+            ],
+        )
+        .await
+        .unwrap();
+    // Again, with another source and context: nothing changes.
+    let mut moved = train.clone();
+    moved.source = r#"{"uri": "/elsewhere"}"#.into();
+    store
+        .log_inputs(id, &[DatasetInput::new(moved.clone(), Some("other"))])
+        .await
+        .unwrap();
+    let got = store.get_run(id).await.unwrap().inputs.dataset_inputs;
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].dataset, train);
+    assert_eq!(got[0].context(), Some("training"));
+    assert_eq!(got[1].dataset, eval);
+    assert_eq!(
+        (got[1].context(), got[1].tag("fold")),
+        (Some("eval"), Some("1"))
+    );
+
+    // Another run of the experiment gets the dataset as first described.
+    let other = new_run(store, "0", &[]).await;
+    store
+        .log_inputs(&other.run_id, &[DatasetInput::new(moved, None)])
+        .await
+        .unwrap();
+    let got = store
+        .get_run(&other.run_id)
+        .await
+        .unwrap()
+        .inputs
+        .dataset_inputs;
+    assert_eq!((got.len(), &got[0].dataset), (1, &train));
+    assert!(got[0].tags.is_empty());
+
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let refused = store
+        .log_inputs(unknown, &[DatasetInput::new(train.clone(), None)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&refused),
+        (404, "RESOURCE_DOES_NOT_EXIST"),
+        "{refused}"
+    );
+    store.delete_run(id).await.unwrap();
+    let refused = store
+        .log_inputs(id, &[DatasetInput::new(train, None)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        code(&refused),
+        (400, "INVALID_PARAMETER_VALUE"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_inputs() {
+    inputs(&MemoryStore::new()).await;
+}
+
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn the_embedded_store_keeps_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = super::sqlite::SqliteStore::open(&dir.path().join("mlflow.db"), dir.path())
+        .expect("open store");
+    inputs(&store).await;
 }
 
 #[tokio::test]

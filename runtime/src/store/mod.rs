@@ -4,7 +4,11 @@
 
 use async_trait::async_trait;
 
+use crate::base::datasets::DatasetInput;
 use crate::base::error::Error;
+use crate::base::logged_models::{
+    LoggedModel, LoggedModelOutput, LoggedModelStatus, NewLoggedModel, SearchLoggedModelsRequest,
+};
 use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
 };
@@ -100,7 +104,55 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// `INVALID_PARAMETER_VALUE`. Tags overwrite. Metrics append.
     async fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<(), Error>;
 
-    /// Reads a run back with its latest metrics, params and tags.
+    /// Records datasets as inputs of an active run (`runs/log-inputs`), as MLflow's stores
+    /// do: a dataset is kept once per experiment by (name, digest), and used once per run
+    /// (logging it again adds nothing, its first tags stay). The inputs are checked already
+    /// (`base::datasets::validate`).
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<(), Error>;
+
+    /// Creates a logged model (MLflow 3's `logged-models` create), PENDING, with its params
+    /// and tags; the store picks its id (`m-<32 hex>`) and its artifact location (the
+    /// experiment's, then `models/<id>/artifacts`). A store without logged models (MLflow
+    /// 2.x over REST, the memory store) answers an error naming the missing feature.
+    async fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel, Error> {
+        let _ = model;
+        Err(no_logged_models(&self.location()))
+    }
+
+    /// Sets a logged model's status (READY once its files are stored, FAILED when they
+    /// could not be) and returns the model.
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, Error> {
+        let _ = (model_id, status);
+        Err(no_logged_models(&self.location()))
+    }
+
+    /// Reads a logged model back with its params, tags and metrics; an unknown id is
+    /// `RESOURCE_DOES_NOT_EXIST`.
+    async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, Error> {
+        let _ = model_id;
+        Err(no_logged_models(&self.location()))
+    }
+
+    /// Records models as outputs of an active run (`runs/outputs`).
+    async fn log_outputs(&self, run_id: &str, models: &[LoggedModelOutput]) -> Result<(), Error> {
+        let _ = (run_id, models);
+        Err(no_logged_models(&self.location()))
+    }
+
+    /// One page of a logged model search, in MLflow's grammar and order.
+    async fn search_logged_models(
+        &self,
+        request: &SearchLoggedModelsRequest,
+    ) -> Result<Page<LoggedModel>, Error> {
+        let _ = request;
+        Err(no_logged_models(&self.location()))
+    }
+
+    /// Reads a run back with its latest metrics, params and tags, its inputs and outputs.
     async fn get_run(&self, run_id: &str) -> Result<Run, Error>;
 
     /// One page of a run search, in MLflow's grammar and order.
@@ -185,6 +237,13 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn ping(&self) -> Result<(), Error> {
         Ok(())
     }
+}
+
+/// The error of a store that keeps no logged models.
+fn no_logged_models(location: &str) -> Error {
+    Error::Config(format!(
+        "the store {location} does not keep logged models (MLflow 3's LoggedModel)"
+    ))
 }
 
 /// Size limits for one batch.

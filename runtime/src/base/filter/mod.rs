@@ -19,6 +19,8 @@ pub(crate) enum KeyType {
     Param,
     Tag,
     Attribute,
+    /// `datasets.name`, `.digest`, `.context`: the run's inputs.
+    Dataset,
 }
 
 /// A comparison operator.
@@ -95,6 +97,8 @@ pub(crate) struct OrderBy {
 pub(crate) enum Grammar {
     Runs,
     Experiments,
+    /// `logged-models/search` (`SearchLoggedModelsUtils`).
+    LoggedModels,
 }
 
 impl Grammar {
@@ -104,6 +108,7 @@ impl Grammar {
             (Grammar::Experiments, _) => {
                 &["name", "creation_time", "last_update_time", "experiment_id"]
             }
+            (Grammar::LoggedModels, _) => &MODEL_ATTRIBUTES,
         }
     }
 
@@ -112,6 +117,7 @@ impl Grammar {
         match self {
             Grammar::Runs => "run_id",
             Grammar::Experiments => "experiment_id",
+            Grammar::LoggedModels => "model_id",
         }
     }
 
@@ -119,6 +125,7 @@ impl Grammar {
         match self {
             Grammar::Runs => NUMERIC_ATTRIBUTES.contains(&key),
             Grammar::Experiments => matches!(key, "creation_time" | "last_update_time"),
+            Grammar::LoggedModels => MODEL_NUMERIC_ATTRIBUTES.contains(&key),
         }
     }
 }
@@ -133,6 +140,31 @@ const SEARCH_ATTRIBUTES: [&str; 7] = [
     "status",
     "user_id",
 ];
+
+/// Attributes of a logged model a filter may name.
+const MODEL_ATTRIBUTES: [&str; 9] = [
+    "name",
+    "model_id",
+    "model_type",
+    "status",
+    "source_run_id",
+    "creation_timestamp",
+    "creation_time",
+    "last_updated_timestamp",
+    "last_updated_time",
+];
+
+/// Attributes of a logged model compared as numbers.
+const MODEL_NUMERIC_ATTRIBUTES: [&str; 4] = [
+    "creation_timestamp",
+    "creation_time",
+    "last_updated_timestamp",
+    "last_updated_time",
+];
+
+/// What a `datasets.` clause may compare: the dataset's name and digest, the context of its
+/// use.
+const DATASET_ATTRIBUTES: [&str; 3] = ["name", "digest", "context"];
 
 /// Attributes compared as numbers.
 const NUMERIC_ATTRIBUTES: [&str; 2] = ["start_time", "end_time"];
@@ -153,11 +185,12 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         "param" | "params" | "parameter" | "parameters" => KeyType::Param,
         "tag" | "tags" => KeyType::Tag,
         "attribute" | "attributes" | "attr" | "run" => KeyType::Attribute,
-        "dataset" | "datasets" => {
+        "dataset" | "datasets" if for_order_by || grammar == Grammar::LoggedModels => {
             return Err(invalid(format!(
-                "Dataset filters ('{raw}') are not supported by the embedded store"
+                "Invalid entity type 'dataset' in '{raw}' (dataset filters are for runs)"
             )));
         }
+        "dataset" | "datasets" => KeyType::Dataset,
         other => {
             return Err(invalid(format!(
                 "Invalid entity type '{other}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
@@ -173,6 +206,11 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         return Err(invalid(format!("Invalid identifier '{raw}': empty key")));
     }
     let valid = grammar.attributes(for_order_by);
+    if key_type == KeyType::Dataset && !DATASET_ATTRIBUTES.contains(&key.as_str()) {
+        return Err(invalid(format!(
+            "Invalid dataset key '{key}' specified. Valid keys are '{DATASET_ATTRIBUTES:?}'"
+        )));
+    }
     if key_type == KeyType::Attribute && !valid.contains(&key.as_str()) {
         return Err(invalid(format!(
             "Invalid attribute key '{key}' specified. Valid keys are '{valid:?}'"
@@ -197,7 +235,9 @@ fn allowed(grammar: Grammar, key_type: KeyType, key: &str, op: CompareOp) -> boo
         KeyType::Attribute if grammar == Grammar::Experiments => {
             matches!(op, Eq | Ne | Like | ILike)
         }
-        KeyType::Attribute => matches!(op, Eq | Ne | Like | ILike | In | NotIn),
+        KeyType::Attribute | KeyType::Dataset => {
+            matches!(op, Eq | Ne | Like | ILike | In | NotIn)
+        }
     }
 }
 
@@ -320,6 +360,7 @@ fn parse_clause(
             }));
         }
         (Tok::Str(s), false) => Value::Text(s.clone()),
+        (Tok::List(items), false) if key_type == KeyType::Dataset => Value::List(items.clone()),
         (Tok::List(items), false) if key_type == KeyType::Attribute => {
             if key != grammar.list_key() {
                 return Err(invalid(format!(
@@ -377,6 +418,7 @@ fn type_name(t: KeyType) -> &'static str {
         KeyType::Param => "parameter",
         KeyType::Tag => "tag",
         KeyType::Attribute => "attribute",
+        KeyType::Dataset => "dataset",
     }
 }
 

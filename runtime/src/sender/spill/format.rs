@@ -27,6 +27,15 @@ pub struct SpillMetric {
     pub timestamp: i64,
     /// Step.
     pub step: i64,
+    /// The logged model the point is linked to (absent from older spill files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    /// The dataset the point was measured on: its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    /// The dataset the point was measured on: its digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_digest: Option<String>,
 }
 
 /// One operation that could not be delivered.
@@ -121,6 +130,9 @@ impl SpillOp {
                     value: m.value,
                     timestamp: m.timestamp,
                     step: m.step,
+                    model_id: m.model_id.clone(),
+                    dataset_name: m.dataset_name.clone(),
+                    dataset_digest: m.dataset_digest.clone(),
                 })
                 .collect(),
             params: batch.params.iter().map(|p| kv(&p.key, &p.value)).collect(),
@@ -194,6 +206,9 @@ mod tests {
                     value,
                     timestamp: 7,
                     step: i as i64,
+                    model_id: None,
+                    dataset_name: None,
+                    dataset_digest: None,
                 })
                 .collect(),
             params: vec![Param {

@@ -184,6 +184,9 @@ async fn replay_one(
                         value: m.value,
                         timestamp: m.timestamp,
                         step: m.step,
+                        model_id: m.model_id.clone(),
+                        dataset_name: m.dataset_name.clone(),
+                        dataset_digest: m.dataset_digest.clone(),
                     })
                     .collect(),
                 params: params

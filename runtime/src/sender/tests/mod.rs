@@ -155,6 +155,9 @@ impl Harness {
             value,
             timestamp: self.clock,
             step,
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
         };
         self.log(run, metrics(vec![point]));
     }
@@ -269,6 +272,9 @@ pub(super) fn points(key: &str, n: usize) -> Vec<Metric> {
             value: i as f64,
             timestamp: 1_700_000_000_000 + i as i64,
             step: i as i64,
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
         })
         .collect()
 }

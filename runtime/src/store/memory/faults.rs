@@ -44,6 +44,8 @@ pub enum Op {
     UpdateRun,
     /// [`Store::log_batch`](crate::store::Store::log_batch).
     LogBatch,
+    /// [`Store::log_inputs`](crate::store::Store::log_inputs).
+    LogInputs,
     /// [`Store::get_run`](crate::store::Store::get_run).
     GetRun,
     /// [`Store::search_runs`](crate::store::Store::search_runs).
@@ -80,6 +82,7 @@ impl Op {
             Op::DeleteTag => "runs/delete-tag",
             Op::UpdateRun => "runs/update",
             Op::LogBatch => "runs/log-batch",
+            Op::LogInputs => "runs/log-inputs",
             Op::GetRun => "runs/get",
             Op::SearchRuns => "runs/search",
             Op::SearchExperiments => "experiments/search",

@@ -50,6 +50,7 @@ use faults::Faults;
 use journal::Journal;
 use state::State;
 
+use crate::base::datasets::DatasetInput;
 use crate::base::error::{Error, Result};
 use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
@@ -347,6 +348,15 @@ impl Store for MemoryStore {
             batch::log_batch(s, run_id, batch, settings.limits)
         })
         .await
+    }
+
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        let call = Call {
+            run_id: Some(run_id.to_owned()),
+            ..Call::of(Op::LogInputs)
+        };
+        self.call(call, none, |s, _| s.log_inputs(run_id, datasets))
+            .await
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::base::datasets::{self, Dataset, DatasetInput, RunInputs};
 use crate::base::error::{Error, Result};
 use crate::base::model::{
     CreateRun, Experiment, Metric, NewExperiment, Param, Run, RunInfo, RunStatus, RunTag, RunUpdate,
@@ -23,6 +24,8 @@ pub(super) struct RunRow {
     pub(super) metrics: Vec<Metric>,
     /// The identities of the points in `metrics` (key, timestamp, step, value's bits).
     pub(super) points: HashSet<(String, i64, i64, u64)>,
+    /// The datasets the run used, in the order first logged.
+    pub(super) inputs: Vec<DatasetInput>,
 }
 
 impl RunRow {
@@ -47,6 +50,11 @@ impl RunRow {
             metrics: latest,
             params,
             tags,
+            inputs: RunInputs {
+                dataset_inputs: self.inputs.clone(),
+            },
+            // The memory store keeps no logged models.
+            outputs: Default::default(),
         }
     }
 
@@ -89,6 +97,9 @@ pub(super) struct State {
     index: HashMap<String, usize>,
     /// Artifact bytes by `<artifact_uri>/<path>`.
     pub(super) artifacts: BTreeMap<String, Vec<u8>>,
+    /// Datasets by (experiment id, name, digest): kept once per experiment, as the first
+    /// `log_inputs` gave them.
+    pub(super) datasets: HashMap<(String, String, String), Dataset>,
 }
 
 impl Default for State {
@@ -98,6 +109,7 @@ impl Default for State {
             runs: Vec::new(),
             index: HashMap::new(),
             artifacts: BTreeMap::new(),
+            datasets: HashMap::new(),
         }
     }
 }
@@ -281,6 +293,7 @@ impl State {
             tags,
             metrics: Vec::new(),
             points: HashSet::new(),
+            inputs: Vec::new(),
         });
         Ok(info)
     }
@@ -306,6 +319,34 @@ impl State {
             )));
         }
         Ok(row)
+    }
+
+    /// `runs/log-inputs`, as MLflow's SQL store: a dataset is kept once per experiment (its
+    /// first description wins), and used once per run (its first tags stay).
+    pub(super) fn log_inputs(&mut self, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
+        check_run_id(run_id)?;
+        datasets::validate(inputs).map_err(|e| bad_request(e.to_string()))?;
+        let experiment_id = self.active_run(run_id)?.info.experiment_id.clone();
+        for input in datasets::dedup(inputs) {
+            let d = &input.dataset;
+            let key = (experiment_id.clone(), d.name.clone(), d.digest.clone());
+            let dataset = self
+                .datasets
+                .entry(key)
+                .or_insert_with(|| d.clone())
+                .clone();
+            let row = self.active_run(run_id)?;
+            let used = row
+                .inputs
+                .iter()
+                .any(|i| i.dataset.name == d.name && i.dataset.digest == d.digest);
+            if !used {
+                let mut used = input.clone();
+                used.dataset = dataset;
+                row.inputs.push(used);
+            }
+        }
+        Ok(())
     }
 
     /// `runs/update`: the status, and the end time when given.

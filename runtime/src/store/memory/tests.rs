@@ -39,6 +39,9 @@ fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
         value,
         timestamp,
         step,
+        model_id: None,
+        dataset_name: None,
+        dataset_digest: None,
     }
 }
 

@@ -3,6 +3,7 @@
 mod artifacts;
 mod client;
 mod connection;
+mod logged_models;
 mod multipart;
 mod retry;
 mod reuse;
@@ -13,8 +14,12 @@ use async_trait::async_trait;
 use url::Url;
 
 use crate::base::config::{self, HttpSettings};
+use crate::base::datasets::DatasetInput;
 use crate::base::error::Result;
 use crate::base::links;
+use crate::base::logged_models::{
+    LoggedModel, LoggedModelOutput, LoggedModelStatus, NewLoggedModel, SearchLoggedModelsRequest,
+};
 use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunStatus, RunUpdate,
 };
@@ -219,6 +224,42 @@ impl Store for RestStore {
             .post("runs/log-batch", &body, Idempotency::Safe)
             .await?;
         Ok(())
+    }
+
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<()> {
+        // The server keeps a dataset and its use once: a retried request adds nothing.
+        let body = LogInputsRequest {
+            run_id,
+            datasets: datasets.iter().map(DatasetInputJson::from).collect(),
+        };
+        self.send("runs/log-inputs", &body, Idempotency::Safe).await
+    }
+
+    async fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel> {
+        logged_models::create(&self.client, model).await
+    }
+
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel> {
+        logged_models::finalize(&self.client, model_id, status).await
+    }
+
+    async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        logged_models::get(&self.client, model_id).await
+    }
+
+    async fn log_outputs(&self, run_id: &str, models: &[LoggedModelOutput]) -> Result<()> {
+        logged_models::log_outputs(&self.client, run_id, models).await
+    }
+
+    async fn search_logged_models(
+        &self,
+        request: &SearchLoggedModelsRequest,
+    ) -> Result<Page<LoggedModel>> {
+        logged_models::search(&self.client, request).await
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {

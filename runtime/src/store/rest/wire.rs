@@ -4,7 +4,9 @@
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 
+use crate::base::datasets::{Dataset, DatasetInput, InputTag, RunInputs};
 use crate::base::json_numbers::{NumOrString, de_f64, ser_f64};
+use crate::base::logged_models::{LoggedModelOutput, RunOutputs};
 use crate::base::model::{Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag};
 
 #[derive(Serialize, Deserialize, Default)]
@@ -41,10 +43,16 @@ pub(crate) struct MetricJson {
     pub(crate) timestamp: i64,
     #[serde(deserialize_with = "de_i64", default)]
     pub(crate) step: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) model_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dataset_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) dataset_digest: Option<String>,
 }
 
 /// int64 fields come as numbers from MLflow, but proto3 JSON allows strings.
-fn de_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+pub(crate) fn de_i64<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     match NumOrString::deserialize(d)? {
         NumOrString::Int(i) => Ok(i),
         NumOrString::Float(f) => Ok(f as i64),
@@ -69,6 +77,9 @@ impl From<&Metric> for MetricJson {
             value: m.value,
             timestamp: m.timestamp,
             step: m.step,
+            model_id: m.model_id.clone(),
+            dataset_name: m.dataset_name.clone(),
+            dataset_digest: m.dataset_digest.clone(),
         }
     }
 }
@@ -80,6 +91,9 @@ impl From<MetricJson> for Metric {
             value: m.value,
             timestamp: m.timestamp,
             step: m.step,
+            model_id: m.model_id,
+            dataset_name: m.dataset_name,
+            dataset_digest: m.dataset_digest,
         }
     }
 }
@@ -205,6 +219,96 @@ pub(crate) struct RunJson {
     info: RunInfoJson,
     #[serde(default)]
     data: RunDataJson,
+    #[serde(default)]
+    inputs: RunInputsJson,
+    #[serde(default)]
+    outputs: RunOutputsJson,
+}
+
+#[derive(Deserialize, Default)]
+struct RunOutputsJson {
+    #[serde(default)]
+    model_outputs: Vec<ModelOutputJson>,
+}
+
+/// A model a run made, as `runs/outputs` takes it and `runs/get` answers it.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct ModelOutputJson {
+    pub(crate) model_id: String,
+    #[serde(default, deserialize_with = "de_i64")]
+    pub(crate) step: i64,
+}
+
+/// `runs/log-inputs`.
+#[derive(Serialize)]
+pub(crate) struct LogInputsRequest<'a> {
+    pub(crate) run_id: &'a str,
+    pub(crate) datasets: Vec<DatasetInputJson>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct DatasetInputJson {
+    #[serde(default)]
+    tags: Vec<KeyValue>,
+    dataset: DatasetJson,
+}
+
+#[derive(Serialize, Deserialize)]
+struct DatasetJson {
+    name: String,
+    digest: String,
+    source_type: String,
+    source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    profile: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RunInputsJson {
+    #[serde(default)]
+    dataset_inputs: Vec<DatasetInputJson>,
+}
+
+impl From<&DatasetInput> for DatasetInputJson {
+    fn from(i: &DatasetInput) -> Self {
+        let d = &i.dataset;
+        DatasetInputJson {
+            tags: i
+                .tags
+                .iter()
+                .map(|t| KeyValue {
+                    key: t.key.clone(),
+                    value: t.value.clone(),
+                })
+                .collect(),
+            dataset: DatasetJson {
+                name: d.name.clone(),
+                digest: d.digest.clone(),
+                source_type: d.source_type.clone(),
+                source: d.source.clone(),
+                schema: d.schema.clone(),
+                profile: d.profile.clone(),
+            },
+        }
+    }
+}
+
+impl From<DatasetInputJson> for DatasetInput {
+    fn from(i: DatasetInputJson) -> Self {
+        let d = i.dataset;
+        let mut dataset = Dataset::new(d.name, d.digest, d.source_type, d.source);
+        dataset.schema = d.schema;
+        dataset.profile = d.profile;
+        let mut input = DatasetInput::new(dataset, None);
+        input.tags = i
+            .tags
+            .into_iter()
+            .map(|t| InputTag::new(t.key, t.value))
+            .collect();
+        input
+    }
 }
 
 #[derive(Deserialize)]
@@ -271,6 +375,22 @@ impl From<RunJson> for Run {
                     value: t.value,
                 })
                 .collect(),
+            inputs: RunInputs {
+                dataset_inputs: r
+                    .inputs
+                    .dataset_inputs
+                    .into_iter()
+                    .map(DatasetInput::from)
+                    .collect(),
+            },
+            outputs: RunOutputs {
+                model_outputs: r
+                    .outputs
+                    .model_outputs
+                    .into_iter()
+                    .map(|o| LoggedModelOutput::new(o.model_id, o.step))
+                    .collect(),
+            },
         }
     }
 }
@@ -296,24 +416,36 @@ mod tests {
                 value: f64::NAN,
                 timestamp: 1,
                 step: 0,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             },
             MetricJson {
                 key: "b".into(),
                 value: f64::INFINITY,
                 timestamp: 1,
                 step: 0,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             },
             MetricJson {
                 key: "c".into(),
                 value: f64::NEG_INFINITY,
                 timestamp: 1,
                 step: 0,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             },
             MetricJson {
                 key: "d".into(),
                 value: 0.5,
                 timestamp: 1,
                 step: 2,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             },
         ])
         .unwrap();
@@ -365,7 +497,7 @@ mod props {
             value in prop_oneof![any::<f64>(), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY)],
             step in any::<i64>(),
         ) {
-            let json = serde_json::to_string(&MetricJson { key: "k".into(), value, timestamp: 1, step }).unwrap();
+            let json = serde_json::to_string(&MetricJson { key: "k".into(), value, timestamp: 1, step, model_id: None, dataset_name: None, dataset_digest: None }).unwrap();
             prop_assert!(!json.contains("null"), "{json}");
             let back: MetricJson = serde_json::from_str(&json).unwrap();
             prop_assert!(back.value.to_bits() == value.to_bits() || (back.value.is_nan() && value.is_nan()));

@@ -83,6 +83,9 @@ mod tests {
             value,
             timestamp,
             step,
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
         }
     }
 

@@ -21,7 +21,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, Transaction};
 
 use super::{BatchLimits, Store};
+use crate::base::datasets::{self, DatasetInput};
 use crate::base::error::Error;
+use crate::base::logged_models::{
+    LoggedModel, LoggedModelOutput, LoggedModelStatus, NewLoggedModel, SearchLoggedModelsRequest,
+};
 use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
 };
@@ -31,10 +35,14 @@ mod batch;
 mod deletion;
 mod experiments;
 mod file;
+mod inputs;
+mod logged_models;
 mod metrics;
+mod model_search;
 mod runs;
 mod schema;
 mod search;
+mod sql_parts;
 mod tx;
 
 use file::DbFile;
@@ -295,7 +303,12 @@ impl Store for SqliteStore {
         let run_id = run_id.to_owned();
         let batch = batch.clone();
         let mut refused = self
-            .write(move |tx, db| batch::log(tx, db, &run_id, &batch))
+            .write(move |tx, db| {
+                let refused = batch::log(tx, db, &run_id, &batch)?;
+                // Points linked to a model go to the model too, in the same transaction.
+                logged_models::log_metrics(tx, db, &run_id, &batch.metrics)?;
+                Ok(refused)
+            })
             .await?;
         match refused.len() {
             0 => Ok(()),
@@ -304,9 +317,55 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn log_inputs(&self, run_id: &str, datasets: &[DatasetInput]) -> Result<(), Error> {
+        datasets::validate(datasets)?;
+        let run_id = run_id.to_owned();
+        let datasets = datasets.to_vec();
+        self.write(move |tx, db| inputs::log(tx, db, &run_id, &datasets))
+            .await
+    }
+
+    async fn create_logged_model(&self, model: &NewLoggedModel) -> Result<LoggedModel, Error> {
+        let model = model.clone();
+        self.write(move |tx, db| logged_models::create(tx, db, &model))
+            .await
+    }
+
+    async fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, Error> {
+        let model_id = model_id.to_owned();
+        self.write(move |tx, db| logged_models::finalize(tx, db, &model_id, status))
+            .await
+    }
+
+    async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, Error> {
+        let model_id = model_id.to_owned();
+        self.read(move |tx, db| logged_models::get(tx, db, &model_id))
+            .await
+    }
+
+    async fn log_outputs(&self, run_id: &str, models: &[LoggedModelOutput]) -> Result<(), Error> {
+        let run_id = run_id.to_owned();
+        let models = models.to_vec();
+        self.write(move |tx, db| logged_models::log_outputs(tx, db, &run_id, &models))
+            .await
+    }
+
+    async fn search_logged_models(
+        &self,
+        request: &SearchLoggedModelsRequest,
+    ) -> Result<Page<LoggedModel>, Error> {
+        let query = model_search::ModelQuery::build(request)?;
+        self.read(move |tx, db| query.run(tx, db)).await
+    }
+
     async fn get_run(&self, run_id: &str) -> Result<Run, Error> {
         let run_id = run_id.to_owned();
-        self.read(move |tx, db| runs::get(tx, db, &run_id)).await
+        self.read(move |tx, db| search::run_with_io(tx, db, &run_id))
+            .await
     }
 
     async fn search_runs(&self, r: &SearchRunsRequest) -> Result<Page<Run>, Error> {

@@ -253,7 +253,8 @@ pub(super) fn update(
     Ok(())
 }
 
-/// Reads a run with its latest metrics, params and tags (each sorted by key).
+/// Reads a run with its latest metrics, params and tags (each sorted by key); its inputs
+/// and outputs are `search::run_with_io`'s.
 pub(super) fn get(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<Run, Error> {
     let info = tx
         .query_row(
@@ -303,6 +304,9 @@ pub(super) fn get(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<Run
                 value: metrics::decode_value(row.get(1)?, row.get(4)?),
                 timestamp: row.get::<_, Option<i64>>(2)?.unwrap_or_default(),
                 step: row.get(3)?,
+                model_id: None,
+                dataset_name: None,
+                dataset_digest: None,
             })
         },
     )?;
@@ -330,12 +334,9 @@ pub(super) fn get(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<Run
             })
         },
     )?;
-    Ok(Run {
-        info,
-        metrics,
-        params,
-        tags,
-    })
+    let mut run = Run::new(info);
+    (run.metrics, run.params, run.tags) = (metrics, params, tags);
+    Ok(run)
 }
 
 fn query<T>(

@@ -66,6 +66,70 @@ const WRITTEN_COLUMNS: &[(&str, &[&str])] = &[
         "latest_metrics",
         &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
     ),
+    (
+        "datasets",
+        &[
+            "dataset_uuid",
+            "experiment_id",
+            "name",
+            "digest",
+            "dataset_source_type",
+            "dataset_source",
+            "dataset_schema",
+            "dataset_profile",
+        ],
+    ),
+    (
+        "inputs",
+        &[
+            "input_uuid",
+            "source_type",
+            "source_id",
+            "destination_type",
+            "destination_id",
+            "step",
+        ],
+    ),
+    ("input_tags", &["input_uuid", "name", "value"]),
+    (
+        "logged_models",
+        &[
+            "model_id",
+            "experiment_id",
+            "name",
+            "artifact_location",
+            "creation_timestamp_ms",
+            "last_updated_timestamp_ms",
+            "status",
+            "lifecycle_stage",
+            "model_type",
+            "source_run_id",
+            "status_message",
+        ],
+    ),
+    (
+        "logged_model_params",
+        &["model_id", "experiment_id", "param_key", "param_value"],
+    ),
+    (
+        "logged_model_tags",
+        &["model_id", "experiment_id", "tag_key", "tag_value"],
+    ),
+    (
+        "logged_model_metrics",
+        &[
+            "model_id",
+            "metric_name",
+            "metric_timestamp_ms",
+            "metric_step",
+            "metric_value",
+            "experiment_id",
+            "run_id",
+            "dataset_uuid",
+            "dataset_name",
+            "dataset_digest",
+        ],
+    ),
 ];
 
 /// What the store learned about the database when it opened it.

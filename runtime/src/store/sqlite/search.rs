@@ -9,19 +9,22 @@
 //!   sessions (`mlflow/store/db/utils.py`); `ILIKE` is `lower(x) LIKE lower(y)`.
 //! - Ordering puts missing values last (and NaN metrics after numbers), then ends with
 //!   `start_time DESC` (unless ordered by it) and `run_uuid`.
+//! - `datasets.name`, `.digest` and `.context` match runs that used such a dataset.
 
 use rusqlite::types::Value as Sql;
 use rusqlite::{Transaction, params_from_iter};
 
 use super::file::DbFile;
-use super::{SqliteStore, experiments, metrics, runs};
+use super::sql_parts::{check_page_size, compare, page_token, parse_page_token, placeholders};
+use super::{SqliteStore, experiments, inputs, logged_models, metrics, runs};
+use crate::base::datasets::DATASET_CONTEXT_TAG;
 use crate::base::error::Error;
 use crate::base::filter::{
     self, Clause, CompareOp, Grammar, KeyType, OrderBy, Value, invalid, parse_filter_for,
     parse_order_by_list,
 };
 use crate::base::model::{Experiment, Metric, Run};
-use crate::base::search::{MAX_PAGE_SIZE, Page, SearchExperimentsRequest, SearchRunsRequest};
+use crate::base::search::{Page, SearchExperimentsRequest, SearchRunsRequest};
 
 impl SqliteStore {
     pub(super) async fn search_runs_sql(
@@ -67,6 +70,9 @@ impl SqliteStore {
                         value: metrics::decode_value(row.get(1)?, row.get(4)?),
                         timestamp: row.get::<_, Option<i64>>(2)?.unwrap_or_default(),
                         step: row.get::<_, Option<i64>>(3)?.unwrap_or_default(),
+                        model_id: None,
+                        dataset_name: None,
+                        dataset_digest: None,
                     })
                 })
                 .map_err(|e| db.err(e))?;
@@ -159,13 +165,22 @@ impl RunQuery {
         ids.truncate(self.max_results as usize);
         let items = ids
             .iter()
-            .map(|id| runs::get(tx, db, id))
+            .map(|id| run_with_io(tx, db, id))
             .collect::<Result<Vec<Run>, Error>>()?;
         Ok(Page {
             next_page_token: more.then(|| page_token(self.offset + u64::from(self.max_results))),
             items,
         })
     }
+}
+
+/// A run read back with its inputs (datasets) and outputs (logged models), as `runs/get`
+/// and `runs/search` answer.
+pub(super) fn run_with_io(tx: &Transaction<'_>, db: &DbFile, run_id: &str) -> Result<Run, Error> {
+    let mut run = runs::get(tx, db, run_id)?;
+    run.inputs = inputs::read(tx, db, run_id)?;
+    run.outputs = logged_models::read_outputs(tx, db, run_id)?;
+    Ok(run)
 }
 
 /// As MLflow's SQLite sessions: `LIKE` compares case. Connection-wide, and nothing else
@@ -175,17 +190,13 @@ fn case_sensitive_like(tx: &Transaction<'_>, db: &DbFile) -> Result<(), Error> {
         .map_err(|e| db.err(e))
 }
 
-fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
-}
-
 /// The table holding values of a key type, and whether it has `is_nan`.
 fn table(t: KeyType) -> &'static str {
     match t {
         KeyType::Metric => "latest_metrics",
         KeyType::Param => "params",
         KeyType::Tag => "tags",
-        KeyType::Attribute => "runs",
+        KeyType::Attribute | KeyType::Dataset => "runs",
     }
 }
 
@@ -203,33 +214,11 @@ fn column(key: &str) -> &'static str {
     }
 }
 
-/// `lhs <op> ?` for a plain comparison, pushing the value.
-fn compare(lhs: &str, op: CompareOp, value: &Value, args: &mut Vec<Sql>) -> String {
-    let push = |args: &mut Vec<Sql>, v: &Value| match v {
-        Value::Number(f) => args.push(Sql::Real(*f)),
-        Value::Int(i) => args.push(Sql::Integer(*i)),
-        Value::Text(s) => args.push(Sql::Text(s.clone())),
-        Value::List(_) | Value::None => {}
-    };
-    match (op, value) {
-        (CompareOp::ILike, _) => {
-            push(args, value);
-            format!("lower({lhs}) LIKE lower(?)")
-        }
-        (CompareOp::In | CompareOp::NotIn, Value::List(items)) => {
-            args.extend(items.iter().map(|s| Sql::Text(s.clone())));
-            let not = if op == CompareOp::NotIn { "NOT " } else { "" };
-            format!("{lhs} {not}IN ({})", placeholders(items.len()))
-        }
-        _ => {
-            push(args, value);
-            format!("{lhs} {} ?", op.sql())
-        }
-    }
-}
-
 /// The SQL condition on `runs` for one clause.
 fn condition(c: &Clause, args: &mut Vec<Sql>) -> String {
+    if c.key_type == KeyType::Dataset {
+        return dataset_condition(c, args);
+    }
     if c.key_type == KeyType::Attribute {
         if c.key == "run_name" {
             // MLflow compares the tag: runs.name is empty for runs of old clients.
@@ -260,6 +249,29 @@ fn condition(c: &Clause, args: &mut Vec<Sql>) -> String {
             format!("EXISTS ({head} AND {cmp})")
         }
     }
+}
+
+/// A `datasets.` clause, as MLflow's SQL store joins it: the run used a dataset whose name
+/// or digest compares, or used one with a context (its `mlflow.data.context` input tag)
+/// that compares.
+fn dataset_condition(c: &Clause, args: &mut Vec<Sql>) -> String {
+    let head = "SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id \
+                WHERE i.destination_id = runs.run_uuid";
+    if c.key == "context" {
+        args.push(Sql::Text(DATASET_CONTEXT_TAG.to_owned()));
+        let cmp = compare("it.value", c.op, &c.value, args);
+        return format!(
+            "EXISTS ({head} AND EXISTS (SELECT 1 FROM input_tags it \
+             WHERE it.input_uuid = i.input_uuid AND it.name = ? AND {cmp}))"
+        );
+    }
+    let column = if c.key == "digest" {
+        "d.digest"
+    } else {
+        "d.name"
+    };
+    let cmp = compare(column, c.op, &c.value, args);
+    format!("EXISTS ({head} AND {cmp})")
 }
 
 /// Adds the ORDER BY terms (and the join they need) for one `order_by` item.
@@ -296,41 +308,6 @@ fn order_terms(
         order.push(format!("CASE WHEN {value} IS NULL THEN 1 ELSE 0 END"));
     }
     order.push(format!("{value} {dir}"));
-}
-
-fn check_page_size(max_results: u32) -> Result<(), Error> {
-    if max_results == 0 || max_results > MAX_PAGE_SIZE {
-        return Err(invalid(format!(
-            "Invalid value {max_results} for parameter 'max_results' supplied. It must be at most {MAX_PAGE_SIZE}"
-        )));
-    }
-    Ok(())
-}
-
-/// MLflow's token: base64 of `{"offset": N}`.
-fn page_token(offset: u64) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(format!("{{\"offset\": {offset}}}"))
-}
-
-fn parse_page_token(token: Option<&str>) -> Result<u64, Error> {
-    use base64::Engine as _;
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Ok(0);
-    };
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .map_err(|_| invalid("Invalid page token, could not base64-decode"))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
-        invalid(format!(
-            "Invalid page token, decoded value={}",
-            String::from_utf8_lossy(&bytes)
-        ))
-    })?;
-    value
-        .get("offset")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| invalid("Invalid page token, parsed value has no offset"))
 }
 
 fn experiments(

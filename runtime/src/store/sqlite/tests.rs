@@ -17,6 +17,9 @@ fn metric(key: &str, value: f64, timestamp: i64, step: i64) -> Metric {
         value,
         timestamp,
         step,
+        model_id: None,
+        dataset_name: None,
+        dataset_digest: None,
     }
 }
 
@@ -588,4 +591,83 @@ async fn deleting_writes_deleted_time_and_drops_the_runs_assessments() {
     assert!(updated >= created);
     store.restore_experiment(&exp).await.unwrap();
     assert_eq!(deleted_time(&conn), None);
+}
+
+#[tokio::test]
+async fn runs_are_searched_by_their_datasets() {
+    use crate::base::datasets::{Dataset, DatasetInput};
+    use crate::base::search::{SearchRunsRequest, ViewType};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let a = new_run(&store, "0", "a").await;
+    let b = new_run(&store, "0", "b").await;
+    let _none = new_run(&store, "0", "none").await;
+    let train = Dataset::new("train", "aaaa1111", "local", "{}");
+    let eval = Dataset::new("eval", "bbbb2222", "local", "{}");
+    store
+        .log_inputs(
+            &a.run_id,
+            &[DatasetInput::new(train.clone(), Some("training"))],
+        )
+        .await
+        .unwrap();
+    store
+        .log_inputs(
+            &b.run_id,
+            &[
+                DatasetInput::new(train, Some("eval")),
+                DatasetInput::new(eval, None),
+            ],
+        )
+        .await
+        .unwrap();
+    let names = |filter: &str| {
+        let store = store.clone();
+        let filter = filter.to_owned();
+        async move {
+            let page = store
+                .search_runs(&SearchRunsRequest {
+                    experiment_ids: vec!["0".into()],
+                    filter: filter.clone(),
+                    view: ViewType::ActiveOnly,
+                    max_results: 100,
+                    order_by: vec!["attributes.run_name ASC".into()],
+                    page_token: None,
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{filter}: {e}"));
+            page.items
+                .into_iter()
+                .map(|r| r.info.run_name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(names("datasets.name = 'train'").await, ["a", "b"]);
+    assert_eq!(names("dataset.digest = 'bbbb2222'").await, ["b"]);
+    assert_eq!(names("datasets.context = 'training'").await, ["a"]);
+    assert_eq!(names("datasets.context IN ('eval', 'x')").await, ["b"]);
+    assert_eq!(names("datasets.name LIKE 'ev%'").await, ["b"]);
+    assert_eq!(
+        names("datasets.name ILIKE 'TRAIN' AND datasets.context = 'eval'").await,
+        ["b"]
+    );
+    assert_eq!(names("datasets.name != 'train'").await, ["b"]);
+    for bad in ["datasets.source = 'x'", "datasets.name > 'a'"] {
+        let err = store
+            .search_runs(&SearchRunsRequest {
+                experiment_ids: vec!["0".into()],
+                filter: bad.into(),
+                view: ViewType::ActiveOnly,
+                max_results: 10,
+                order_by: Vec::new(),
+                page_token: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.error_code(),
+            Some("INVALID_PARAMETER_VALUE"),
+            "{bad}: {err}"
+        );
+    }
 }
