@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::stream::StreamExt;
 use object_store::{MultipartUpload, ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -75,25 +75,41 @@ async fn send_parts(
     let io = |e| Error::io("artifact to upload", file, e);
     let part = part_size(size);
     let mut reader = tokio::fs::File::open(file).await.map_err(io)?;
-    let mut under_way: FuturesUnordered<object_store::UploadPart> = FuturesUnordered::new();
+    // Each part on a task of its own, so that parts keep moving while the next one is read
+    // from disk (a future only polled here would stall during the read); dropping the set
+    // on an error cancels the parts still under way before the upload is aborted.
+    let mut under_way = tokio::task::JoinSet::new();
     let mut offset = 0;
     while offset < size {
         let len = part.min(size - offset);
         let mut buf = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX)];
         reader.read_exact(&mut buf).await.map_err(io)?;
         while under_way.len() >= CONCURRENCY {
-            if let Some(done) = under_way.next().await {
-                done.map_err(|e| at.error(e))?;
+            if let Some(done) = under_way.join_next().await {
+                part_result(done, at)?;
             }
         }
         // Parts are numbered in the order put_part is called: reading in order keeps them so.
-        under_way.push(upload.put_part(PutPayload::from(buf)));
+        under_way.spawn(upload.put_part(PutPayload::from(buf)));
         offset += len;
     }
-    while let Some(done) = under_way.next().await {
-        done.map_err(|e| at.error(e))?;
+    while let Some(done) = under_way.join_next().await {
+        part_result(done, at)?;
     }
     Ok(())
+}
+
+fn part_result(
+    done: std::result::Result<object_store::Result<()>, tokio::task::JoinError>,
+    at: &Location,
+) -> Result<()> {
+    match done {
+        Ok(sent) => sent.map_err(|e| at.error(e)),
+        Err(e) => Err(Error::Internal(format!(
+            "a part of the upload of {} stopped: {e}",
+            at.uri()
+        ))),
+    }
 }
 
 /// Downloads `at` to `dest`: one streamed request for a small object, byte ranges fetched
