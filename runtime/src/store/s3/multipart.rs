@@ -126,7 +126,12 @@ pub(super) async fn download(client: &dyn ObjectStore, at: &Location, dest: &Pat
 async fn write_to(client: &dyn ObjectStore, at: &Location, dest: &Path) -> Result<()> {
     let io = |e| Error::io("download destination", dest, e);
     let size = client.head(&at.key).await.map_err(|e| at.error(e))?.size;
-    let mut out = tokio::fs::File::create(dest).await.map_err(io)?;
+    // Gathered before writing: the stream's chunks are a few KiB, each write to a tokio file
+    // a trip to the blocking pool (the ranges of 8 MiB go through unbuffered).
+    let mut out = tokio::io::BufWriter::with_capacity(
+        4 * 1024 * 1024,
+        tokio::fs::File::create(dest).await.map_err(io)?,
+    );
     if size <= THRESHOLD {
         let mut stream = client
             .get(&at.key)
