@@ -180,6 +180,27 @@ fn an_embedded_experiment_with_an_s3_location_keeps_its_artifacts_in_the_bucket(
     assert_eq!(listed[0].path, "cfg/a.json");
     let text = mlflow::load_text(&format!("runs:/{run_id}/cfg/a.json")).unwrap();
     assert_eq!(text, "{\"k\": 1}");
+
+    // A logged model's files go to the same bucket, under the experiment's `models/`.
+    let weights = dir.path().join("weights.bin");
+    std::fs::write(&weights, b"weights").unwrap();
+    let model = {
+        let _run = mlflow::start_run().start();
+        mlflow::log_model("net", &weights).unwrap()
+    };
+    mlflow::flush().unwrap();
+    let mut stored: Vec<String> = moto
+        .objects(&format!("exp/models/{}/", model.model_id()))
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    stored.sort();
+    let at = format!("exp/models/{}/artifacts", model.model_id());
+    assert_eq!(
+        stored,
+        vec![format!("{at}/MLmodel"), format!("{at}/weights.bin")]
+    );
+    assert_eq!(model.status, mlflow::LoggedModelStatus::Ready);
 }
 
 #[test]
