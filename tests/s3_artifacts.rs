@@ -1,7 +1,7 @@
 //! Artifacts in S3 (the `s3` feature) against a real S3 API (moto) and real MLflow servers,
 //! read back through the Python client and boto3: a server that hands out `s3://` URIs (the
 //! crate writes the bucket itself), the embedded store with an `s3://` experiment, a
-//! proxying server with multipart uploads through presigned URLs, an interrupted multipart
+//! proxying server with multipart uploads and downloads through presigned URLs, an interrupted multipart
 //! upload on either path (aborted, nothing half-written), bad keys and a missing bucket. Every test starts
 //! its own moto (a second or two); none runs against the old MLflow.
 
@@ -287,6 +287,70 @@ fn proxying_server(
     mlflow::set_tracking_uri(server.uri()).unwrap();
     mlflow::set_experiment(&unique_name("s3-proxied")).unwrap();
     server
+}
+
+#[test]
+fn a_proxying_server_s3_says_so_and_downloads_come_through_presigned_ranges() {
+    require_python!();
+    let Some(moto) = Moto::start("presigned") else {
+        return;
+    };
+    let proxy = FaultProxy::start(moto.port(), None);
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = moto.env();
+    env.retain(|(k, _)| k != "MLFLOW_S3_ENDPOINT_URL");
+    env.push(("MLFLOW_S3_ENDPOINT_URL".into(), proxy.endpoint()));
+    let server = ServerSpec::sqlite(&dir.path().join("m.db"))
+        .artifacts_destination(format!("s3://{}/proxied", moto.bucket()))
+        .envs(env)
+        .start();
+    // No MLFLOW_ENABLE_PROXY_MULTIPART_*: the server's /server-info decides, as in Python.
+    let mut client_env = quick_retries();
+    client_env.extend([
+        (
+            "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE".into(),
+            (5 * MIB).to_string(),
+        ),
+        (
+            "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE".into(),
+            (5 * MIB).to_string(),
+        ),
+        (
+            "MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE".into(),
+            (4 * MIB).to_string(),
+        ),
+    ]);
+    set_env(&client_env);
+    mlflow::set_tracking_uri(server.uri()).unwrap();
+    mlflow::set_experiment(&unique_name("s3-presigned")).unwrap();
+    let big = dir.path().join("ckpt.bin");
+    pattern_file(&big, 10 * MIB + 123);
+    let run = mlflow::start_run().name("presigned").start();
+    let run_id = run.id().unwrap();
+    mlflow::log_artifact(&big).unwrap();
+    drop(run);
+    mlflow::flush().unwrap();
+    // Up in parts (the server said it can), straight to S3.
+    assert_eq!(proxy.count("partNumber="), 3, "{:#?}", proxy.lines());
+
+    let before = proxy.lines().len();
+    let dest = dir.path().join("back");
+    let local = mlflow::download_artifacts(&run_id, "ckpt.bin", &dest).unwrap();
+    assert_eq!(sha256_hex(&local), sha256_hex(&big));
+    // Three ranges of 4 MiB from the bucket through the presigned URL; the server handed
+    // the URL out and moved none of the bytes.
+    let gets: Vec<String> = proxy.lines()[before..]
+        .iter()
+        .filter(|l| l.starts_with("GET") && l.contains("X-Amz-Signature="))
+        .cloned()
+        .collect();
+    assert_eq!(gets.len(), 3, "{gets:#?}");
+    let log = server.log();
+    assert!(log.contains("mlflow-artifacts/presigned/"), "{log}");
+    assert!(
+        !log.contains("GET /api/2.0/mlflow-artifacts/artifacts/"),
+        "the file came through the server: {log}"
+    );
 }
 
 #[test]

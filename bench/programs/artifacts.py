@@ -96,6 +96,8 @@ def main():
     ap.add_argument("--rust-bin", required=True)
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--paths", default="direct,proxied,multipart")
+    ap.add_argument("--clients", default="rust,python",
+                    help="rust, python or both (a 2 GB run of the Rust client alone needs less memory)")
     a = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mlflow-bench-artifacts-"))
@@ -126,9 +128,10 @@ def main():
                     env["MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD"] = "true"
                     # In parts whatever --size-mb says (the default minimum is 500 MiB).
                     env["MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE"] = str(5 << 20)
-                for client, cmd in (("rust", [a.rust_bin, str(big), str(d / "rust-dl")]),
-                                    ("python", [sys.executable, "-c", PY_CLIENT, str(big),
-                                                str(d / "py-dl")])):
+                clients = (("rust", [a.rust_bin, str(big), str(d / "rust-dl")]),
+                           ("python", [sys.executable, "-c", PY_CLIENT, str(big),
+                                       str(d / "py-dl")]))
+                for client, cmd in (c for c in clients if c[0] in a.clients.split(",")):
                     r = run_client(cmd, env)
                     r.update(path=path, client=client)
                     rows.append(r)

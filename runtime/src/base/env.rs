@@ -58,12 +58,18 @@ pub const SYSTEM_METRICS_NODE_ID: &str = "MLFLOW_SYSTEM_METRICS_NODE_ID";
 pub const RUN_CONTEXT: &str = "MLFLOW_RUN_CONTEXT";
 
 /// `true` to upload large files through a proxying server in parts, to presigned URLs of its
-/// object store (`mlflow-artifacts/mpu/*`; default false, as in Python).
+/// object store (`mlflow-artifacts/mpu/*`); unset: as the server's `/server-info` says, as
+/// in Python.
 pub const ENABLE_PROXY_MULTIPART_UPLOAD: &str = "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD";
 /// Files of at least this many bytes go up in parts through the proxy (default 500 MiB).
 pub const MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: &str = "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE";
 /// The size of each part of a proxied multipart upload, in bytes (default 10 MiB).
 pub const MULTIPART_UPLOAD_CHUNK_SIZE: &str = "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE";
+/// `true`/`false`: downloads from a proxying server through presigned URLs, in ranges
+/// (unset: as the server's `/server-info` says).
+pub const ENABLE_PROXY_MULTIPART_DOWNLOAD: &str = "MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD";
+/// Bytes per range of a presigned download.
+pub const MULTIPART_DOWNLOAD_CHUNK_SIZE: &str = "MLFLOW_MULTIPART_DOWNLOAD_CHUNK_SIZE";
 /// The S3 API's address for `s3://` artifact URIs (MinIO, moto, another S3-compatible store).
 pub const S3_ENDPOINT_URL: &str = "MLFLOW_S3_ENDPOINT_URL";
 /// `true` to skip verifying the S3 endpoint's certificate.

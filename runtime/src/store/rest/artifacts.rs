@@ -51,7 +51,7 @@ struct FileJson {
 }
 
 /// `1/<run>/artifacts` from `mlflow-artifacts:/1/<run>/artifacts` (or with a host part).
-fn proxy_root(artifact_uri: &str) -> Option<&str> {
+pub(super) fn proxy_root(artifact_uri: &str) -> Option<&str> {
     let rest = artifact_uri.strip_prefix(PROXY_SCHEME)?;
     let rest = match rest.strip_prefix("//") {
         Some(with_host) => &with_host[with_host.find('/').unwrap_or(with_host.len())..],
@@ -236,7 +236,7 @@ pub(super) async fn upload(
     let Some(root) = proxy_root(artifact_uri) else {
         return roots::log_artifact(artifact_uri, local_file, artifact_path).await;
     };
-    if let Some(settings) = multipart::MultipartSettings::for_file(local_file).await?
+    if let Some(settings) = multipart::MultipartSettings::for_file(store, local_file).await?
         && multipart::upload(store, root, local_file, artifact_path, settings).await?
             == multipart::MpuOutcome::Stored
     {

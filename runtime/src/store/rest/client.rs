@@ -41,6 +41,12 @@ pub(super) struct ApiClient {
     /// For artifact uploads: no timeout at all here (reqwest's read timeout would run from
     /// the request's start, through a long upload); `artifacts.rs` watches for idle time.
     pub(super) uploads: reqwest::Client,
+    /// For presigned URLs of the server's object store, downloads and uploads as above but
+    /// without the server's credentials.
+    pub(super) store_downloads: reqwest::Client,
+    pub(super) store_uploads: reqwest::Client,
+    /// What the server said it can do, asked once.
+    server_info: std::sync::OnceLock<ServerInfo>,
     /// `<tracking uri>/api/2.0/mlflow/`, keeping any path prefix of the tracking URI.
     pub(super) api: Url,
     /// The tracking URI without credentials, for messages.
@@ -51,6 +57,16 @@ pub(super) struct ApiClient {
     contacted: AtomicBool,
     first_contact: Duration,
     pub(super) give_up: Option<GiveUp>,
+}
+
+/// What a server says it can do (`/api/3.0/mlflow/server-info`); nothing for a server
+/// that does not answer it (MLflow 2.x), as the Python client takes it.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub(super) struct ServerInfo {
+    #[serde(default)]
+    pub(super) multipart_uploads_enabled: bool,
+    #[serde(default)]
+    pub(super) multipart_downloads_enabled: bool,
 }
 
 /// One attempt's failure, kept with what the retry decision needs.
@@ -95,6 +111,19 @@ impl ApiClient {
         };
         let downloads = transfers(reqwest::Client::builder().read_timeout(idle))?;
         let uploads = transfers(reqwest::Client::builder())?;
+        // Presigned URLs carry their own signature: the server's credentials must not go
+        // with them (an object store refuses two kinds of authentication, and the
+        // credentials are not its business).
+        let to_store = |builder: reqwest::ClientBuilder| {
+            tls(builder
+                .tcp_nodelay(true)
+                .connect_timeout(idle.min(Duration::from_secs(30)))
+                .user_agent(concat!("mlflow-tracking-rust/", env!("CARGO_PKG_VERSION"))))?
+            .build()
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+        };
+        let store_downloads = to_store(reqwest::Client::builder().read_timeout(idle))?;
+        let store_uploads = to_store(reqwest::Client::builder())?;
         // Credentials live in the Authorization header; keep them out of request URLs.
         let _ = api.set_username("");
         let _ = api.set_password(None);
@@ -113,12 +142,47 @@ impl ApiClient {
             http,
             downloads,
             uploads,
+            store_downloads,
+            store_uploads,
+            server_info: std::sync::OnceLock::new(),
             api,
             shown,
             settings,
             contacted: AtomicBool::new(false),
             first_contact,
             give_up: None,
+        })
+    }
+
+    /// The server's answer to `/server-info`, asked once.
+    pub(super) async fn server_info(&self) -> ServerInfo {
+        if let Some(info) = self.server_info.get() {
+            return *info;
+        }
+        let asked = async {
+            let url = self.api.join("../../3.0/mlflow/server-info").ok()?;
+            let resp = self.downloads.get(url).send().await.ok()?;
+            if !resp.status().is_success() {
+                return None;
+            }
+            resp.json::<ServerInfo>().await.ok()
+        };
+        let info = asked.await.unwrap_or_default();
+        *self.server_info.get_or_init(|| info)
+    }
+
+    /// A `MLFLOW_ENABLE_PROXY_MULTIPART_*` switch: its value when set (and that it was),
+    /// else the server's answer.
+    pub(super) async fn switched_on(
+        &self,
+        variable: &str,
+        by_server: fn(ServerInfo) -> bool,
+    ) -> Result<(bool, bool)> {
+        let set = env::flag(variable)
+            .map_err(|v| Error::Config(format!("{variable}={v:?}: expected true or false")))?;
+        Ok(match set {
+            Some(on) => (on, true),
+            None => (by_server(self.server_info().await), false),
         })
     }
 

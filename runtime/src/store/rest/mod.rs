@@ -5,6 +5,7 @@ mod client;
 mod connection;
 mod logged_models;
 mod multipart;
+mod presigned;
 mod retry;
 mod reuse;
 mod search;
@@ -298,6 +299,9 @@ impl Store for RestStore {
         path: &str,
         dest: &std::path::Path,
     ) -> Result<()> {
+        if presigned::download(&self.client, artifact_uri, path, dest).await? {
+            return Ok(());
+        }
         artifacts::download(&self.client, artifact_uri, path, dest).await
     }
 

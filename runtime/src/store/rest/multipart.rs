@@ -1,6 +1,7 @@
 //! Large files through a proxying server in parts, as the Python client's
 //! `HttpArtifactRepository._try_multipart_upload` sends them when
-//! `MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD` is true: for a file of at least
+//! `MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD` is true, or unset and the server says it can
+//! (`/server-info`): for a file of at least
 //! `MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE` bytes the server creates the upload in its
 //! object store and hands out one presigned URL per part (`mlflow-artifacts/mpu/create`),
 //! the parts go straight to the object store, several at once, each streamed from its place
@@ -41,18 +42,13 @@ pub(super) struct MultipartSettings {
 }
 
 impl MultipartSettings {
-    /// The parts of `file` when multipart uploads are switched on and it is large enough;
-    /// `None` otherwise.
-    pub(super) async fn for_file(file: &Path) -> Result<Option<MultipartSettings>> {
-        let enabled = env::flag(env::ENABLE_PROXY_MULTIPART_UPLOAD).map_err(|v| {
-            Error::Config(format!(
-                "{}={v:?}: expected true or false",
-                env::ENABLE_PROXY_MULTIPART_UPLOAD
-            ))
-        })?;
-        if enabled != Some(true) {
-            return Ok(None);
-        }
+    /// The parts of `file` when it is large enough and multipart uploads are switched on
+    /// (`MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD`, else the server's answer, asked only for a
+    /// large file, as Python does); `None` otherwise.
+    pub(super) async fn for_file(
+        store: &ApiClient,
+        file: &Path,
+    ) -> Result<Option<MultipartSettings>> {
         let minimum: u64 = env::number(env::MULTIPART_UPLOAD_MINIMUM_FILE_SIZE, 500 << 20)?;
         let part: u64 = env::number(env::MULTIPART_UPLOAD_CHUNK_SIZE, 10 << 20)?;
         if part == 0 {
@@ -65,7 +61,18 @@ impl MultipartSettings {
             .await
             .map_err(|e| Error::io("artifact to upload", file, e))?
             .len();
-        Ok((size >= minimum && size > 0).then_some(MultipartSettings { size, part }))
+        if size < minimum || size == 0 {
+            return Ok(None);
+        }
+        let (on, _) = store
+            .switched_on(env::ENABLE_PROXY_MULTIPART_UPLOAD, |i| {
+                i.multipart_uploads_enabled
+            })
+            .await?;
+        if !on {
+            return Ok(None);
+        }
+        Ok(Some(MultipartSettings { size, part }))
     }
 
     fn parts(&self) -> u64 {
@@ -271,7 +278,7 @@ async fn send_part(
         let progress = Progress::default();
         let stream = tokio_util::io::ReaderStream::with_capacity(reader.take(len), UPLOAD_CHUNK);
         let mut request = store
-            .uploads
+            .store_uploads
             .put(url.clone())
             .header(CONTENT_LENGTH, len)
             .body(reqwest::Body::wrap_stream(progress.watch(stream)));
@@ -341,7 +348,7 @@ async fn post<B: Serialize, T: serde::de::DeserializeOwned>(
 }
 
 /// Where a presigned URL points, without its query (the signature and credential).
-fn shown(url: &Url) -> String {
+pub(super) fn shown(url: &Url) -> String {
     let mut shown = url.clone();
     shown.set_query(None);
     shown.set_fragment(None);
@@ -350,7 +357,7 @@ fn shown(url: &Url) -> String {
 
 /// An object store's refusal of a part (its body may quote the signed request), or a body
 /// that could not be read (reqwest's message names the URL).
-fn clean(error: Error) -> Error {
+pub(super) fn clean(error: Error) -> Error {
     match error {
         Error::Api {
             status,
@@ -369,7 +376,7 @@ fn clean(error: Error) -> Error {
     }
 }
 
-fn part_transport(url: &Url, e: reqwest::Error) -> Attempt {
+pub(super) fn part_transport(url: &Url, e: reqwest::Error) -> Attempt {
     let failure = if e.is_connect() {
         Failure::Connect
     } else {
