@@ -81,6 +81,7 @@
 //! | `mlflow.<flavor>.log_model(model, name=n, params=.., model_type=..)` | [`log_model`]`(n, path)?`, [`logged_model`]`(n, path).param(k, v).model_type(t).flavor(f).log()?` |
 //! | `mlflow.get_logged_model(id)`, `search_logged_models(filter_string=.., order_by=..)` | [`get_logged_model`]`(id)?`, [`search_logged_models`]`().filter(..).order_by(..).collect_all()?` |
 //! | `mlflow.log_metric(k, v, step=s, model_id=m.model_id, dataset=d)` | [`metric`]`(k, v).step(s).model(&m).dataset(&d).log()?` |
+//! | `optuna.create_study(study_name=n, storage=MlflowStorage(experiment_id=e))`, `load_study(..)`; `study.optimize(f, n_trials=k)` | `mlflow::optimizer::Study::builder(n).minimize().param(name, ..).load_or_create()?`, then `study.optimize(k, f)?` (feature `optimizer`; "Tuning with an optimizer") |
 //! | `MlflowClient(tracking_uri=uri)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?` |
 //!
 //! [`Client`] has the run-by-id forms of the logging and reading calls, as `MlflowClient`
