@@ -1138,14 +1138,19 @@
 //! - **Optuna's layout**: trial tags `numbers`, `param_directions` (distribution JSON),
 //!   `param_internal_val_<name>`, `user_<key>`; params with the values as Python writes
 //!   them; metrics `value` and `intermediate_value` (step = the reported step).
-//!   `trial.report(step, value)` logs at once, and the pruner decides from the stored
-//!   trials, other processes' included (read back when each trial starts).
+//!   `trial.report(step, value)` logs with the report's time, and the pruner decides from
+//!   the stored trials, other processes' included (read back when `optimize` starts and
+//!   whenever another process is seen claiming numbers).
+//! - **Three requests per trial** on a tracking server: the trial's run is created with its
+//!   number, what Optuna's layout needs goes in one batch when the trial ends (or within
+//!   about a second, for long trials), then its end. Nothing waits for the server while
+//!   trials run but a claim of numbers every 16 trials.
 //! - **Parameters are named**: registered with `StudyBuilder::param(name, ..)` and asked for
 //!   by name (`suggest_float`, `suggest_int`, `suggest_categorical`); an unknown name is an
 //!   error naming the registered ones.
-//! - **Numbers stay unique** across threads, processes and machines: a trial claims its
-//!   number with a write-once param on the study run (`trial_run.<n>`, which Optuna does not
-//!   read) before logging the `trial_id` point Python numbers trials by. Processes started
+//! - **Numbers stay unique** across threads, processes and machines: numbers are claimed
+//!   with write-once params on the study run (`trial_run.<n>`, which Optuna does not read),
+//!   several at once, together with the `trial_id` points Python numbers trials by. Processes started
 //!   one after the other, or at once with `configure_worker`, resume the study by name.
 //! - **The answer** is on the study run: the tags `best_trial.number`, `best_trial.value`
 //!   and `best_trial.params.<name>`; or search the study's children by `metrics.value`.

@@ -21,8 +21,8 @@ pub(crate) const INTERMEDIATE_METRIC: &str = "intermediate_value";
 /// Metric of the study run: one point per trial, whose index in the history is the
 /// trial's number for Python.
 pub(crate) const TRIAL_ID_METRIC: &str = "trial_id";
-/// Prefix of the study run's params that claim a number (`trial_run.<n>` = the trial's
-/// run id). Optuna reads only the study run's tags, so it never sees them.
+/// Prefix of the study run's params that claim a number (`trial_run.<n>` = the id of the
+/// process that claimed it). Optuna reads only the study run's tags, so it never sees them.
 pub(crate) const CLAIM_PARAM_PREFIX: &str = "trial_run.";
 /// Prefix of the study run's tags that show the best trial: `best_trial.number`,
 /// `best_trial.value`, `best_trial.params.<name>`. Optuna reads only the `user_` and `sys_`

@@ -56,14 +56,26 @@
 //!   the last reported value, as Optuna records it) and `intermediate_value` (step = the
 //!   reported step); user attributes as `user_<key>` JSON tags.
 //! - **Numbers.** Python numbers a trial by the index of its point in the study run's
-//!   `trial_id` metric history. Here a trial first claims its number `n` with the study
-//!   run's param `trial_run.<n>` = its run id, written and answered synchronously: MLflow
-//!   params are write-once, so when another process holds `n` the claim is refused and
-//!   `n + 1` is tried. Its `trial_id` point goes with the claim (in the same request to a
-//!   server, right after it on the embedded store), so that the history Python and the next
-//!   claimer count includes it. Optuna reads only the tags of a
-//!   study run, so it never sees these params. Rust and Python workers on one study *at the
-//!   same moment* are not supported (Python does not claim); one after the other they are.
+//!   `trial_id` metric history. Here numbers are claimed first on the study run with
+//!   write-once params, `trial_run.<n>` = the claiming process's writer id (host, process id
+//!   and start time), written and answered synchronously: MLflow params are write-once, so
+//!   a number another process holds is refused, and the claim starts again from the
+//!   history's length. Each claim carries one `trial_id` point per number (in the same
+//!   request to a server, which stores nothing of a refused batch; right after it on the
+//!   embedded store), so that the history Python and the next claimer count includes them.
+//!   On a server a process claims up to 16 numbers in one request (as many as its
+//!   `optimize` call still needs) and hands them to its trials in order; the trial's run is
+//!   created with its number. A study stopped early by an error or a panic leaves the
+//!   numbers it claimed for trials it never started unused: Optuna reads the study with
+//!   those numbers missing. Optuna reads only the tags of a study run, so it never sees
+//!   these params. Rust and Python workers on one study *at the same moment* are not
+//!   supported (Python does not claim); one after the other they are.
+//! - **What a trial costs a server**: its run's creation (with its number and parent), one
+//!   batch (its params and their tags, reported values, user attributes and value, held by
+//!   the trial until it ends or for about a second), and its end: three requests, plus a
+//!   share of a claim, and a batch on the study run when the best trial changes. What the
+//!   objective logs itself is sent as any logging is. Nothing of this waits for the server
+//!   while the trials run, except a claim every 16 trials.
 //! - **The best trial** so far is shown on the study run with the tags
 //!   `best_trial.number`, `best_trial.value` and `best_trial.params.<name>`, updated as
 //!   trials finish (each process shows the best it knows; Optuna ignores these tags).
@@ -95,8 +107,11 @@
 //! - The crate's trial id is the Optuna number. The crate's `Study::enqueue`, its
 //!   constraints and its `MultiObjectiveStudy` have no MLflow form here: multi-objective
 //!   studies are not supported, and a stored one is [`Error::MultiObjective`].
-//! - Pruning compares with the trials known when the trial started: this process's and
-//!   those read back from the store (every trial starts with a read).
+//! - Pruning compares with the trials known when the trial started: this process's, and
+//!   those read back from the store. Trials of others are read back when the study is
+//!   loaded, when each `optimize` call starts, and whenever a claim of numbers finds that
+//!   another process claimed meanwhile (so workers of one study see each other's trials at
+//!   least once per 16 trials each).
 //! - [`Study::optimize_parallel`] runs trials on threads of its own, and
 //!   `Study::optimize_async` (feature `async`) on tokio's blocking threads, each trial under
 //!   the study's run (passed as the parent explicitly). The crate's own async
@@ -108,6 +123,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+mod held;
 mod layout;
 mod numbers;
 mod params;

@@ -11,41 +11,33 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use mlflow_tracking_runtime::{RunStatus, start_run};
 
 use crate::error::{Error, Result};
+use crate::held::Held;
 use crate::layout::{FAIL_REASON_TAG, NUMBER_TAG, PARAM_DIRECTIONS_TAG, VALUE_METRIC, json_string};
+use crate::storage;
 use crate::study::Study;
 use crate::trial::Trial;
-use crate::{numbers, storage};
 
-/// Runs one trial of `objective` on this thread.
-pub(crate) fn run_trial<F, E>(study: &Study, objective: &F) -> Result<()>
+/// Runs one trial of `objective` on this thread; `wanted` is how many trials the caller
+/// still has to start (this one included), the most numbers worth claiming at once.
+pub(crate) fn run_trial<F, E>(study: &Study, objective: &F, wanted: usize) -> Result<()>
 where
     F: Fn(&mut Trial<'_>) -> std::result::Result<f64, E>,
     E: Display + 'static,
 {
+    let claimed = study.claims.take(&study.client, &study.run_id, wanted)?;
+    if claimed.others_wrote {
+        study.refresh()?;
+    }
+    let number = claimed.number;
     // The parent is passed explicitly: on a worker thread nothing is active, and on the
-    // caller's thread a run the caller has open must not become the trial's parent.
+    // caller's thread a run the caller has open must not become the trial's parent. The
+    // number goes with the run's creation; nothing here waits for the run to exist.
     let guard = start_run()
         .parent(&study.run)
         .tag(PARAM_DIRECTIONS_TAG, "{}")
+        .tag(NUMBER_TAG, number)
         .start();
     let handle = guard.handle();
-    let setup = (|| -> Result<u64> {
-        let run_id = guard.id()?;
-        let number = numbers::claim(&study.client, &study.run_id, &run_id, study.writes)?;
-        handle.set_tag(NUMBER_TAG, number)?;
-        study.refresh()?;
-        Ok(number)
-    })();
-    let number = match setup {
-        Ok(n) => n,
-        Err(e) => {
-            handle
-                .set_tag(FAIL_REASON_TAG, json_string(&e.to_string()))
-                .ok();
-            guard.end(RunStatus::Failed);
-            return Err(e);
-        }
-    };
     let inner = storage::with_number(number, || study.inner.ask());
     let mut trial = Trial {
         inner,
@@ -53,22 +45,29 @@ where
         run: handle.clone(),
         number,
         suggested: BTreeMap::new(),
+        held: Held::default(),
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| objective(&mut trial)));
-    let Trial { inner, .. } = trial;
+    let Trial {
+        inner, mut held, ..
+    } = trial;
     match outcome {
         Ok(Ok(value)) if !value.is_nan() => {
-            handle.log_metric_with_step(VALUE_METRIC, value, 1)?;
+            held.point(VALUE_METRIC, value, 1);
+            let sent = held.send(&handle);
             study.inner.complete_trial(inner, value);
             guard.end(RunStatus::Finished);
+            sent?;
             study.show_if_best(number, value)?;
         }
         Ok(Ok(_nan)) => {
             // Optuna fails a trial whose value is NaN.
             let reason = "the objective returned NaN";
-            handle.set_tag(FAIL_REASON_TAG, json_string(reason))?;
+            held.tag(FAIL_REASON_TAG.to_owned(), json_string(reason));
+            let sent = held.send(&handle);
             study.inner.fail_trial(inner, reason);
             guard.end(RunStatus::Failed);
+            sent?;
         }
         Ok(Err(e)) if is_pruned(&e) => {
             // Optuna's value of a pruned trial: its last reported value.
@@ -78,20 +77,25 @@ where
                 .max_by_key(|(s, _)| *s)
                 .map(|(_, v)| *v);
             if let Some(v) = last.filter(|v| !v.is_nan()) {
-                handle.log_metric_with_step(VALUE_METRIC, v, 1)?;
+                held.point(VALUE_METRIC, v, 1);
             }
+            let sent = held.send(&handle);
             study.inner.prune_trial(inner);
             guard.end(RunStatus::Killed);
+            sent?;
         }
         Ok(Err(e)) => {
             let reason = e.to_string();
-            handle.set_tag(FAIL_REASON_TAG, json_string(&reason))?;
+            held.tag(FAIL_REASON_TAG.to_owned(), json_string(&reason));
+            let sent = held.send(&handle);
             study.inner.fail_trial(inner, reason);
             guard.end(RunStatus::Failed);
+            sent?;
         }
         Err(payload) => {
             let reason = format!("panic: {}", panic_message(payload.as_ref()));
-            handle.set_tag(FAIL_REASON_TAG, json_string(&reason)).ok();
+            held.tag(FAIL_REASON_TAG.to_owned(), json_string(&reason));
+            held.send(&handle).ok();
             guard.end(RunStatus::Failed);
             panic::resume_unwind(payload);
         }
@@ -118,10 +122,12 @@ where
         let threads: Vec<_> = (0..workers.min(n_trials))
             .map(|_| {
                 s.spawn(|| {
-                    while !stop.load(Ordering::SeqCst)
-                        && started.fetch_add(1, Ordering::SeqCst) < n_trials
-                    {
-                        if let Err(e) = run_trial(study, objective) {
+                    loop {
+                        let begun = started.fetch_add(1, Ordering::SeqCst);
+                        if stop.load(Ordering::SeqCst) || begun >= n_trials {
+                            break;
+                        }
+                        if let Err(e) = run_trial(study, objective, n_trials - begun) {
                             stop.store(true, Ordering::SeqCst);
                             let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                             slot.get_or_insert(e);
@@ -189,10 +195,12 @@ where
             let (study, objective) = (study.clone(), objective.clone());
             let (started, stop) = (started.clone(), stop.clone());
             tokio::task::spawn_blocking(move || -> Result<()> {
-                while !stop.load(Ordering::SeqCst)
-                    && started.fetch_add(1, Ordering::SeqCst) < n_trials
-                {
-                    if let Err(e) = run_trial(&study, &*objective) {
+                loop {
+                    let begun = started.fetch_add(1, Ordering::SeqCst);
+                    if stop.load(Ordering::SeqCst) || begun >= n_trials {
+                        break;
+                    }
+                    if let Err(e) = run_trial(&study, &*objective, n_trials - begun) {
                         stop.store(true, Ordering::SeqCst);
                         return Err(e);
                     }

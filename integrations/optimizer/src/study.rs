@@ -10,7 +10,7 @@ use optimizer::sampler::Sampler;
 
 use crate::error::{Error, Result};
 use crate::layout::{BEST_PREFIX, STUDY_DIRECTION_TAG, direction_name};
-use crate::numbers::Writes;
+use crate::numbers::{Claims, Writes};
 use crate::params::{SearchParam, SearchSpace};
 use crate::reader::{self, Source};
 use crate::storage::{Buffer, MlflowStorage};
@@ -170,7 +170,7 @@ impl StudyBuilder {
             run_id,
             experiment_id,
             client,
-            writes,
+            claims: Claims::new(writes),
             space: self.space,
             buffer,
             inner,
@@ -192,8 +192,8 @@ pub struct Study {
     pub(crate) run_id: String,
     experiment_id: String,
     pub(crate) client: Client,
-    /// How a trial's number is claimed on this study's store.
-    pub(crate) writes: Writes,
+    /// The trial numbers this process has claimed on the study run.
+    pub(crate) claims: Claims,
     pub(crate) space: SearchSpace,
     pub(crate) buffer: Arc<Buffer>,
     pub(crate) inner: optimizer::Study<f64>,
@@ -268,8 +268,10 @@ impl Study {
         &self.inner
     }
 
-    /// Reads back the trials others wrote since the last read (Python, other processes);
-    /// done before every trial. Returns how many were added.
+    /// Reads back the trials others wrote since the last read (Python, other processes):
+    /// done when the study is loaded, when each `optimize` call starts, and whenever a
+    /// claim of trial numbers finds that another process claimed numbers meanwhile.
+    /// Returns how many were added.
     pub fn refresh(&self) -> Result<usize> {
         let source = Source {
             client: &self.client,
@@ -361,15 +363,17 @@ impl Study {
         F: Fn(&mut crate::trial::Trial<'_>) -> std::result::Result<f64, E>,
         E: Display + 'static,
     {
-        for _ in 0..n_trials {
-            crate::runner::run_trial(self, &objective)?;
+        self.claims.reread();
+        for i in 0..n_trials {
+            crate::runner::run_trial(self, &objective, n_trials - i)?;
         }
         Ok(())
     }
 
     /// Runs `n_trials` trials of `objective`, `workers` at once on threads of their own.
-    /// Each trial is a child run of the study's run (never of another trial's), and each
-    /// worker reads back what the others stored before starting a trial.
+    /// Each trial is a child run of the study's run (never of another trial's). The workers
+    /// share this process's claimed numbers and its trials as they end; trials of other
+    /// processes are read back as [`Study::refresh`] says.
     ///
     /// The first store error stops the workers from starting more trials and is returned;
     /// a panicking objective ends its trial FAILED and the panic goes on when the workers
@@ -384,6 +388,7 @@ impl Study {
         F: Fn(&mut crate::trial::Trial<'_>) -> std::result::Result<f64, E> + Sync,
         E: Display + 'static,
     {
+        self.claims.reread();
         crate::runner::run_parallel(self, n_trials, workers.max(1), &objective)
     }
 
@@ -404,6 +409,7 @@ impl Study {
         F: Fn(&mut crate::trial::Trial<'_>) -> std::result::Result<f64, E> + Send + Sync + 'static,
         E: Display + 'static,
     {
+        self.claims.reread();
         crate::runner::run_async(
             Arc::clone(self),
             n_trials,

@@ -8,6 +8,7 @@ use optimizer::AttrValue;
 use optimizer::param::ParamValue;
 
 use crate::error::Result;
+use crate::held::Held;
 use crate::layout::{
     INTERMEDIATE_METRIC, INTERNAL_VALUE_PREFIX, PARAM_DIRECTIONS_TAG, USER_ATTR_PREFIX, json_float,
     json_string, param_directions_json,
@@ -19,8 +20,14 @@ use crate::params::{Registered, SearchSpace};
 ///
 /// Parameters are asked for by the name they were registered with
 /// ([`StudyBuilder::param`](crate::StudyBuilder::param)); each is logged as a param (its
-/// value as Python writes it) with Optuna's tags the moment it is suggested. Asking again
-/// for the same name returns the same value.
+/// value as Python writes it) with Optuna's tags. Asking again for the same name returns
+/// the same value.
+///
+/// What the trial writes of Optuna's layout (params, their tags, reported values, user
+/// attributes) goes to its run in one batch when the trial ends, or within about a second
+/// of being written when the trial runs longer: a short trial costs three requests to a
+/// tracking server (its run's creation, one batch, its end). What the objective logs itself
+/// (`mlflow::log_metric`, ...) is sent as any logging is.
 #[derive(Debug)]
 pub struct Trial<'s> {
     pub(crate) inner: optimizer::Trial,
@@ -29,6 +36,8 @@ pub struct Trial<'s> {
     pub(crate) number: u64,
     /// Names suggested so far, in suggestion order, for `param_directions`.
     pub(crate) suggested: BTreeMap<String, String>,
+    /// Writes held back until the trial ends or they have waited long enough.
+    pub(crate) held: Held,
 }
 
 impl Trial<'_> {
@@ -83,35 +92,33 @@ impl Trial<'_> {
     }
 
     /// The param (external value), its internal value and the updated `param_directions`,
-    /// queued together as Python queues them in one batch.
+    /// held to go together, as Python queues them in one batch.
     fn log_suggestion(
-        &self,
+        &mut self,
         name: &str,
         registered: &Registered,
         value: &ParamValue,
     ) -> Result<()> {
         let directions =
             param_directions_json(self.suggested.iter().map(|(n, d)| (n.as_str(), d.clone())));
-        self.run.log_param(name, registered.external(value))?;
-        self.run.set_tags([
-            (
-                format!("{INTERNAL_VALUE_PREFIX}{name}"),
-                Registered::internal_json(value),
-            ),
-            (PARAM_DIRECTIONS_TAG.to_owned(), directions),
-        ])?;
-        Ok(())
+        self.held.param(name.to_owned(), registered.external(value));
+        self.held.tag(
+            format!("{INTERNAL_VALUE_PREFIX}{name}"),
+            Registered::internal_json(value),
+        );
+        self.held.tag(PARAM_DIRECTIONS_TAG.to_owned(), directions);
+        self.held.send_if_due(&self.run)
     }
 
-    /// Reports `value` at `step`: logged at once to the trial's run as the metric
-    /// `intermediate_value` at that step (what Optuna's pruners and Python read), and kept
-    /// for [`Trial::should_prune`]. Reporting a step again replaces its value.
+    /// Reports `value` at `step`: logged to the trial's run as the metric
+    /// `intermediate_value` at that step, with the time of the report (what Optuna's pruners
+    /// and Python read; sent when the trial ends, or within about a second), and kept for
+    /// [`Trial::should_prune`]. Reporting a step again replaces its value.
     pub fn report(&mut self, step: u64, value: f64) -> Result<()> {
         self.inner.report(step, value);
         let step = i64::try_from(step).unwrap_or(i64::MAX);
-        self.run
-            .log_metric_with_step(INTERMEDIATE_METRIC, value, step)?;
-        Ok(())
+        self.held.point(INTERMEDIATE_METRIC, value, step);
+        self.held.send_if_due(&self.run)
     }
 
     /// Whether the study's pruner stops this trial at the last reported step, compared with
@@ -132,10 +139,9 @@ impl Trial<'_> {
             AttrValue::String(s) => json_string(s),
             AttrValue::Bool(b) => b.to_string(),
         };
-        self.run
-            .set_tag(&format!("{USER_ATTR_PREFIX}{key}"), json)?;
+        self.held.tag(format!("{USER_ATTR_PREFIX}{key}"), json);
         self.inner.set_user_attr(key, value);
-        Ok(())
+        self.held.send_if_due(&self.run)
     }
 }
 
