@@ -20,7 +20,9 @@ use std::collections::VecDeque;
 
 use mlflow_tracking_runtime::model::{Batch, Metric, Param};
 use mlflow_tracking_runtime::{Client, Error as TrackingError};
-use parking_lot::Mutex;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::layout::{CLAIM_PARAM_PREFIX, TRIAL_ID_METRIC, trial_id_value};
@@ -52,13 +54,20 @@ pub(crate) struct Claimed {
     pub(crate) others_wrote: bool,
 }
 
-/// The numbers a study has claimed and not yet handed out, shared by its workers.
+/// The numbers a study has claimed and not yet handed out, shared by its workers. On a
+/// server the next claim is made on a thread of its own while the last claimed numbers are
+/// still being used, so that trials never wait for it.
+#[derive(Debug, Clone)]
+pub(crate) struct Claims(Arc<Shared>);
+
 #[derive(Debug)]
-pub(crate) struct Claims {
+struct Shared {
     /// This process's id in the claims (the value of `trial_run.<n>`).
     writer: String,
     writes: Writes,
     state: Mutex<State>,
+    /// Signalled when a claim under way ends.
+    claimed: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -68,55 +77,133 @@ struct State {
     /// Where the next claim starts when nobody else claimed meanwhile; `None`: read the
     /// history first.
     next: Option<u64>,
+    /// A claim is under way (one at a time per process).
+    claiming: bool,
+    /// What a claim made ahead of time failed with, for the next trial to return.
+    failed: Option<Error>,
+    /// A claim saw others' numbers; the next trial reads back.
+    others_wrote: bool,
 }
+
+/// Claim the next numbers ahead of time when this few are left.
+const LOW: usize = 4;
 
 impl Claims {
     pub(crate) fn new(writes: Writes) -> Claims {
-        Claims {
+        Claims(Arc::new(Shared {
             writer: writer_id(),
             writes,
             state: Mutex::new(State::default()),
-        }
+            claimed: Condvar::new(),
+        }))
     }
 
     /// Forgets where the next claim would start, so that it reads the history first: at the
     /// start of each `optimize`, when trials may have been added by Python since.
     pub(crate) fn reread(&self) {
-        self.state.lock().next = None;
+        let mut state = self.0.state.lock();
+        while state.claiming {
+            self.0.claimed.wait(&mut state);
+        }
+        state.next = None;
+        state.others_wrote = true;
     }
 
     /// A number for the next trial: one claimed earlier, or from a new claim of up to
-    /// `wanted` numbers (at least 1, at most [`MAX_BLOCK`]).
+    /// `wanted` numbers (at least 1, at most [`MAX_BLOCK`]); `wanted` counts the trials the
+    /// caller still has to start, this one included.
     pub(crate) fn take(
         &self,
-        client: &Client,
+        client: &Arc<Client>,
         study_run_id: &str,
         wanted: usize,
     ) -> Result<Claimed> {
-        // Held across the claim: one claimer per process at a time, and workers wait for
-        // its numbers instead of claiming beside it.
-        let mut state = self.state.lock();
-        if let Some(number) = state.ready.pop_front() {
-            return Ok(Claimed {
-                number,
-                others_wrote: false,
+        let mut state = self.0.state.lock();
+        loop {
+            if let Some(e) = state.failed.take() {
+                return Err(e);
+            }
+            if let Some(number) = state.ready.pop_front() {
+                let others_wrote = std::mem::take(&mut state.others_wrote);
+                let needed = wanted.saturating_sub(1);
+                if self.0.writes == Writes::Together
+                    && !state.claiming
+                    && state.ready.len() <= LOW
+                    && needed > state.ready.len()
+                {
+                    let block = (needed - state.ready.len()).min(MAX_BLOCK);
+                    self.claim_ahead(&mut state, client, study_run_id, block);
+                }
+                return Ok(Claimed {
+                    number,
+                    others_wrote,
+                });
+            }
+            if state.claiming {
+                self.0.claimed.wait(&mut state);
+                continue;
+            }
+            let block = match self.0.writes {
+                Writes::Together => wanted.clamp(1, MAX_BLOCK),
+                Writes::Apart => 1,
+            };
+            state.claiming = true;
+            let expected = state.next;
+            let claimed = MutexGuard::unlocked(&mut state, || {
+                self.0.claim(client, study_run_id, expected, block)
             });
+            state.claiming = false;
+            self.0.claimed.notify_all();
+            let (start, others_wrote) = claimed?;
+            state.add(start, block, others_wrote);
         }
-        let block = match self.writes {
-            Writes::Together => wanted.clamp(1, MAX_BLOCK),
-            Writes::Apart => 1,
-        };
-        let expected = state.next;
-        let (start, others_wrote) = self.claim(client, study_run_id, expected, block)?;
-        let count = block as u64;
-        state.ready.extend(start + 1..start + count);
-        state.next = Some(start + count);
-        Ok(Claimed {
-            number: start,
-            others_wrote,
-        })
     }
 
+    /// Starts a claim of `block` numbers on a thread of its own; the trials that run out of
+    /// numbers before it ends wait for it.
+    fn claim_ahead(
+        &self,
+        state: &mut State,
+        client: &Arc<Client>,
+        study_run_id: &str,
+        block: usize,
+    ) {
+        state.claiming = true;
+        let expected = state.next;
+        let (shared, client, id) = (
+            Arc::clone(&self.0),
+            Arc::clone(client),
+            study_run_id.to_owned(),
+        );
+        let spawned = std::thread::Builder::new()
+            .name("mlflow-optimizer-claim".into())
+            .spawn(move || {
+                let claimed = shared.claim(&client, &id, expected, block);
+                let mut state = shared.state.lock();
+                state.claiming = false;
+                match claimed {
+                    Ok((start, others_wrote)) => state.add(start, block, others_wrote),
+                    Err(e) => state.failed = Some(e),
+                }
+                shared.claimed.notify_all();
+            });
+        // Without a thread the claim is made when the numbers run out.
+        if spawned.is_err() {
+            state.claiming = false;
+        }
+    }
+}
+
+impl State {
+    fn add(&mut self, start: u64, block: usize, others_wrote: bool) {
+        let count = block as u64;
+        self.ready.extend(start..start + count);
+        self.next = Some(start + count);
+        self.others_wrote |= others_wrote;
+    }
+}
+
+impl Shared {
     /// Claims `block` numbers from `expected` (or from the history's length), moving on
     /// while others hold them. Returns the first number and whether others were seen.
     fn claim(
@@ -126,7 +213,7 @@ impl Claims {
         expected: Option<u64>,
         block: usize,
     ) -> Result<(u64, bool)> {
-        let mut others_wrote = expected.is_none();
+        let mut others_wrote = false;
         let mut start = match expected {
             Some(n) => n,
             None => history_len(client, study_run_id)?,

@@ -100,7 +100,7 @@ impl StudyBuilder {
         if self.name.is_empty() || self.name.len() > 250 {
             return Err(Error::InvalidStudyName(self.name));
         }
-        let client = Client::new();
+        let client = Arc::new(Client::new());
         let writes = if mlflow_tracking_runtime::get_tracking_uri().starts_with("http") {
             Writes::Together
         } else {
@@ -191,7 +191,7 @@ pub struct Study {
     pub(crate) run: RunHandle,
     pub(crate) run_id: String,
     experiment_id: String,
-    pub(crate) client: Client,
+    pub(crate) client: Arc<Client>,
     /// The trial numbers this process has claimed on the study run.
     pub(crate) claims: Claims,
     pub(crate) space: SearchSpace,
