@@ -63,8 +63,9 @@ pub const DEFAULT_VALUES_WAIT: Duration = Duration::from_secs(30);
 ///   [`BURN_FLAVOR`], with the tags [`EPOCH_TAG`] (the epoch) and `burn.version`; the
 ///   model is READY once its file is stored, and the run's params are its params;
 /// - the epoch values the logger logged for that epoch (`train/Loss`, `valid/Loss`, ...)
-///   are logged again, linked to the model, with step = the epoch: the model's metrics in
-///   the UI, and what `search_logged_models` filters and orders by
+///   are logged again, linked to the model, with step = the epoch and the timestamp they
+///   had (the same points of the run's history, now also the model's): the model's
+///   metrics in the UI, and what `search_logged_models` filters and orders by
 ///   (`order_by(["metrics.`valid/Loss` ASC"])`).
 ///
 /// burn hands the values to its loggers on another thread than it saves checkpoints on, so
@@ -176,8 +177,14 @@ impl MlflowCheckpointer {
             }
         };
         let step = i64::try_from(epoch).unwrap_or(i64::MAX);
-        for (key, value) in &values.values {
-            let linked = self.run.metric(key, *value).step(step).model(&model).log();
+        for point in &values.values {
+            let linked = self
+                .run
+                .metric(&point.key, point.value)
+                .step(step)
+                .timestamp(point.timestamp_ms)
+                .model(&model)
+                .log();
             if let Err(e) = linked {
                 self.reporter.report(self.run.name(), &e);
             }

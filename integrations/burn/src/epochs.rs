@@ -12,10 +12,20 @@ use std::time::{Duration, Instant};
 /// (burn's checkpointing strategy may skip epochs; nothing else ever removes them).
 const KEPT_EPOCHS: usize = 16;
 
+/// One epoch value as the logger logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Point {
+    pub(crate) key: String,
+    pub(crate) value: f64,
+    /// Its timestamp (ms since the Unix epoch): logged again with the same one, the point
+    /// is the same point of the run's history, now linked to a model.
+    pub(crate) timestamp_ms: i64,
+}
+
 /// One epoch's values, as the logger logged them.
 #[derive(Debug, Default)]
 struct Epoch {
-    values: Vec<(String, f64)>,
+    values: Vec<Point>,
     complete: bool,
 }
 
@@ -29,8 +39,8 @@ struct State {
 /// What waiting for an epoch found.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct EpochValues {
-    /// `(key, value)` of each epoch value logged for the epoch, in logging order.
-    pub(crate) values: Vec<(String, f64)>,
+    /// Each epoch value logged for the epoch, in logging order.
+    pub(crate) values: Vec<Point>,
     /// Whether the epoch was complete (its validation split ended, or a later epoch began)
     /// before the wait ended; `false` after a timeout or when the logger was dropped.
     pub(crate) complete: bool,
@@ -51,9 +61,9 @@ impl EpochBoard {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records the epoch value `key` = `value` of `epoch`. A value of a later epoch also
-    /// completes the earlier ones.
-    pub(crate) fn record(&self, epoch: usize, key: &str, value: f64) {
+    /// Records an epoch value of `epoch`. A value of a later epoch also completes the
+    /// earlier ones.
+    pub(crate) fn record(&self, epoch: usize, point: Point) {
         let mut state = self.state();
         let mut newly_complete = false;
         for (_, earlier) in state.epochs.range_mut(..epoch) {
@@ -65,7 +75,7 @@ impl EpochBoard {
             .entry(epoch)
             .or_default()
             .values
-            .push((key.to_owned(), value));
+            .push(point);
         prune(&mut state);
         drop(state);
         if newly_complete {
@@ -138,18 +148,23 @@ mod tests {
 
     const LONG: Duration = Duration::from_secs(30);
 
+    fn p(key: &str, value: f64) -> Point {
+        Point {
+            key: key.to_owned(),
+            value,
+            timestamp_ms: 1,
+        }
+    }
+
     #[test]
     fn a_completed_epoch_is_taken_at_once() {
         let board = EpochBoard::default();
-        board.record(1, "train/Loss", 0.5);
-        board.record(1, "valid/Loss", 0.6);
+        board.record(1, p("train/Loss", 0.5));
+        board.record(1, p("valid/Loss", 0.6));
         board.complete(1);
         let found = board.take(1, LONG);
         assert!(found.complete);
-        assert_eq!(
-            found.values,
-            [("train/Loss".to_owned(), 0.5), ("valid/Loss".to_owned(), 0.6)]
-        );
+        assert_eq!(found.values, [p("train/Loss", 0.5), p("valid/Loss", 0.6)]);
         // Taken: a second look finds nothing.
         assert!(board.take(1, Duration::ZERO).values.is_empty());
     }
@@ -157,11 +172,11 @@ mod tests {
     #[test]
     fn a_checkpointer_waits_for_the_logger() {
         let board = EpochBoard::default();
-        board.record(2, "train/Loss", 0.4);
+        board.record(2, p("train/Loss", 0.4));
         let writer = board.clone();
         let late = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
-            writer.record(2, "valid/Loss", 0.3);
+            writer.record(2, p("valid/Loss", 0.3));
             writer.complete(2);
         });
         let found = board.take(2, LONG);
@@ -173,20 +188,20 @@ mod tests {
     #[test]
     fn a_later_epoch_completes_the_earlier_one() {
         let board = EpochBoard::default();
-        board.record(1, "train/Loss", 0.5);
-        board.record(2, "train/Loss", 0.4);
+        board.record(1, p("train/Loss", 0.5));
+        board.record(2, p("train/Loss", 0.4));
         let found = board.take(1, LONG);
         assert!(found.complete);
-        assert_eq!(found.values, [("train/Loss".to_owned(), 0.5)]);
+        assert_eq!(found.values, [p("train/Loss", 0.5)]);
     }
 
     #[test]
     fn waiting_ends_on_timeout_or_when_the_logger_is_gone() {
         let board = EpochBoard::default();
-        board.record(1, "train/Loss", 0.5);
+        board.record(1, p("train/Loss", 0.5));
         let found = board.take(1, Duration::from_millis(20));
         assert!(!found.complete);
-        assert_eq!(found.values, [("train/Loss".to_owned(), 0.5)]);
+        assert_eq!(found.values, [p("train/Loss", 0.5)]);
 
         let closer = board.clone();
         let t = std::thread::spawn(move || {
@@ -204,7 +219,7 @@ mod tests {
     fn epochs_no_checkpointer_asked_for_are_forgotten() {
         let board = EpochBoard::default();
         for epoch in 1..=100 {
-            board.record(epoch, "train/Loss", epoch as f64);
+            board.record(epoch, p("train/Loss", epoch as f64));
             board.complete(epoch);
         }
         assert!(board.state().epochs.len() <= KEPT_EPOCHS);

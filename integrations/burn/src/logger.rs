@@ -8,7 +8,7 @@ use burn_train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn_train::metric::{MetricDefinition, MetricId, NumericEntry};
 use mlflow_tracking_runtime::{Error as TrackingError, RunHandle};
 
-use crate::epochs::EpochBoard;
+use crate::epochs::{EpochBoard, Point};
 use crate::keys::{MetricKeys, split_prefix};
 use crate::report::Reporter;
 
@@ -156,11 +156,22 @@ impl MlflowMetricLogger {
             } else {
                 format!("{prefix}/batch/{segment}")
             };
-            if for_checkpoints {
-                self.board.record(epoch, &key, entry.current());
-            }
-            if let Err(e) = self.run.log_metric_with_step(&key, entry.current(), step) {
+            let timestamp_ms = now_ms();
+            let logged = self
+                .run
+                .metric(&key, entry.current())
+                .step(step)
+                .timestamp(timestamp_ms)
+                .log();
+            if let Err(e) = logged {
                 self.report(e);
+            } else if for_checkpoints {
+                let point = Point {
+                    key,
+                    value: entry.current(),
+                    timestamp_ms,
+                };
+                self.board.record(epoch, point);
             }
         }
     }
@@ -211,6 +222,14 @@ impl Drop for MlflowMetricLogger {
         // Training is over: a checkpointer waiting for values stops waiting.
         self.board.close();
     }
+}
+
+/// Now, in milliseconds since the Unix epoch, as the run's points are timestamped.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Reads the run's metric keys and their highest steps on a helper thread.

@@ -30,6 +30,4 @@ impl Reporter {
         }
         tracing::warn!(run, "{}: {error}", self.what);
     }
-
-}
 }
