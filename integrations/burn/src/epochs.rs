@@ -70,12 +70,7 @@ impl EpochBoard {
             newly_complete |= !earlier.complete;
             earlier.complete = true;
         }
-        state
-            .epochs
-            .entry(epoch)
-            .or_default()
-            .values
-            .push(point);
+        state.epochs.entry(epoch).or_default().values.push(point);
         prune(&mut state);
         drop(state);
         if newly_complete {

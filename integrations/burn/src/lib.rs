@@ -135,8 +135,7 @@ pub trait BurnRun {
     ///
     /// Needs MLflow 3 (a 3.x server or the embedded store); an MLflow 2 server is an
     /// [`Error::Tracking`] saying it has no logged models.
-    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>)
-    -> Result<LoggedModel>;
+    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<LoggedModel>;
 }
 
 impl BurnRun for RunHandle {
@@ -147,11 +146,7 @@ impl BurnRun for RunHandle {
         Ok(())
     }
 
-    fn log_burn_model<M: Module>(
-        &self,
-        model: M,
-        path: impl AsRef<Path>,
-    ) -> Result<LoggedModel> {
+    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<LoggedModel> {
         model::save_and_log(self, model, path.as_ref())
     }
 }

@@ -188,7 +188,10 @@ fn each_checkpoint_is_a_logged_model_with_its_epoch_values(t: Target) {
             "epoch {epoch}'s values, linked at its step"
         );
     }
-    assert_eq!(found["outputs"], epochs, "each model is an output of the run");
+    assert_eq!(
+        found["outputs"], epochs,
+        "each model is an output of the run"
+    );
 
     // Linking logged the same points again: the run's history still has one per epoch.
     for split in ["train", "valid"] {
@@ -197,7 +200,10 @@ fn each_checkpoint_is_a_logged_model_with_its_epoch_values(t: Target) {
             .into_iter()
             .map(|(e, v)| serde_json::json!([e, v]))
             .collect();
-        assert_eq!(found["history"][format!("{split}/Loss")], Value::Array(expected));
+        assert_eq!(
+            found["history"][format!("{split}/Loss")],
+            Value::Array(expected)
+        );
     }
 
     // The best (and worst) checkpoint, by ordering on the linked metric.
