@@ -30,7 +30,7 @@ fn server(prefix: &str) -> Option<Target> {
         eprintln!("skipped: no MLflow server (set MLFLOW_TEST_SERVER_URI)");
         return None;
     };
-    Some(point_at(uri, None, prefix))
+    Some(point_at(uri, None, None, prefix))
 }
 
 /// A fresh `mlflow.db` in a temporary folder, or `None` outside CI without a venv.
@@ -43,13 +43,28 @@ fn embedded(prefix: &str) -> Option<Target> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().canonicalize().expect("canonical temp dir");
     let uri = format!("sqlite:///{}", path.join("mlflow.db").display());
-    Some(point_at(uri, Some(dir), prefix))
+    // The artifacts in the temporary folder too (the store's default is `./mlruns`).
+    let artifacts = path.join("mlruns").display().to_string();
+    Some(point_at(uri, Some(dir), Some(artifacts), prefix))
 }
 
-fn point_at(uri: String, dir: Option<tempfile::TempDir>, prefix: &str) -> Target {
+fn point_at(
+    uri: String,
+    dir: Option<tempfile::TempDir>,
+    artifacts: Option<String>,
+    prefix: &str,
+) -> Target {
     mlflow::set_tracking_uri(&uri).expect("set_tracking_uri");
     let experiment = unique_name(prefix);
-    mlflow::set_experiment(&experiment).expect("set_experiment");
+    if let Some(location) = artifacts {
+        let id = mlflow::create_experiment(experiment.as_str())
+            .artifact_location(location)
+            .create()
+            .expect("create_experiment");
+        mlflow::set_experiment_by_id(&id).expect("set_experiment_by_id");
+    } else {
+        mlflow::set_experiment(&experiment).expect("set_experiment");
+    }
     Target {
         uri,
         experiment,
