@@ -156,7 +156,8 @@ fn trial(lr: f64, dir: &Path) -> Result<(), mlflow::burn::Error> {
         .num_epochs(config.epochs)
         .with_application_logger(None)
         .with_custom_checkpointers(
-            MlflowCheckpointer::new(&logger, &checkpoints), // each checkpoint a logged model
+            // Each checkpoint burn saves becomes a logged model with its epoch's values.
+            MlflowCheckpointer::new(&logger, &checkpoints),
             FileCheckpointer::new(&checkpoints, "optim"),
             FileCheckpointer::new(&checkpoints, "scheduler"),
         )
