@@ -10,6 +10,7 @@ use mlflow_tracking_runtime::{LoggedModel, RunHandle};
 
 use crate::epochs::{EpochBoard, EpochValues};
 use crate::logger::MlflowMetricLogger;
+use crate::model::valid_model_name;
 use crate::report::Reporter;
 
 /// The flavor of the logged models this crate logs.
@@ -139,9 +140,10 @@ impl MlflowCheckpointer {
         }
     }
 
-    /// The checkpoints' name (default `model`): the files are `<name>-<epoch>.bpk` and the
-    /// logged models `<name>-<epoch>`. MLflow refuses model names with `/`, `:`, `.`, `%`
-    /// or quotes: such a checkpoint is saved but not logged (and reported).
+    /// The checkpoints' name (default `model`): the files are `<name>-<epoch>.bpk`, as
+    /// burn's `FileCheckpointer::new(directory, name)` names them, and the logged models
+    /// `<name>-<epoch>`, with the characters MLflow refuses in a model's name (`/ : . % " '`
+    /// and `\`) replaced by `_`.
     pub fn name(mut self, name: &str) -> Self {
         self.files = FileCheckpointerFor::new(self.files.directory, name.to_owned());
         self
@@ -161,7 +163,7 @@ impl MlflowCheckpointer {
 
     /// Logs the checkpoint file of `epoch` and links `values` to it.
     fn log_checkpoint(&self, epoch: usize, values: &EpochValues) -> Option<LoggedModel> {
-        let name = format!("{}-{epoch}", self.files.name);
+        let name = valid_model_name(&format!("{}-{epoch}", self.files.name));
         let logged = self
             .run
             .logged_model(&name, self.files.path(epoch))

@@ -42,7 +42,13 @@ pub(crate) fn model_name(file: &Path) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let name: String = stem
+    valid_model_name(&stem)
+}
+
+/// `name` with the characters MLflow refuses in a logged model's name (`/ : . % " '`, and
+/// `\`) replaced by `_`; `model` when nothing is left.
+pub(crate) fn valid_model_name(name: &str) -> String {
+    let name: String = name
         .chars()
         .map(|c| {
             if matches!(c, '/' | ':' | '.' | '%' | '"' | '\'' | '\\') {
@@ -101,6 +107,14 @@ mod tests {
         assert_eq!(found, dir.path().join("model.bpk"));
         let exact = written_file(&dir.path().join("modelling.bpk")).unwrap();
         assert_eq!(exact, dir.path().join("modelling.bpk"));
+    }
+
+    #[test]
+    fn names_mlflow_refuses_are_made_valid() {
+        assert_eq!(valid_model_name("net.v2-3"), "net_v2-3");
+        assert_eq!(valid_model_name("a/b"), "a_b");
+        assert_eq!(valid_model_name(" "), "model");
+        assert_eq!(valid_model_name("model-1"), "model-1");
     }
 
     #[test]

@@ -262,7 +262,8 @@ fn checkpoints_as_logged_models_on_the_server() {
 }
 
 /// A checkpoint burn saves for an epoch the logger never finishes (no logger registered
-/// with the training) waits at most `wait_for_values`, then is logged without values.
+/// with the training) waits at most `wait_for_values`, then is logged without values; a
+/// name MLflow would refuse is made valid.
 #[test]
 fn a_checkpointer_without_its_logger_logs_models_without_values() {
     let Some(t) = embedded("burn-ckpt-alone") else {
@@ -273,7 +274,7 @@ fn a_checkpointer_without_its_logger_logs_models_without_values() {
     let logger = MlflowMetricLogger::active().unwrap();
     let checkpoints = dir.path().join("checkpoint");
     let model = MlflowCheckpointer::new(&logger, &checkpoints)
-        .name("net")
+        .name("net.v2")
         .wait_for_values(std::time::Duration::from_millis(100));
     let mut setup = Setup::new(dir.path()).with(|t| {
         t.with_custom_checkpointers(
@@ -293,9 +294,78 @@ fn a_checkpointer_without_its_logger_logs_models_without_values() {
     let found = read_checkpoints(&t, &run_id);
     let models = found["models"].as_array().unwrap();
     let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["net-1", "net-2"]);
+    // burn's file names, made valid MLflow model names.
+    assert_eq!(names, ["net_v2-1", "net_v2-2"]);
+    for m in models {
+        let epoch = m["epoch"].as_str().unwrap();
+        assert!(
+            m["files"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(format!("net.v2-{epoch}.bpk"))),
+            "{m:#}"
+        );
+    }
     for m in models {
         assert_eq!(m["status"], "READY");
         assert_eq!(m["metrics"], serde_json::json!([]));
     }
+}
+
+/// The checkpoints of a run MLflow refuses to log to (deleted before training) are
+/// reported on stderr, once, and training goes on with burn's files saved. Runs the
+/// scenario in a child process to read its stderr.
+#[test]
+fn a_checkpoint_mlflow_refuses_is_reported_and_training_goes_on() {
+    const NAME: &str = "a_checkpoint_mlflow_refuses_is_reported_and_training_goes_on";
+    if !mlflow_test_support::in_child() {
+        let output = mlflow_test_support::run_self(NAME, None, &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reported = stderr
+            .matches("mlflow: the burn checkpointer could not log to run")
+            .count();
+        assert_eq!(reported, 1, "reported once: {stderr}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().canonicalize().unwrap();
+    mlflow::set_tracking_uri(&format!("sqlite:///{}", path.join("mlflow.db").display())).unwrap();
+    let experiment = unique_name("burn-ckpt-refused");
+    let id = mlflow::create_experiment(experiment.as_str())
+        .artifact_location(path.join("mlruns").display().to_string())
+        .create()
+        .unwrap();
+    mlflow::set_experiment_by_id(&id).unwrap();
+    let run = mlflow::start_run().name("trial").start();
+    let run_id = run.id().unwrap();
+    let logger = MlflowMetricLogger::active().unwrap();
+    let checkpoints = path.join("checkpoint");
+    let model = MlflowCheckpointer::new(&logger, &checkpoints);
+    mlflow::flush().unwrap();
+    mlflow::delete_run(&run_id).unwrap();
+    let mut setup = Setup::new(&path)
+        .with(|t| {
+            t.with_custom_checkpointers(
+                model,
+                FileCheckpointer::new(&checkpoints, "optim"),
+                FileCheckpointer::new(&checkpoints, "scheduler"),
+            )
+        })
+        .logger(logger);
+    setup.epochs = 2;
+    setup.train();
+    drop(run);
+    let kept = kept_checkpoints(&path);
+    assert_eq!(kept, [1, 2], "burn's files are saved");
+    let models = mlflow::search_logged_models()
+        .filter(format!("source_run_id = '{run_id}'"))
+        .collect_all()
+        .unwrap();
+    // The store created the models before refusing the run's outputs: none is READY.
+    assert!(
+        models
+            .iter()
+            .all(|m| m.status != mlflow::LoggedModelStatus::Ready),
+        "{models:?}"
+    );
 }
