@@ -32,6 +32,11 @@
 //!
 //! # Checkpoints as logged models
 //!
+//! Opt-in: register an [`MlflowCheckpointer`], made from the training's logger, as burn's
+//! model checkpointer. Each checkpoint burn saves (its files as burn writes them) becomes a
+//! logged model `model-<epoch>` of the run, with the epoch's values linked at step = the
+//! epoch; the run's best checkpoint is then one search away:
+//!
 //! ```no_run
 //! use burn::train::checkpoint::FileCheckpointer;
 //! use burn::train::{Learner, LearnerModel, SupervisedTraining};
