@@ -67,7 +67,7 @@ pub const DEFAULT_VALUES_WAIT: Duration = Duration::from_secs(30);
 ///   are logged again, linked to the model, with step = the epoch and the timestamp they
 ///   had (the same points of the run's history, now also the model's): the model's
 ///   metrics in the UI, and what `search_logged_models` filters and orders by
-///   (`order_by(["metrics.`valid/Loss` ASC"])`).
+///   (`` order_by(["metrics.`valid/Loss` ASC"]) ``).
 ///
 /// burn hands the values to its loggers on another thread than it saves checkpoints on, so
 /// a checkpoint waits for the logger to have its epoch (at most
