@@ -1,6 +1,8 @@
 //! A learning-rate sweep of a burn training loop, logged to MLflow: one parent run for the
 //! sweep, one child run per learning rate, burn's metrics logged by
-//! `mlflow::burn::MlflowMetricLogger`.
+//! `mlflow::burn::MlflowMetricLogger`, each epoch's checkpoint a logged model
+//! (`mlflow::burn::MlflowCheckpointer`) with that epoch's values linked to it, and the
+//! best checkpoint of the sweep found with `mlflow::search_logged_models`.
 //!
 //! ```sh
 //! cargo run --example burn_sweep --features burn    # then `mlflow ui` in this folder
@@ -18,11 +20,12 @@ use burn::nn::loss::{MseLoss, Reduction};
 use burn::nn::{Linear, LinearConfig, Relu};
 use burn::optim::AdamConfig;
 use burn::prelude::*;
+use burn::train::checkpoint::FileCheckpointer;
 use burn::train::metric::LossMetric;
 use burn::train::{
     InferenceStep, Learner, RegressionOutput, SupervisedTraining, TrainOutput, TrainStep,
 };
-use mlflow::burn::MlflowMetricLogger;
+use mlflow::burn::{MlflowCheckpointer, MlflowMetricLogger};
 
 const EXPERIMENT: &str = "burn sweep";
 const SEED: u64 = 42;
@@ -145,14 +148,23 @@ fn trial(lr: f64, dir: &Path) -> Result<(), mlflow::burn::Error> {
         act: Relu::new(),
     };
 
+    let logger = MlflowMetricLogger::active()?;
+    let checkpoints = dir.join("checkpoint");
     let result = SupervisedTraining::new(dir, train, valid)
         .metric_train_numeric(LossMetric::new())
         .metric_valid_numeric(LossMetric::new())
         .num_epochs(config.epochs)
         .with_application_logger(None)
-        .with_metric_logger(MlflowMetricLogger::active()?)
+        .with_custom_checkpointers(
+            // Each checkpoint burn saves becomes a logged model with its epoch's values.
+            MlflowCheckpointer::new(&logger, &checkpoints),
+            FileCheckpointer::new(&checkpoints, "optim"),
+            FileCheckpointer::new(&checkpoints, "scheduler"),
+        )
+        .with_metric_logger(logger)
         .launch(Learner::new(model, config.optimizer.init(), lr));
-    mlflow::burn::log_model(result.model, dir.join("model"))?;
+    let model = mlflow::burn::log_model(result.model, dir.join("model"))?;
+    println!("lr {lr}: final model {}", model.uri());
     Ok(())
 }
 
@@ -186,6 +198,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         None => println!("no trial found"),
     }
+
+    // Every checkpoint of every trial is a logged model with its epoch's values linked:
+    // the best one is a search away.
     mlflow::flush()?;
+    let best_checkpoint = mlflow::search_logged_models()
+        .experiment_names([EXPERIMENT])
+        .filter("tags.`burn.epoch` != ''")
+        .order_by(["metrics.`valid/Loss` ASC"])
+        .first()?;
+    if let Some(model) = best_checkpoint {
+        println!(
+            "best checkpoint: {} (epoch {}, valid/Loss = {:.4}): {}",
+            model.name,
+            model.tag("burn.epoch").unwrap_or("?"),
+            model.metric("valid/Loss").unwrap_or(f64::NAN),
+            model.uri()
+        );
+    }
     Ok(())
 }

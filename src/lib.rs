@@ -1177,14 +1177,22 @@
 //!     let config = TrialConfig::new(lr, AdamConfig::new());
 //!     mlflow::burn::log_config(&config)?; // a burn `Config` as params: `optimizer.beta_1`, ...
 //!     // ... the model and the data loaders ...
+//!     let logger = MlflowMetricLogger::active()?;
+//!     let checkpoints = dir.join("checkpoint");
 //!     let result = SupervisedTraining::new(dir, train, valid)
 //!         .metric_train_numeric(LossMetric::new())
 //!         .metric_valid_numeric(LossMetric::new())
 //!         .num_epochs(config.epochs)
 //!         .with_application_logger(None)
-//!         .with_metric_logger(MlflowMetricLogger::active()?)
+//!         .with_custom_checkpointers(
+//!             MlflowCheckpointer::new(&logger, &checkpoints), // each checkpoint a logged model
+//!             FileCheckpointer::new(&checkpoints, "optim"),
+//!             FileCheckpointer::new(&checkpoints, "scheduler"),
+//!         )
+//!         .with_metric_logger(logger)
 //!         .launch(Learner::new(model, config.optimizer.init(), lr));
-//!     mlflow::burn::log_model(result.model, dir.join("model"))?;
+//!     let model = mlflow::burn::log_model(result.model, dir.join("model"))?;
+//!     println!("lr {lr}: final model {}", model.uri());
 //!     Ok(())
 //! }
 //! ```
@@ -1196,6 +1204,27 @@
 //!   metrics are skipped.
 //! - burn picks the checkpoint to keep and stops early from its loggers' values: the logger
 //!   answers burn with the values it was given, exactly as burn's in-memory logger does.
+//! - Checkpoints as logged models (opt-in): `MlflowCheckpointer::new(&logger, dir)`,
+//!   registered as burn's model checkpointer with `with_custom_checkpointers` (above), writes
+//!   burn's checkpoint files as burn's `FileCheckpointer` does (`model-<epoch>.bpk`, so burn
+//!   restores and deletes them as usual) and logs each one as a logged model of the logger's
+//!   run: `model-<epoch>`, flavor `burn`, tag `burn.epoch`, with that epoch's values
+//!   (`train/Loss`, `valid/Loss`, ...) linked to it at step = the epoch. burn hands the
+//!   values to its loggers on another thread: a checkpoint waits for its epoch's values (at
+//!   most `wait_for_values`, 30 s by default), on burn's checkpointer thread. The best
+//!   checkpoint of the sweep is one search away (`examples/burn_sweep.rs`):
+//!
+//! ```ignore
+//! let best_checkpoint = mlflow::search_logged_models()
+//!     .experiment_names([EXPERIMENT])
+//!     .filter("tags.`burn.epoch` != ''")
+//!     .order_by(["metrics.`valid/Loss` ASC"])
+//!     .first()?;
+//! ```
+//!
+//! - `mlflow::burn::log_model(model, path)` saves the model with burn and logs the file as
+//!   a logged model of flavor `burn` (named after the file, tag `burn.version`), returning
+//!   the [`LoggedModel`].
 //! - `MlflowMetricLogger::active()` takes the run active where it is called and logs to it
 //!   from burn's own thread; `MlflowMetricLogger::new(handle)` takes any [`RunHandle`].
 //!   Logging goes through the background sender like every other call: it never waits for
@@ -1234,8 +1263,8 @@ pub use mlflow_tracking_runtime::{PARENT_RUN_ID_ENV, Worker};
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
 pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_metrics_logging};
 
-/// burn integration: a burn-train metric logger, a burn `Config` as params, the trained
-/// model as an artifact (see the "burn" section above).
+/// burn integration: a burn-train metric logger, checkpoints as logged models, a burn
+/// `Config` as params, the trained model as a logged model (see the "burn" section above).
 #[cfg(feature = "burn")]
 #[cfg_attr(docsrs, doc(cfg(feature = "burn")))]
 pub mod burn {

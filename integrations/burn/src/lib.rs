@@ -6,7 +6,12 @@
 //!   values as `train/Loss`, `valid/Loss`, ... with step = the epoch.
 //! - [`log_config`]: a burn `Config` (any `serde::Serialize` value) as params, nested
 //!   fields as dotted keys, and the tag `burn.version`.
-//! - [`log_model`]: saves the trained model with burn and logs the file as an artifact.
+//! - [`MlflowCheckpointer`] (opt-in): burn's model checkpointer that also logs each
+//!   checkpoint as an MLflow logged model (flavor `burn`, tag `burn.epoch`) with its epoch's
+//!   values linked to it, so the best checkpoint is one `mlflow::search_logged_models()`
+//!   away. Made from the logger, registered with `with_custom_checkpointers`.
+//! - [`log_model`]: saves the trained model with burn and logs the file as an MLflow logged
+//!   model (flavor `burn`).
 //!
 //! ```no_run
 //! use burn::train::{Learner, LearnerModel, SupervisedTraining};
@@ -19,8 +24,49 @@
 //! ) -> Result<M, mlflow::burn::Error> {
 //!     let logger = MlflowMetricLogger::active()?; // the run active here, from burn's thread
 //!     let result = training.with_metric_logger(logger).launch(learner);
-//!     mlflow::burn::log_model(result.model.clone(), "artifacts/model")?;
+//!     let model = mlflow::burn::log_model(result.model.clone(), "artifacts/model")?;
+//!     println!("{}", model.uri()); // models:/m-…
 //!     Ok(result.model)
+//! }
+//! ```
+//!
+//! # Checkpoints as logged models
+//!
+//! Opt-in: register an [`MlflowCheckpointer`], made from the training's logger, as burn's
+//! model checkpointer. Each checkpoint burn saves (its files as burn writes them) becomes a
+//! logged model `model-<epoch>` of the run, with the epoch's values linked at step = the
+//! epoch; the run's best checkpoint is then one search away:
+//!
+//! ```no_run
+//! use burn::train::checkpoint::FileCheckpointer;
+//! use burn::train::{Learner, LearnerModel, SupervisedTraining};
+//! use mlflow::burn::{MlflowCheckpointer, MlflowMetricLogger};
+//!
+//! fn train<M: LearnerModel>(
+//!     training: SupervisedTraining<M>,
+//!     learner: Learner<M>,
+//! ) -> Result<(), Box<dyn std::error::Error>> {
+//!     let logger = MlflowMetricLogger::active()?;
+//!     let run_id = logger.run().id()?;
+//!     let dir = std::path::Path::new("artifacts/checkpoint");
+//!     training
+//!         .with_custom_checkpointers(
+//!             MlflowCheckpointer::new(&logger, dir), // model-<epoch>.bpk, logged
+//!             FileCheckpointer::new(dir, "optim"),
+//!             FileCheckpointer::new(dir, "scheduler"),
+//!         )
+//!         .with_metric_logger(logger)
+//!         .launch(learner);
+//!     mlflow::flush()?;
+//!     // The run's checkpoint with the lowest validation loss:
+//!     let best = mlflow::search_logged_models()
+//!         .filter(format!("source_run_id = '{run_id}'"))
+//!         .order_by(["metrics.`valid/Loss` ASC"])
+//!         .first()?;
+//!     if let Some(best) = best {
+//!         println!("best: {} (epoch {:?})", best.uri(), best.tag("burn.epoch"));
+//!     }
+//!     Ok(())
 //! }
 //! ```
 //!
@@ -31,21 +77,24 @@
 //! 0.23 gets two burn-train versions and a "trait `MetricLogger` is not implemented" error
 //! until this crate supports it.
 
+mod checkpointer;
+mod epochs;
 mod error;
 mod keys;
 mod logger;
 mod model;
 mod params;
+mod report;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn_core::module::Module;
-use mlflow_tracking_runtime::RunHandle;
+use mlflow_tracking_runtime::{LoggedModel, RunHandle};
 use serde::Serialize;
 
+pub use checkpointer::{BURN_FLAVOR, DEFAULT_VALUES_WAIT, EPOCH_TAG, MlflowCheckpointer};
 pub use error::{Error, Result};
 pub use logger::MlflowMetricLogger;
-pub use model::MODEL_ARTIFACT_DIR;
 pub use params::flatten_params;
 
 /// The burn version this crate was built against (burn-train's, as resolved in the
@@ -60,9 +109,9 @@ pub fn log_config<T: Serialize + ?Sized>(config: &T) -> Result<()> {
     active()?.log_burn_config(config)
 }
 
-/// Saves `model` at `path` with burn and logs the file to the run active on this thread.
-/// See [`BurnRun::log_burn_model`].
-pub fn log_model<M: Module>(model: M, path: impl AsRef<Path>) -> Result<PathBuf> {
+/// Saves `model` at `path` with burn and logs the file as a logged model (flavor `burn`)
+/// of the run active on this thread. See [`BurnRun::log_burn_model`].
+pub fn log_model<M: Module>(model: M, path: impl AsRef<Path>) -> Result<LoggedModel> {
     active()?.log_burn_model(model, path)
 }
 
@@ -81,11 +130,17 @@ pub trait BurnRun {
     fn log_burn_config<T: Serialize + ?Sized>(&self, config: &T) -> Result<()>;
 
     /// Saves `model` with burn's `Module::save_file` at `path` (creating its folder) and
-    /// logs the file burn wrote
-    /// (burn appends its extension, `.bpk`, to a path without one) into the run's artifact
-    /// folder [`MODEL_ARTIFACT_DIR`]. Returns the path of that file. Waits for the upload,
-    /// like every artifact call.
-    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<PathBuf>;
+    /// logs the file burn wrote (burn appends its extension, `.bpk`, to a path without one)
+    /// as an MLflow logged model (MLflow 3's `LoggedModel`) made by the run: flavor
+    /// [`BURN_FLAVOR`], the tag `burn.version`, named after the file (`final.bpk` is the
+    /// model `final`; characters MLflow refuses in a name, such as `.`, become `_`).
+    /// Returns the model, READY: [`LoggedModel::uri`] (`models:/<id>`) downloads it, and
+    /// `mlflow::metric(..).model(&model)` links values to it. Waits for the upload, like
+    /// every artifact call.
+    ///
+    /// Needs MLflow 3 (a 3.x server or the embedded store); an MLflow 2 server is an
+    /// [`Error::Tracking`] saying it has no logged models.
+    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<LoggedModel>;
 }
 
 impl BurnRun for RunHandle {
@@ -96,7 +151,7 @@ impl BurnRun for RunHandle {
         Ok(())
     }
 
-    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<PathBuf> {
+    fn log_burn_model<M: Module>(&self, model: M, path: impl AsRef<Path>) -> Result<LoggedModel> {
         model::save_and_log(self, model, path.as_ref())
     }
 }

@@ -8,7 +8,9 @@ use burn_train::metric::store::{EpochSummary, MetricsUpdate, Split};
 use burn_train::metric::{MetricDefinition, MetricId, NumericEntry};
 use mlflow_tracking_runtime::{Error as TrackingError, RunHandle};
 
+use crate::epochs::{EpochBoard, Point};
 use crate::keys::{MetricKeys, split_prefix};
+use crate::report::Reporter;
 
 /// A burn-train metric logger that logs burn's metrics to an MLflow run.
 ///
@@ -33,6 +35,9 @@ use crate::keys::{MetricKeys, split_prefix};
 ///
 /// A value the store refuses, or a run that ended before training did, is reported once
 /// on stderr and through `tracing`; training goes on.
+///
+/// To log burn's checkpoints as MLflow logged models with these epoch values linked to
+/// them, make an [`MlflowCheckpointer`](crate::MlflowCheckpointer) from this logger.
 pub struct MlflowMetricLogger {
     run: RunHandle,
     mirror: InMemoryMetricLogger,
@@ -41,7 +46,9 @@ pub struct MlflowMetricLogger {
     every_n_batches: usize,
     batches: HashMap<String, i64>,
     resume: Resume,
-    failures: usize,
+    /// The epoch values, for the checkpointers made from this logger.
+    board: EpochBoard,
+    reporter: Reporter,
 }
 
 impl std::fmt::Debug for MlflowMetricLogger {
@@ -77,7 +84,7 @@ impl MlflowMetricLogger {
     ///
     /// Sets the run's tag `burn.version` to [`BURN_VERSION`](crate::BURN_VERSION).
     pub fn new(run: RunHandle) -> Self {
-        let mut logger = MlflowMetricLogger {
+        let logger = MlflowMetricLogger {
             run,
             mirror: InMemoryMetricLogger::new(),
             names: HashMap::new(),
@@ -85,7 +92,8 @@ impl MlflowMetricLogger {
             every_n_batches: 0,
             batches: HashMap::new(),
             resume: Resume::Unused,
-            failures: 0,
+            board: EpochBoard::default(),
+            reporter: Reporter::new("the burn metric logger"),
         };
         if let Err(e) = logger.run.set_tag("burn.version", crate::BURN_VERSION) {
             logger.report(e);
@@ -112,12 +120,18 @@ impl MlflowMetricLogger {
         &self.run
     }
 
+    /// The board the checkpointers made from this logger read the epoch values from.
+    pub(crate) fn board(&self) -> &EpochBoard {
+        &self.board
+    }
+
     fn log_points(&mut self, update: &MetricsUpdate, epoch: usize, split: &Split) {
         let is_final = update
             .entries_numeric
             .iter()
             .any(|e| matches!(e.numeric_entry, Some(NumericEntry::Final(_))));
         let prefix = split_prefix(split);
+        let for_checkpoints = is_final && matches!(split, Split::Train | Split::Valid);
         let step = if is_final {
             i64::try_from(epoch).unwrap_or(i64::MAX)
         } else {
@@ -142,8 +156,22 @@ impl MlflowMetricLogger {
             } else {
                 format!("{prefix}/batch/{segment}")
             };
-            if let Err(e) = self.run.log_metric_with_step(&key, entry.current(), step) {
+            let timestamp_ms = now_ms();
+            let logged = self
+                .run
+                .metric(&key, entry.current())
+                .step(step)
+                .timestamp(timestamp_ms)
+                .log();
+            if let Err(e) = logged {
                 self.report(e);
+            } else if for_checkpoints {
+                let point = Point {
+                    key,
+                    value: entry.current(),
+                    timestamp_ms,
+                };
+                self.board.record(epoch, point);
             }
         }
     }
@@ -184,16 +212,24 @@ impl MlflowMetricLogger {
             .max(0)
     }
 
-    fn report(&mut self, error: TrackingError) {
-        self.failures += 1;
-        if self.failures == 1 {
-            eprintln!(
-                "mlflow: the burn metric logger could not log to run {:?}: {error} (further failures are only traced)",
-                self.run.name()
-            );
-        }
-        tracing::warn!(run = self.run.name(), "burn metric logger: {error}");
+    fn report(&self, error: TrackingError) {
+        self.reporter.report(self.run.name(), &error);
     }
+}
+
+impl Drop for MlflowMetricLogger {
+    fn drop(&mut self) {
+        // Training is over: a checkpointer waiting for values stops waiting.
+        self.board.close();
+    }
+}
+
+/// Now, in milliseconds since the Unix epoch, as the run's points are timestamped.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// Reads the run's metric keys and their highest steps on a helper thread.
@@ -256,6 +292,10 @@ impl MetricLogger for MlflowMetricLogger {
     }
 
     fn log_epoch_summary(&mut self, summary: EpochSummary) {
+        // Validation is an epoch's last split: its values are all logged.
+        if matches!(summary.split, Split::Valid) {
+            self.board.complete(summary.epoch_number);
+        }
         self.mirror.log_epoch_summary(summary);
     }
 }

@@ -1,18 +1,21 @@
-//! Saving a trained burn model and logging the file as an artifact of a run.
+//! Saving a trained burn model and logging the file as an MLflow logged model of a run.
 
 use std::path::{Path, PathBuf};
 
 use burn_core::module::Module;
-use mlflow_tracking_runtime::RunHandle;
+use mlflow_tracking_runtime::{LoggedModel, RunHandle};
 
+use crate::checkpointer::BURN_FLAVOR;
 use crate::error::{Error, Result};
 
-/// The run's artifact folder the model file goes to.
-pub const MODEL_ARTIFACT_DIR: &str = "model";
-
-/// Saves `model` with burn's [`Module::save_file`] at `path` (creating its folder) and logs the file burn wrote
-/// to `run`'s artifacts, in the folder [`MODEL_ARTIFACT_DIR`]. Returns the file's path.
-pub(crate) fn save_and_log<M: Module>(run: &RunHandle, model: M, path: &Path) -> Result<PathBuf> {
+/// Saves `model` with burn's [`Module::save_file`] at `path` (creating its folder) and logs
+/// the file burn wrote as a logged model of `run`, flavor [`BURN_FLAVOR`], named after the
+/// file ([`model_name`]).
+pub(crate) fn save_and_log<M: Module>(
+    run: &RunHandle,
+    model: M,
+    path: &Path,
+) -> Result<LoggedModel> {
     let failed = |message: String| Error::SaveModel {
         path: path.display().to_string(),
         message,
@@ -23,8 +26,43 @@ pub(crate) fn save_and_log<M: Module>(run: &RunHandle, model: M, path: &Path) ->
     }
     model.save_file(path).map_err(|e| failed(e.to_string()))?;
     let file = written_file(path)?;
-    run.log_artifact_to(&file, MODEL_ARTIFACT_DIR)?;
-    Ok(file)
+    let logged = run
+        .logged_model(&model_name(&file), &file)
+        .flavor(BURN_FLAVOR)
+        .tag("burn.version", crate::BURN_VERSION)
+        .log()?;
+    Ok(logged)
+}
+
+/// The logged model's name for the file `file`: its name without the extension, with the
+/// characters MLflow refuses in a model name (`/ : . % " '`, and `\`) replaced by `_`;
+/// `model` when nothing is left.
+pub(crate) fn model_name(file: &Path) -> String {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    valid_model_name(&stem)
+}
+
+/// `name` with the characters MLflow refuses in a logged model's name (`/ : . % " '`, and
+/// `\`) replaced by `_`; `model` when nothing is left.
+pub(crate) fn valid_model_name(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | ':' | '.' | '%' | '"' | '\'' | '\\') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    if name.trim().is_empty() {
+        "model".to_owned()
+    } else {
+        name
+    }
 }
 
 /// The file burn wrote for `path`: `path` itself, or, since burn appends its format's
@@ -69,6 +107,23 @@ mod tests {
         assert_eq!(found, dir.path().join("model.bpk"));
         let exact = written_file(&dir.path().join("modelling.bpk")).unwrap();
         assert_eq!(exact, dir.path().join("modelling.bpk"));
+    }
+
+    #[test]
+    fn names_mlflow_refuses_are_made_valid() {
+        assert_eq!(valid_model_name("net.v2-3"), "net_v2-3");
+        assert_eq!(valid_model_name("a/b"), "a_b");
+        assert_eq!(valid_model_name(" "), "model");
+        assert_eq!(valid_model_name("model-1"), "model-1");
+    }
+
+    #[test]
+    fn model_names_from_file_names() {
+        assert_eq!(model_name(Path::new("out/final.bpk")), "final");
+        assert_eq!(model_name(Path::new("net.v2.bpk")), "net_v2");
+        assert_eq!(model_name(Path::new("a:b%c.bpk")), "a_b_c");
+        assert_eq!(model_name(Path::new(".bpk")), "_bpk");
+        assert_eq!(model_name(Path::new("")), "model");
     }
 
     #[test]

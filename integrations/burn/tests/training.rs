@@ -253,7 +253,7 @@ fn metric_names_become_distinct_valid_keys_and_text_metrics_are_skipped() {
 }
 
 #[test]
-fn config_params_and_model_artifact() {
+fn config_params_and_the_model_as_a_logged_model() {
     let uri = require_server!();
     let experiment = fresh_experiment(&uri, "burn-config");
     let dir = tempfile::tempdir().unwrap();
@@ -266,9 +266,10 @@ fn config_params_and_model_artifact() {
     let result = Setup::new(dir.path())
         .logger(MlflowMetricLogger::active().unwrap())
         .train();
-    let file =
+    let model =
         mlflow_tracking_burn::log_model(result.model, dir.path().join("final")).expect("log_model");
-    assert_eq!(file, dir.path().join("final.bpk"));
+    let file = dir.path().join("final.bpk");
+    assert!(file.is_file(), "burn appended its extension");
     // Not a struct: a clear error, nothing logged.
     let err = run.handle().log_burn_config(&[1, 2]).unwrap_err();
     assert!(err.to_string().contains("struct or a map"), "{err}");
@@ -299,17 +300,47 @@ fn config_params_and_model_artifact() {
         Some(mlflow_tracking_burn::BURN_VERSION)
     );
 
-    let listed = run_python(
+    let found = run_python(
         r#"
-import json, os
-from mlflow.tracking import MlflowClient
-c = MlflowClient(tracking_uri=os.environ["URI"])
-print(json.dumps([[f.path, f.file_size] for f in c.list_artifacts(os.environ["RUN"], "model")]))
+import json, os, tempfile
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(os.environ["URI"])
+c = MlflowClient()
+lm = c.get_logged_model(os.environ["MODEL"])
+flavors = mlflow.models.Model.load(f"models:/{lm.model_id}").flavors
+d = mlflow.artifacts.download_artifacts(f"models:/{lm.model_id}", dst_path=tempfile.mkdtemp())
+files = sorted(
+    [f, os.path.getsize(os.path.join(d, f))]
+    for f in os.listdir(d)
+    if f not in ("MLmodel", "registered_model_meta")
+)
+outputs = [o.model_id for o in c.get_run(os.environ["RUN"]).outputs.model_outputs]
+print(json.dumps({
+    "name": lm.name,
+    "status": str(lm.status),
+    "source_run_id": lm.source_run_id,
+    "flavors": sorted(flavors),
+    "burn_version": lm.tags.get("burn.version"),
+    "files": files,
+    "outputs": outputs,
+}))
 "#,
-        &[("URI", &uri), ("RUN", &run_id)],
+        &[("URI", &uri), ("RUN", &run_id), ("MODEL", model.model_id())],
     );
     let size = std::fs::metadata(&file).unwrap().len();
-    assert_eq!(listed, serde_json::json!([["model/final.bpk", size]]));
+    assert_eq!(
+        found,
+        serde_json::json!({
+            "name": "final",
+            "status": "READY",
+            "source_run_id": run_id,
+            "flavors": ["burn"],
+            "burn_version": mlflow_tracking_burn::BURN_VERSION,
+            "files": [["final.bpk", size]],
+            "outputs": [model.model_id()],
+        })
+    );
 }
 
 #[test]

@@ -169,6 +169,16 @@ impl<'a> Setup<'a> {
         self
     }
 
+    /// Applies `configure` to the training (in call order with the loggers), for example
+    /// to register checkpointers.
+    pub(crate) fn with(
+        mut self,
+        configure: impl FnOnce(SupervisedTraining<Mlp>) -> SupervisedTraining<Mlp> + 'a,
+    ) -> Self {
+        self.loggers.push(Box::new(configure));
+        self
+    }
+
     /// Trains, seeded: the same setup gives the same values every time.
     pub(crate) fn train(self) -> LearningResult<Mlp> {
         let device = Device::flex();
