@@ -332,6 +332,14 @@ fn workers_launched_by_configure_worker_share_the_study() {
     );
 }
 
+/// Two servers over one PostgreSQL database behind nginx: the claims of processes whose
+/// requests land on different servers still give every number once.
+#[test]
+fn several_processes_share_one_study_on_the_fleet() {
+    let fleet = mlflow_test_support::require_fleet!();
+    processes_share_one_study(fleet.uri());
+}
+
 #[test]
 fn several_processes_share_one_study_in_one_mlflow_db() {
     let _python = mlflow_test_support::require_python!();
