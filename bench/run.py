@@ -465,6 +465,21 @@ def fleet_load(env, label, uri, workers, children, steps):
     return figures
 
 
+def optimizer(env, quick, optimizer_bin):
+    """Optimizer studies (issue 22): bench/programs/optimizer.py, its own table (in-memory
+    storage, mlflow.db, a server, Python Optuna + MlflowStorage on a server)."""
+    if not optimizer_bin:
+        raise SystemExit("--only optimizer needs --optimizer-bin")
+    cmd = [env.python, str(HERE / "programs" / "optimizer.py"), "--rust-bin", optimizer_bin,
+           "--trials", "50" if quick else "200", "--sleep-ms", "0,50",
+           "--python-timeout", "30" if quick else "120"]
+    log("optimizer: " + " ".join(cmd[1:]))
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"optimizer bench failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
 def fleet(env, table, quick):
     """Worker processes under one parent: one SQLite-backed server, then the PostgreSQL fleet
     (scripts/fleet.py: PostgreSQL, two `mlflow server`s, nginx in front)."""
@@ -727,6 +742,7 @@ def main():
     p.add_argument("--target-dir", required=True)
     p.add_argument("--sysmetrics-bin")
     p.add_argument("--fleet-bin")
+    p.add_argument("--optimizer-bin", help="bench_optimizer (for --only optimizer)")
     p.add_argument("--proxy-bin", help="test-support's delay-proxy (for --only latency)")
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
@@ -750,6 +766,7 @@ def main():
         k, _, v = kv.partition("=")
         variants.append((f"Rust seed sweep {k}={v}", {k: v}))
     table = Table()
+    extra_tables = []
     load = os.getloadavg()
     started = time.time()
     try:
@@ -770,6 +787,8 @@ def main():
             fleet(env, table, a.quick)
         if "latency" in only:
             latency(env, table, a.quick, reps, a.py_reps, a.proxy_bin)
+        if "optimizer" in only:
+            extra_tables.append(optimizer(env, a.quick, a.optimizer_bin))
     finally:
         if a.keep:
             log(f"kept {env.work}")
@@ -780,6 +799,9 @@ def main():
           f"{os.cpu_count()} CPUs, {time.time() - started:.0f} s; load average at start "
           f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}, at end {end_load[0]:.2f}/{end_load[1]:.2f}/{end_load[2]:.2f}")
     table.print()
+    for extra in extra_tables:
+        print()
+        print(extra)
     out = os.environ.get("BENCH_JSON")
     if out:
         Path(out).write_text(json.dumps(table.data, indent=1))

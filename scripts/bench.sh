@@ -17,7 +17,10 @@
 # and against the PostgreSQL fleet of scripts/fleet.py, which needs PostgreSQL, nginx and
 # psycopg in the venv, as ./scripts/test.sh installs them; not in the default set), latency
 # (the seed sweep and 100k points at 0, 10 and 50 ms round-trip time through test-support's
-# delay-proxy, keep-alive on and off, and over https; needs openssl; not in the default set).
+# delay-proxy, keep-alive on and off, and over https; needs openssl; not in the default set),
+# optimizer (studies of 200 trials: the optimizer crate's in-memory storage, mlflow.db, a
+# server, and Python Optuna + MlflowStorage, which needs optuna in the venv, as
+# ./scripts/test.sh installs it; not in the default set).
 # BENCH_JSON=path also writes the figures as JSON.
 set -euo pipefail
 
@@ -49,6 +52,7 @@ export CARGO_TARGET_DIR="$target"
 echo "bench.sh: building (release) into $target" >&2
 cargo build --release --quiet --example sweep --example bench_post --example bench_load \
     --example bench_sysmetrics --example bench_fleet
+cargo build --release --quiet --features optimizer --example bench_optimizer
 cargo build --release --quiet -p mlflow-test-support --bin delay-proxy
 cargo bench --quiet --no-run --bench log_metric 2>/dev/null || cargo bench --no-run --bench log_metric
 
@@ -59,6 +63,7 @@ exec "$venv/bin/python" "$repo/bench/run.py" \
     --post-bin "$target/release/examples/bench_post" \
     --sysmetrics-bin "$target/release/examples/bench_sysmetrics" \
     --fleet-bin "$target/release/examples/bench_fleet" \
+    --optimizer-bin "$target/release/examples/bench_optimizer" \
     --proxy-bin "$target/release/delay-proxy" \
     --target-dir "$target" \
     "$@"

@@ -54,9 +54,9 @@ pub(crate) struct Claimed {
     pub(crate) others_wrote: bool,
 }
 
-/// The numbers a study has claimed and not yet handed out, shared by its workers. On a
-/// server the next claim is made on a thread of its own while the last claimed numbers are
-/// still being used, so that trials never wait for it.
+/// The numbers a study has claimed and not yet handed out, shared by its workers. The next
+/// claim is made on a thread of its own while the last claimed numbers are still being
+/// used, so that trials do not wait for it.
 #[derive(Debug, Clone)]
 pub(crate) struct Claims(Arc<Shared>);
 
@@ -126,12 +126,8 @@ impl Claims {
             if let Some(number) = state.ready.pop_front() {
                 let others_wrote = std::mem::take(&mut state.others_wrote);
                 let needed = wanted.saturating_sub(1);
-                if self.0.writes == Writes::Together
-                    && !state.claiming
-                    && state.ready.len() <= LOW
-                    && needed > state.ready.len()
-                {
-                    let block = (needed - state.ready.len()).min(MAX_BLOCK);
+                if !state.claiming && state.ready.len() <= LOW && needed > state.ready.len() {
+                    let block = self.0.block(needed - state.ready.len());
                     self.claim_ahead(&mut state, client, study_run_id, block);
                 }
                 return Ok(Claimed {
@@ -143,10 +139,7 @@ impl Claims {
                 self.0.claimed.wait(&mut state);
                 continue;
             }
-            let block = match self.0.writes {
-                Writes::Together => wanted.clamp(1, MAX_BLOCK),
-                Writes::Apart => 1,
-            };
+            let block = self.0.block(wanted);
             state.claiming = true;
             let expected = state.next;
             let claimed = MutexGuard::unlocked(&mut state, || {
@@ -204,6 +197,14 @@ impl State {
 }
 
 impl Shared {
+    /// How many numbers one claim takes when `wanted` are needed.
+    fn block(&self, wanted: usize) -> usize {
+        match self.writes {
+            Writes::Together => wanted.clamp(1, MAX_BLOCK),
+            Writes::Apart => 1,
+        }
+    }
+
     /// Claims `block` numbers from `expected` (or from the history's length), moving on
     /// while others hold them. Returns the first number and whether others were seen.
     fn claim(

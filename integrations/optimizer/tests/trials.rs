@@ -231,10 +231,13 @@ fn worker_process() {
     }
     let uri = std::env::var("MLFLOW_TRACKING_URI").unwrap();
     mlflow::set_tracking_uri(&uri).unwrap();
-    let study = space(Study::builder(std::env::var("STUDY").unwrap()))
-        .experiment_id(std::env::var("EXP").unwrap())
-        .load_or_create()
-        .unwrap();
+    // Launched by `configure_worker`, the process finds the study's experiment in
+    // `MLFLOW_EXPERIMENT_ID`; launched by hand, it is told.
+    let mut builder = space(Study::builder(std::env::var("STUDY").unwrap()));
+    if let Ok(experiment_id) = std::env::var("EXP") {
+        builder = builder.experiment_id(experiment_id);
+    }
+    let study = builder.load_or_create().unwrap();
     let records = Mutex::new(BTreeMap::new());
     study.optimize(PER_WORKER, objective(&records)).unwrap();
     mlflow::flush().unwrap();
@@ -283,6 +286,58 @@ fn processes_share_one_study(uri: &str) {
 fn several_processes_share_one_study_on_the_server() {
     let uri = require_server!();
     processes_share_one_study(&uri);
+}
+
+/// Workers launched as `configure_worker` launches them: told nothing but the study's
+/// name, they find its experiment and server, and their trials nest under the study.
+#[test]
+fn workers_launched_by_configure_worker_share_the_study() {
+    let uri = require_server!();
+    mlflow::set_tracking_uri(&uri).unwrap();
+    let experiment = unique_name("optuna-configured");
+    mlflow::set_experiment(&experiment).unwrap();
+    let name = unique_name("study");
+    let study = space(Study::builder(&name)).load_or_create().unwrap();
+    let workers = 2;
+    let children: Vec<_> = (0..workers)
+        .map(|_| {
+            let mut command = self_command("worker_process", None, &[("STUDY", name.as_str())]);
+            command.env_remove("MLFLOW_TRACKING_URI");
+            study.run().configure_worker(&mut command).unwrap();
+            spawn_self(command)
+        })
+        .collect();
+    for child in children {
+        let output = wait_child(child, Instant::now() + Duration::from_secs(240));
+        assert_passed("worker_process", &output);
+    }
+    let view = optuna_view(&uri, &study);
+    let numbers: Vec<u64> = view["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..(workers * PER_WORKER) as u64).collect::<Vec<_>>()
+    );
+    let runs = read_runs(&uri, &experiment);
+    let parent = runs.iter().find(|r| r.run_id == study.run_id()).unwrap();
+    assert_eq!(parent.children(&runs).len(), workers * PER_WORKER);
+    assert_eq!(
+        runs.len(),
+        1 + workers * PER_WORKER,
+        "no other runs: {runs:#?}"
+    );
+}
+
+/// Two servers over one PostgreSQL database behind nginx: the claims of processes whose
+/// requests land on different servers still give every number once.
+#[test]
+fn several_processes_share_one_study_on_the_fleet() {
+    let fleet = mlflow_test_support::require_fleet!();
+    processes_share_one_study(fleet.uri());
 }
 
 #[test]
