@@ -8,7 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use mlflow_tracking_runtime::{RunStatus, start_run};
+use mlflow_tracking_runtime::{RunGuard, RunStatus, start_run};
 
 use crate::error::{Error, Result};
 use crate::held::Held;
@@ -37,12 +37,11 @@ where
         .tag(PARAM_DIRECTIONS_TAG, "{}")
         .tag(NUMBER_TAG, number)
         .start();
-    let handle = guard.handle();
     let inner = storage::with_number(number, || study.inner.ask());
     let mut trial = Trial {
         inner,
         space: &study.space,
-        run: handle.clone(),
+        run: guard.handle(),
         number,
         suggested: BTreeMap::new(),
         held: Held::default(),
@@ -54,20 +53,16 @@ where
     match outcome {
         Ok(Ok(value)) if !value.is_nan() => {
             held.point(VALUE_METRIC, value, 1);
-            let sent = held.send(&handle);
             study.inner.complete_trial(inner, value);
-            guard.end(RunStatus::Finished);
-            sent?;
+            finish(held, guard, RunStatus::Finished)?;
             study.show_if_best(number, value)?;
         }
         Ok(Ok(_nan)) => {
             // Optuna fails a trial whose value is NaN.
             let reason = "the objective returned NaN";
             held.tag(FAIL_REASON_TAG.to_owned(), json_string(reason));
-            let sent = held.send(&handle);
             study.inner.fail_trial(inner, reason);
-            guard.end(RunStatus::Failed);
-            sent?;
+            finish(held, guard, RunStatus::Failed)?;
         }
         Ok(Err(e)) if is_pruned(&e) => {
             // Optuna's value of a pruned trial: its last reported value.
@@ -79,28 +74,31 @@ where
             if let Some(v) = last.filter(|v| !v.is_nan()) {
                 held.point(VALUE_METRIC, v, 1);
             }
-            let sent = held.send(&handle);
             study.inner.prune_trial(inner);
-            guard.end(RunStatus::Killed);
-            sent?;
+            finish(held, guard, RunStatus::Killed)?;
         }
         Ok(Err(e)) => {
             let reason = e.to_string();
             held.tag(FAIL_REASON_TAG.to_owned(), json_string(&reason));
-            let sent = held.send(&handle);
             study.inner.fail_trial(inner, reason);
-            guard.end(RunStatus::Failed);
-            sent?;
+            finish(held, guard, RunStatus::Failed)?;
         }
         Err(payload) => {
             let reason = format!("panic: {}", panic_message(payload.as_ref()));
             held.tag(FAIL_REASON_TAG.to_owned(), json_string(&reason));
-            held.send(&handle).ok();
-            guard.end(RunStatus::Failed);
+            finish(held, guard, RunStatus::Failed).ok();
             panic::resume_unwind(payload);
         }
     }
     Ok(())
+}
+
+/// Sends what the trial held back, then ends its run with `status`, also when sending was
+/// refused: the run must not stay RUNNING.
+fn finish(mut held: Held, guard: RunGuard, status: RunStatus) -> Result<()> {
+    let sent = held.send(&guard.handle());
+    guard.end(status);
+    sent
 }
 
 /// Runs `n_trials` trials on `workers` threads; the first error stops new trials.
