@@ -1225,6 +1225,12 @@ pub use mlflow_tracking_runtime::{
     log_metric_with_step, log_metrics, log_metrics_with_step, log_param, log_params, metric,
     print_run_links, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
 };
+// The model registry (see the "After the sweep" section).
+pub use mlflow_tracking_runtime::{
+    ModelVersion, NewModelVersion, RegisteredModel, RegistrySearch, SearchModelVersions,
+    SearchRegisteredModels, SearchRegistryRequest, download_artifacts_uri, get_registry_uri,
+    register_model, set_registry_uri,
+};
 pub use mlflow_tracking_runtime::{PARENT_RUN_ID_ENV, Worker};
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};
 pub use mlflow_tracking_runtime::{disable_system_metrics_logging, enable_system_metrics_logging};

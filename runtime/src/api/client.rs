@@ -64,6 +64,11 @@ impl Client {
         })
     }
 
+    /// The client's tracking destination (its registry's is found from it).
+    pub(super) fn tracking(&self) -> &Arc<Tracker> {
+        &self.tracker
+    }
+
     /// A handle to the run with this id, for logging to it.
     pub fn run(&self, run_id: &str) -> RunHandle {
         lock(&self.runs)
