@@ -661,3 +661,199 @@ pub(super) fn set_logged_model_tags(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::super::SqliteStore;
+    use crate::base::logged_models::NewLoggedModel;
+    use crate::base::model::CreateRun;
+    use crate::base::registry::NewModelVersion;
+    use crate::store::Store;
+    use crate::store::registry::RegistryStore;
+
+    type Row = (
+        i64,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+
+    /// The rows are the ones MLflow's SQL registry writes for the same calls (read from a
+    /// file the Python client wrote: `register_model("models:/<id>")` twice, an alias, a
+    /// tag, the second version deleted).
+    #[tokio::test]
+    async fn rows_are_written_as_mlflows_sql_registry_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("mlflow.db");
+        let store = SqliteStore::open(&db, &dir.path().join("mlruns")).unwrap();
+        let run = store
+            .create_run(&CreateRun {
+                experiment_id: "0".into(),
+                run_id: None,
+                user_id: "tester".into(),
+                run_name: "r".into(),
+                start_time: 1,
+                tags: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let mut new = NewLoggedModel::new("0".to_owned(), "net".to_owned());
+        new.source_run_id = Some(run.run_id.clone());
+        let model = store.create_logged_model(&new).await.unwrap();
+        let source = format!("models:/{}", model.model_id);
+
+        store
+            .create_registered_model("reg", &[("team".into(), "v".into())], None)
+            .await
+            .unwrap();
+        let v1 = store
+            .create_model_version(&NewModelVersion::new("reg", source.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            (v1.version, v1.run_id.as_deref()),
+            (1, Some(run.run_id.as_str()))
+        );
+        store
+            .set_registered_model_alias("reg", "champion", 1)
+            .await
+            .unwrap();
+        store
+            .set_model_version_tag("reg", 1, "k", "v")
+            .await
+            .unwrap();
+        let v2 = store
+            .create_model_version(&NewModelVersion::new("reg", source.clone()))
+            .await
+            .unwrap();
+        assert_eq!(v2.version, 2);
+        store.delete_model_version("reg", 2).await.unwrap();
+
+        let conn = Connection::open(&db).unwrap();
+        let rows: Vec<Row> = conn
+            .prepare(
+                "SELECT version, description, user_id, current_stage, source, run_id, status, \
+                 status_message, run_link, storage_location FROM model_versions \
+                 WHERE workspace = 'default' ORDER BY version",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let location = model.artifact_location.clone();
+        assert_eq!(
+            rows,
+            [
+                (
+                    1,
+                    None,
+                    None,
+                    "None".into(),
+                    source.clone(),
+                    run.run_id.clone(),
+                    "READY".into(),
+                    None,
+                    None,
+                    location.clone()
+                ),
+                (
+                    2,
+                    None,
+                    None,
+                    "Deleted_Internal".into(),
+                    "REDACTED-SOURCE-PATH".into(),
+                    "REDACTED-RUN-ID".into(),
+                    "READY".into(),
+                    None,
+                    Some("REDACTED-RUN-LINK".into()),
+                    location
+                ),
+            ]
+        );
+        let times: (i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT rm.creation_time, rm.last_updated_time, mv.creation_time, \
+                 mv.last_updated_time FROM registered_models rm JOIN model_versions mv \
+                 ON mv.name = rm.name AND mv.version = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert!(times.0 <= times.2 && times.2 == times.3, "{times:?}");
+        assert!(
+            times.1 >= times.2,
+            "a new or deleted version touches the model: {times:?}"
+        );
+        let alias: (String, i64, String) = conn
+            .query_row(
+                "SELECT alias, version, workspace FROM registered_model_aliases WHERE name = 'reg'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(alias, ("champion".into(), 1, "default".into()));
+        let tags: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM model_version_tags WHERE name = 'reg' AND version = 1 \
+                 AND key = 'k' AND value = 'v'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tags, 1);
+        // The deleted version is gone for readers, its number is not reused.
+        assert_eq!(
+            store
+                .get_model_version("reg", 2)
+                .await
+                .unwrap_err()
+                .error_code(),
+            Some("RESOURCE_DOES_NOT_EXIST")
+        );
+        let v3 = store
+            .create_model_version(&NewModelVersion::new("reg", source))
+            .await
+            .unwrap();
+        assert_eq!(v3.version, 3);
+        let rm = store.get_registered_model("reg").await.unwrap();
+        assert_eq!(rm.latest_versions.len(), 1);
+        assert_eq!(rm.latest_versions[0].version, 3);
+        assert_eq!(rm.tags.get("team").map(String::as_str), Some("v"));
+        // Deleting the model takes its versions, tags and aliases along.
+        store.delete_registered_model("reg").await.unwrap();
+        for table in [
+            "registered_models",
+            "model_versions",
+            "model_version_tags",
+            "registered_model_tags",
+            "registered_model_aliases",
+        ] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+}
