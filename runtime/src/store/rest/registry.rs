@@ -25,7 +25,7 @@ struct AliasJson {
 }
 
 #[derive(Deserialize)]
-struct ModelJson {
+struct RegisteredModelJson {
     name: String,
     #[serde(default, deserialize_with = "de_i64")]
     creation_timestamp: i64,
@@ -100,8 +100,8 @@ impl From<VersionJson> for ModelVersion {
     }
 }
 
-impl From<ModelJson> for RegisteredModel {
-    fn from(m: ModelJson) -> RegisteredModel {
+impl From<RegisteredModelJson> for RegisteredModel {
+    fn from(m: RegisteredModelJson) -> RegisteredModel {
         let mut out = RegisteredModel::default();
         out.name = m.name;
         out.creation_timestamp = m.creation_timestamp;
@@ -119,8 +119,8 @@ impl From<ModelJson> for RegisteredModel {
 }
 
 #[derive(Deserialize)]
-struct ModelAnswer {
-    registered_model: ModelJson,
+struct RegisteredModelAnswer {
+    registered_model: RegisteredModelJson,
 }
 
 #[derive(Deserialize)]
@@ -131,7 +131,7 @@ struct VersionAnswer {
 #[derive(Deserialize)]
 struct ModelsPage {
     #[serde(default)]
-    registered_models: Vec<ModelJson>,
+    registered_models: Vec<RegisteredModelJson>,
     #[serde(default)]
     next_page_token: Option<String>,
 }
@@ -242,7 +242,7 @@ impl RegistryStore for RestStore {
             tags: pairs(tags),
             description,
         };
-        let a: ModelAnswer = self
+        let a: RegisteredModelAnswer = self
             .client
             .post(
                 "registered-models/create",
@@ -254,7 +254,7 @@ impl RegistryStore for RestStore {
     }
 
     async fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        let a: ModelAnswer = self
+        let a: RegisteredModelAnswer = self
             .client
             .get("registered-models/get", &[("name", name)])
             .await?;
@@ -263,7 +263,7 @@ impl RegistryStore for RestStore {
 
     async fn rename_registered_model(&self, name: &str, new_name: &str) -> Result<RegisteredModel> {
         let body = serde_json::json!({"name": name, "new_name": new_name});
-        let a: ModelAnswer = self
+        let a: RegisteredModelAnswer = self
             .client
             .post(
                 "registered-models/rename",
@@ -288,7 +288,7 @@ impl RegistryStore for RestStore {
             Idempotency::Safe,
         )
         .await?;
-        let a: ModelAnswer = decode(v)?;
+        let a: RegisteredModelAnswer = decode(v)?;
         Ok(a.registered_model.into())
     }
 

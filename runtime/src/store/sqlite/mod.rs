@@ -42,6 +42,7 @@ mod model_search;
 mod registry;
 mod registry_search;
 mod registry_store;
+mod registry_versions;
 mod runs;
 mod schema;
 mod search;
@@ -371,7 +372,7 @@ impl Store for SqliteStore {
         tags: &[(String, String)],
     ) -> Result<(), Error> {
         let (model_id, tags) = (model_id.to_owned(), tags.to_vec());
-        self.write(move |tx, db| registry::set_logged_model_tags(tx, db, &model_id, &tags))
+        self.write(move |tx, db| registry_versions::set_logged_model_tags(tx, db, &model_id, &tags))
             .await
     }
 

@@ -9,6 +9,7 @@ use rusqlite::{Transaction, params_from_iter};
 
 use super::file::DbFile;
 use super::registry::{self, DELETED};
+use super::registry_versions;
 use super::sql_parts::{compare, page_token, parse_page_token};
 use crate::base::error::Result;
 use crate::base::filter::{
@@ -235,8 +236,12 @@ pub(super) fn versions(
         .iter()
         .map(|(name, v)| {
             // MLflow's search answers carry no aliases.
-            let mut version =
-                registry::get_version(tx, db, name, u64::try_from(*v).unwrap_or_default())?;
+            let mut version = registry_versions::get_version(
+                tx,
+                db,
+                name,
+                u64::try_from(*v).unwrap_or_default(),
+            )?;
             version.aliases.clear();
             Ok(version)
         })

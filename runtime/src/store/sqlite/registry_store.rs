@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{SqliteStore, now_millis, registry, registry_search};
+use super::{SqliteStore, now_millis, registry, registry_search, registry_versions};
 use crate::base::error::Result;
 use crate::base::registry::{
     ModelVersion, NewModelVersion, RegisteredModel, SearchRegistryRequest,
@@ -79,13 +79,13 @@ impl RegistryStore for SqliteStore {
 
     async fn create_model_version(&self, version: &NewModelVersion) -> Result<ModelVersion> {
         let version = version.clone();
-        self.write(move |tx, db| registry::create_version(tx, db, &version, now_millis()))
+        self.write(move |tx, db| registry_versions::create_version(tx, db, &version, now_millis()))
             .await
     }
 
     async fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion> {
         let name = name.to_owned();
-        self.read(move |tx, db| registry::get_version(tx, db, &name, version))
+        self.read(move |tx, db| registry_versions::get_version(tx, db, &name, version))
             .await
     }
 
@@ -97,15 +97,17 @@ impl RegistryStore for SqliteStore {
     ) -> Result<ModelVersion> {
         let (name, description) = (name.to_owned(), description.to_owned());
         self.write(move |tx, db| {
-            registry::update_version(tx, db, &name, version, &description, now_millis())
+            registry_versions::update_version(tx, db, &name, version, &description, now_millis())
         })
         .await
     }
 
     async fn delete_model_version(&self, name: &str, version: u64) -> Result<()> {
         let name = name.to_owned();
-        self.write(move |tx, db| registry::delete_version(tx, db, &name, version, now_millis()))
-            .await
+        self.write(move |tx, db| {
+            registry_versions::delete_version(tx, db, &name, version, now_millis())
+        })
+        .await
     }
 
     async fn search_model_versions(
@@ -119,7 +121,7 @@ impl RegistryStore for SqliteStore {
 
     async fn get_model_version_download_uri(&self, name: &str, version: u64) -> Result<String> {
         let name = name.to_owned();
-        self.read(move |tx, db| registry::download_uri(tx, db, &name, version))
+        self.read(move |tx, db| registry_versions::download_uri(tx, db, &name, version))
             .await
     }
 
@@ -131,14 +133,18 @@ impl RegistryStore for SqliteStore {
         value: &str,
     ) -> Result<()> {
         let (name, key, value) = (name.to_owned(), key.to_owned(), value.to_owned());
-        self.write(move |tx, db| registry::set_version_tag(tx, db, &name, version, &key, &value))
-            .await
+        self.write(move |tx, db| {
+            registry_versions::set_version_tag(tx, db, &name, version, &key, &value)
+        })
+        .await
     }
 
     async fn delete_model_version_tag(&self, name: &str, version: u64, key: &str) -> Result<()> {
         let (name, key) = (name.to_owned(), key.to_owned());
-        self.write(move |tx, db| registry::delete_version_tag(tx, db, &name, version, &key))
-            .await
+        self.write(move |tx, db| {
+            registry_versions::delete_version_tag(tx, db, &name, version, &key)
+        })
+        .await
     }
 
     async fn set_registered_model_alias(
