@@ -82,39 +82,39 @@ fn some(s: Option<String>) -> Option<String> {
 
 impl From<VersionJson> for ModelVersion {
     fn from(v: VersionJson) -> ModelVersion {
-        let mut out = ModelVersion::default();
-        out.name = v.name;
-        out.version = v.version;
-        out.creation_timestamp = v.creation_timestamp;
-        out.last_updated_timestamp = v.last_updated_timestamp;
-        out.description = some(v.description);
-        out.source = v.source;
-        out.run_id = some(v.run_id);
-        out.run_link = some(v.run_link);
-        out.model_id = some(v.model_id);
-        out.status = v.status.unwrap_or_else(|| "READY".into());
-        out.status_message = some(v.status_message);
-        out.tags = v.tags.into_iter().map(|t| (t.key, t.value)).collect();
-        out.aliases = v.aliases;
-        out
+        ModelVersion {
+            name: v.name,
+            version: v.version,
+            creation_timestamp: v.creation_timestamp,
+            last_updated_timestamp: v.last_updated_timestamp,
+            description: some(v.description),
+            source: v.source,
+            run_id: some(v.run_id),
+            run_link: some(v.run_link),
+            model_id: some(v.model_id),
+            status: v.status.unwrap_or_else(|| "READY".into()),
+            status_message: some(v.status_message),
+            tags: v.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+            aliases: v.aliases,
+        }
     }
 }
 
 impl From<RegisteredModelJson> for RegisteredModel {
     fn from(m: RegisteredModelJson) -> RegisteredModel {
-        let mut out = RegisteredModel::default();
-        out.name = m.name;
-        out.creation_timestamp = m.creation_timestamp;
-        out.last_updated_timestamp = m.last_updated_timestamp;
-        out.description = some(m.description);
-        out.latest_versions = m.latest_versions.into_iter().map(Into::into).collect();
-        out.tags = m.tags.into_iter().map(|t| (t.key, t.value)).collect();
-        out.aliases = m
-            .aliases
-            .into_iter()
-            .map(|a| (a.alias, a.version))
-            .collect();
-        out
+        RegisteredModel {
+            name: m.name,
+            creation_timestamp: m.creation_timestamp,
+            last_updated_timestamp: m.last_updated_timestamp,
+            description: some(m.description),
+            latest_versions: m.latest_versions.into_iter().map(Into::into).collect(),
+            tags: m.tags.into_iter().map(|t| (t.key, t.value)).collect(),
+            aliases: m
+                .aliases
+                .into_iter()
+                .map(|a| (a.alias, a.version))
+                .collect(),
+        }
     }
 }
 

@@ -113,20 +113,21 @@ pub(super) fn get_model(tx: &Transaction<'_>, db: &DbFile, name: &str) -> Result
         .optional()
         .map_err(|e| db.err(e))?
         .ok_or_else(|| model_not_found(name))?;
-    let mut model = RegisteredModel::default();
-    model.name = name.to_owned();
-    model.creation_timestamp = row.0.unwrap_or_default();
-    model.last_updated_timestamp = row.1.unwrap_or_default();
-    model.description = row.2;
-    model.tags = pairs(
+    let tags = pairs(
         tx,
         db,
         "SELECT key, value FROM registered_model_tags WHERE name = ?1",
         name,
-    )?
-    .into_iter()
-    .collect();
-    model.aliases = aliases(tx, db, name)?;
+    )?;
+    let mut model = RegisteredModel {
+        name: name.to_owned(),
+        creation_timestamp: row.0.unwrap_or_default(),
+        last_updated_timestamp: row.1.unwrap_or_default(),
+        description: row.2,
+        tags: tags.into_iter().collect(),
+        aliases: aliases(tx, db, name)?,
+        latest_versions: Vec::new(),
+    };
     let mut stmt = tx
         .prepare_cached(
             "SELECT MAX(version) FROM model_versions WHERE name = ?1 AND current_stage != ?2 \

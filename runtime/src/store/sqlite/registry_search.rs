@@ -158,13 +158,16 @@ fn order(kind: &Kind, items: &[String]) -> Result<Vec<String>> {
     Ok(terms)
 }
 
+/// A result row's key: the model's name and the version (0 for a registered model).
+type RowKey = (String, i64);
+
 /// The keys of one page of matching rows, and whether more follow.
 fn page_keys(
     tx: &Transaction<'_>,
     db: &DbFile,
     kind: &Kind,
     r: &SearchRegistryRequest,
-) -> Result<(Vec<(String, i64)>, Option<String>)> {
+) -> Result<(Vec<RowKey>, Option<String>)> {
     let offset = parse_page_token(r.page_token.as_deref())?;
     let mut args = Vec::new();
     let mut wheres = conditions(kind, &r.filter, &mut args)?;

@@ -141,17 +141,19 @@ pub(super) fn get_version(
         .optional()
         .map_err(|e| db.err(e))?
         .ok_or_else(|| version_not_found(name, version))?;
-    let mut v = ModelVersion::default();
-    v.name = name.to_owned();
-    v.version = version;
-    v.creation_timestamp = row.0.unwrap_or_default();
-    v.last_updated_timestamp = row.1.unwrap_or_default();
-    v.description = row.2;
-    v.source = row.3.unwrap_or_default();
-    v.run_id = row.4.filter(|s| !s.is_empty());
-    v.run_link = row.5.filter(|s| !s.is_empty());
-    v.status = row.6.unwrap_or_else(|| "READY".into());
-    v.status_message = row.7;
+    let mut v = ModelVersion {
+        name: name.to_owned(),
+        version,
+        creation_timestamp: row.0.unwrap_or_default(),
+        last_updated_timestamp: row.1.unwrap_or_default(),
+        description: row.2,
+        source: row.3.unwrap_or_default(),
+        run_id: row.4.filter(|s| !s.is_empty()),
+        run_link: row.5.filter(|s| !s.is_empty()),
+        status: row.6.unwrap_or_else(|| "READY".into()),
+        status_message: row.7,
+        ..ModelVersion::default()
+    };
     let mut stmt = tx
         .prepare_cached(
             "SELECT key, value FROM model_version_tags WHERE name = ?1 AND version = ?2",
