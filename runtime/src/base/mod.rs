@@ -22,7 +22,7 @@ pub(crate) mod py_json;
 pub mod registry;
 // The registry's input rules, which the embedded store checks (a server checks its own).
 pub mod python_str;
-#[cfg(any(feature = "sqlite", test))]
+#[cfg(feature = "sqlite")]
 pub(crate) mod registry_rules;
 pub(crate) mod run_names;
 pub mod search;
