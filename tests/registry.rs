@@ -441,3 +441,211 @@ mod eight_processes_register_at_once {
         }
     }
 }
+
+// ---- A registry on another store than the models' ----------------------------------------
+
+const READ_SPLIT: &str = r#"
+import json, os, tempfile
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(os.environ["TRACKING"])
+mlflow.set_registry_uri(os.environ["REGISTRY"])
+c = MlflowClient()
+name = os.environ["NAME"]
+mv = c.get_model_version_by_alias(name, "champion")
+d = mlflow.artifacts.download_artifacts(f"models:/{name}@champion", dst_path=tempfile.mkdtemp())
+print(json.dumps({
+    "version": str(mv.version),
+    "source": mv.source,
+    "run_id": mv.run_id,
+    "download_uri": c.get_model_version_download_uri(name, mv.version),
+    "files": sorted(f for f in os.listdir(d) if f != "registered_model_meta"),
+    "tag": json.loads(c.get_logged_model(os.environ["MODEL"]).tags.get("mlflow.modelVersions", "[]")),
+}))
+"#;
+
+/// Tracking on the suite's server, the registry in an embedded file: the version records
+/// where the server keeps the model's files, and downloads go through the server, for this
+/// crate and for Python alike.
+#[test]
+fn a_registry_in_an_embedded_file_for_models_on_a_server() {
+    let Some(t) = stores::target(stores::Backend::Server, "split") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().canonicalize().unwrap();
+    let registry = format!("sqlite:///{}", path.join("registry.db").display());
+    mlflow::set_registry_uri(&registry).unwrap();
+    assert_eq!(mlflow::get_registry_uri(), registry);
+    let file = path.join("model.bin");
+    std::fs::write(&file, b"weights").unwrap();
+    let (model, run_id) = {
+        let run = mlflow::start_run().name("split").start();
+        (mlflow::log_model("net", &file).unwrap(), run.id().unwrap())
+    };
+    let name = unique_name("split");
+    let v = mlflow::register_model(&model.uri(), &name).unwrap();
+    assert_eq!(v.version, 1);
+    assert_eq!(v.run_id.as_deref(), Some(run_id.as_str()));
+    let client = mlflow::Client::new();
+    client
+        .set_registered_model_alias(&name, "champion", 1)
+        .unwrap();
+    assert_eq!(
+        client.get_model_version_download_uri(&name, 1).unwrap(),
+        model.artifact_location
+    );
+    let dest = tempfile::tempdir().unwrap();
+    mlflow::download_artifacts_uri(&format!("models:/{name}@champion"), dest.path()).unwrap();
+    assert_eq!(model_files(dest.path()), ["MLmodel", "model.bin"]);
+
+    let out = run_python(
+        READ_SPLIT,
+        &[
+            ("TRACKING", &t.uri),
+            ("REGISTRY", &registry),
+            ("NAME", &name),
+            ("MODEL", model.model_id()),
+        ],
+    );
+    assert_eq!(out["version"], "1", "{out}");
+    assert_eq!(out["source"], model.uri());
+    assert_eq!(out["run_id"], run_id.as_str());
+    assert_eq!(out["download_uri"], model.artifact_location.as_str());
+    assert_eq!(out["files"], serde_json::json!(["MLmodel", "model.bin"]));
+    // The model on the server lists the version, as Python's register_model records it.
+    assert_eq!(
+        out["tag"],
+        serde_json::json!([{"name": name, "version": 1}])
+    );
+}
+
+/// Models in an embedded file, the registry on a server: the server looks `models:/<id>` up
+/// in its own store, and its refusal comes back as it is.
+#[test]
+fn a_server_registry_refuses_models_it_does_not_keep() {
+    let Some(server) = mlflow_test_support::server_uri() else {
+        return;
+    };
+    let Some(_t) = stores::target(stores::Backend::Embedded, "split-back") else {
+        return;
+    };
+    mlflow::set_registry_uri(&server).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("model.bin");
+    std::fs::write(&file, b"w").unwrap();
+    let model = {
+        let _run = mlflow::start_run().name("local").start();
+        mlflow::log_model("net", &file).unwrap()
+    };
+    let e = mlflow::register_model(&model.uri(), &unique_name("elsewhere")).unwrap_err();
+    assert!(matches!(e, mlflow::Error::Api { .. }), "{e}");
+    assert!(e.to_string().contains(model.model_id()), "{e}");
+}
+
+/// `MLFLOW_REGISTRY_URI` names the registry when `set_registry_uri` was not called.
+#[test]
+fn the_registry_uri_comes_from_the_environment() {
+    if in_child() {
+        let registry = std::env::var("MLFLOW_REGISTRY_URI").unwrap();
+        assert_eq!(mlflow::get_registry_uri(), registry);
+        let name = unique_name("env");
+        mlflow::Client::new()
+            .create_registered_model(&name)
+            .unwrap();
+        println!("created {name}");
+        return;
+    }
+    if mlflow_test_support::python().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().canonicalize().unwrap();
+    let tracking = format!("sqlite:///{}", path.join("tracking.db").display());
+    let registry = format!("sqlite:///{}", path.join("registry.db").display());
+    let out = mlflow_test_support::run_self(
+        "the_registry_uri_comes_from_the_environment",
+        Some(&path),
+        &[
+            ("MLFLOW_TRACKING_URI", tracking.as_str()),
+            ("MLFLOW_REGISTRY_URI", registry.as_str()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (_, after) = stdout.split_once("created ").expect("the child's model");
+    let name: String = after.chars().take_while(|c| !c.is_whitespace()).collect();
+    let found = run_python(
+        r#"
+import json, os
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=os.environ["T"], registry_uri=os.environ["R"])
+print(json.dumps([m.name for m in c.search_registered_models()]))
+"#,
+        &[("T", &tracking), ("R", &registry)],
+    );
+    assert_eq!(found, serde_json::json!([name]));
+}
+
+/// What Python registered in an embedded file reads back the same here, and a version
+/// registered from Rust into it takes the next number.
+#[test]
+fn reads_what_python_registered_in_an_embedded_file() {
+    if mlflow_test_support::python().is_none() {
+        assert!(!mlflow_test_support::is_ci(), "no MLflow venv under CI");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().canonicalize().unwrap();
+    let uri = format!("sqlite:///{}", path.join("mlflow.db").display());
+    let models = path.join("model");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::write(models.join("MLmodel"), b"flavors: {}\n").unwrap();
+    run_python(
+        r#"
+import json, os
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=os.environ["URI"], registry_uri=os.environ["URI"])
+c.create_registered_model("py-model", tags={"team": "py"}, description="from Python")
+c.create_model_version("py-model", os.environ["SRC"], tags={"k": "v"}, description="first")
+c.set_registered_model_alias("py-model", "champion", 1)
+print(json.dumps("ok"))
+"#,
+        &[("URI", &uri), ("SRC", models.to_str().unwrap())],
+    );
+    let client = mlflow::Client::with_tracking_uri(&uri).unwrap();
+    let rm = client.get_registered_model("py-model").unwrap();
+    assert_eq!(rm.description.as_deref(), Some("from Python"));
+    assert_eq!(rm.tags.get("team").map(String::as_str), Some("py"));
+    assert_eq!(rm.alias("champion"), Some(1));
+    let v = client
+        .get_model_version_by_alias("py-model", "champion")
+        .unwrap();
+    assert_eq!(v.version, 1);
+    assert_eq!(v.source, models.to_str().unwrap());
+    assert_eq!(v.description.as_deref(), Some("first"));
+    assert_eq!(v.tags.get("k").map(String::as_str), Some("v"));
+    assert_eq!(v.status, "READY");
+    assert_eq!(v.run_id, None);
+    let dest = tempfile::tempdir().unwrap();
+    client
+        .download_artifacts_uri("models:/py-model@champion", dest.path())
+        .unwrap();
+    assert_eq!(model_files(dest.path()), ["MLmodel"]);
+    let mut new = mlflow::NewModelVersion::new("py-model", models.to_str().unwrap());
+    new.description = Some("from Rust".into());
+    let v2 = client.create_model_version(&new).unwrap();
+    assert_eq!(v2.version, 2);
+    let found = run_python(
+        r#"
+import json, os
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=os.environ["URI"], registry_uri=os.environ["URI"])
+print(json.dumps([[str(v.version), v.description] for v in c.search_model_versions("name = 'py-model'", order_by=["version_number"])]))
+"#,
+        &[("URI", &uri)],
+    );
+    assert_eq!(
+        found,
+        serde_json::json!([["1", "first"], ["2", "from Rust"]])
+    );
+}
