@@ -87,7 +87,7 @@
 //! | `mlflow.artifacts.download_artifacts(artifact_uri="models:/name@alias", dst_path=d)` | [`download_artifacts_uri`]`("models:/name@alias", d)?` |
 //! | `mlflow.set_registry_uri(uri)`, `MLFLOW_REGISTRY_URI` | [`set_registry_uri`]`(uri)?`, the same variable |
 //! | `optuna.create_study(study_name=n, storage=MlflowStorage(experiment_id=e))`, `load_study(..)`; `study.optimize(f, n_trials=k)` | `mlflow::optimizer::Study::builder(n).minimize().param(name, ..).load_or_create()?`, then `study.optimize(k, f)?` (feature `optimizer`; "Tuning with an optimizer") |
-//! | `MlflowClient(tracking_uri=uri)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?` |
+//! | `MlflowClient(tracking_uri=uri, registry_uri=r)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?`, `.`[`with_registry_uri`](Client::with_registry_uri)`(r)?` |
 //!
 //! [`Client`] has the run-by-id forms of the logging and reading calls, as `MlflowClient`
 //! has them, and [`RunHandle`] the same calls bound to one run.

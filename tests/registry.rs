@@ -612,7 +612,12 @@ print(json.dumps("ok"))
 "#,
         &[("URI", &uri), ("SRC", models.to_str().unwrap())],
     );
-    let client = mlflow::Client::with_tracking_uri(&uri).unwrap();
+    // Another tracking file: the registry comes from the client's registry URI.
+    let tracking = format!("sqlite:///{}", path.join("tracking.db").display());
+    let client = mlflow::Client::with_tracking_uri(&tracking)
+        .unwrap()
+        .with_registry_uri(&uri)
+        .unwrap();
     let rm = client.get_registered_model("py-model").unwrap();
     assert_eq!(rm.description.as_deref(), Some("from Python"));
     assert_eq!(rm.tags.get("team").map(String::as_str), Some("py"));

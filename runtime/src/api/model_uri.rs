@@ -37,13 +37,14 @@ use crate::tracker::{self, Tracker};
 /// (`RESOURCE_DOES_NOT_EXIST`, or `INVALID_PARAMETER_VALUE` for an alias), an improper
 /// `models:/` URI [`Error::InvalidArgument`].
 pub fn download_artifacts_uri(uri: &str, dest_dir: impl AsRef<Path>) -> Result<PathBuf> {
-    download_uri_on(&tracker::current(), uri, dest_dir.as_ref())
+    download_uri_on(&tracker::current(), None, uri, dest_dir.as_ref())
 }
 
-/// [`download_artifacts_uri`] with the tracking destination `tracking` (its registry by the
-/// registry URI).
+/// [`download_artifacts_uri`] with the tracking destination `tracking` and the registry's
+/// (`None`: the registry URI's in effect).
 pub(crate) fn download_uri_on(
     tracking: &Arc<Tracker>,
+    registry: Option<Arc<Tracker>>,
     uri: &str,
     dest_dir: &Path,
 ) -> Result<PathBuf> {
@@ -62,7 +63,10 @@ pub(crate) fn download_uri_on(
                 uri = model.artifact_location;
             }
             Some(named) => {
-                let registry = tracker::registry_for(tracking)?;
+                let registry = match &registry {
+                    Some(registry) => registry.clone(),
+                    None => tracker::registry_for(tracking)?,
+                };
                 uri = version_location(&registry, named)?;
             }
         }

@@ -16,12 +16,11 @@ use crate::base::error::Result;
 use crate::base::python_str::python_str;
 use crate::base::registry::{ModelVersion, NewModelVersion, RegisteredModel};
 use crate::store::Store;
-use crate::tracker;
 
 /// Runs one registry call with owned arguments on the client's registry.
 macro_rules! registry_call {
     ($client:expr, |$r:ident| $body:expr) => {{
-        let registry = tracker::registry_for($client.tracking())?;
+        let registry = $client.registry()?;
         on_registry(&registry, move |store: Arc<dyn Store>| async move {
             let $r = registry_of(&store)?;
             $body.await
@@ -33,8 +32,7 @@ impl Client {
     /// [`register_model`](crate::register_model) with this client's tracking and registry
     /// URIs.
     pub fn register_model(&self, source: &str, name: &str) -> Result<ModelVersion> {
-        let registry = tracker::registry_for(self.tracking())?;
-        register_model_on(self.tracking(), &registry, source, name)
+        register_model_on(self.tracking(), &self.registry()?, source, name)
     }
 
     /// Creates a registered model (no versions yet). A name that exists is [`Error::Api`]
@@ -75,7 +73,7 @@ impl Client {
 
     /// Starts a registered model search; see [`SearchRegisteredModels`].
     pub fn search_registered_models(&self) -> SearchRegisteredModels {
-        registered_models(self.tracking().clone())
+        registered_models(self.registry())
     }
 
     /// Renames a registered model; its versions and aliases follow.
@@ -133,7 +131,7 @@ impl Client {
 
     /// Starts a model version search; see [`SearchModelVersions`].
     pub fn search_model_versions(&self) -> SearchModelVersions {
-        model_versions(self.tracking().clone())
+        model_versions(self.registry())
     }
 
     /// Sets a model version's description.
@@ -209,6 +207,11 @@ impl Client {
     /// [`download_artifacts_uri`](crate::download_artifacts_uri) with this client's
     /// tracking and registry URIs.
     pub fn download_artifacts_uri(&self, uri: &str, dest_dir: impl AsRef<Path>) -> Result<PathBuf> {
-        download_uri_on(self.tracking(), uri, dest_dir.as_ref())
+        download_uri_on(
+            self.tracking(),
+            Some(self.registry()?),
+            uri,
+            dest_dir.as_ref(),
+        )
     }
 }

@@ -9,7 +9,7 @@ use super::registry::{on_registry, registry_of};
 use crate::base::error::{Error, Result};
 use crate::base::registry::{ModelVersion, RegisteredModel, SearchRegistryRequest};
 use crate::base::search::Page;
-use crate::tracker::{self, Tracker};
+use crate::tracker::Tracker;
 
 /// Fetches one page from the registry behind a destination.
 type Fetch<T> = fn(&Tracker, SearchRegistryRequest) -> Result<Page<T>>;
@@ -34,14 +34,15 @@ fn fetch_versions(
     })
 }
 
-/// A registered model search from `tracking`'s registry.
-pub(crate) fn registered_models(tracking: Arc<Tracker>) -> SearchRegisteredModels {
-    RegistrySearch::new(tracking, fetch_models, (100, 1000))
+/// A registered model search of the registry behind `registry` (or the error finding it,
+/// reported when the search runs).
+pub(crate) fn registered_models(registry: Result<Arc<Tracker>>) -> SearchRegisteredModels {
+    RegistrySearch::new(registry, fetch_models, (100, 1000))
 }
 
-/// A model version search from `tracking`'s registry.
-pub(crate) fn model_versions(tracking: Arc<Tracker>) -> SearchModelVersions {
-    RegistrySearch::new(tracking, fetch_versions, (10_000, 200_000))
+/// A model version search of the registry behind `registry`.
+pub(crate) fn model_versions(registry: Result<Arc<Tracker>>) -> SearchModelVersions {
+    RegistrySearch::new(registry, fetch_versions, (10_000, 200_000))
 }
 
 /// A registered model search ([`Client::search_registered_models`](crate::Client::search_registered_models)):
@@ -75,7 +76,7 @@ pub type SearchModelVersions = RegistrySearch<ModelVersion>;
 #[derive(Debug, Clone)]
 #[must_use = "a search does nothing until `.collect_all()`, `.first()` or `.page()`"]
 pub struct RegistrySearch<T> {
-    tracking: Arc<Tracker>,
+    registry: Result<Arc<Tracker>>,
     filters: Vec<String>,
     order_by: Vec<String>,
     max_results: usize,
@@ -86,9 +87,13 @@ pub struct RegistrySearch<T> {
 }
 
 impl<T> RegistrySearch<T> {
-    fn new(tracking: Arc<Tracker>, fetch: Fetch<T>, pages: (u32, u32)) -> RegistrySearch<T> {
+    fn new(
+        registry: Result<Arc<Tracker>>,
+        fetch: Fetch<T>,
+        pages: (u32, u32),
+    ) -> RegistrySearch<T> {
         RegistrySearch {
-            tracking,
+            registry,
             filters: Vec::new(),
             order_by: Vec::new(),
             max_results: usize::MAX,
@@ -136,7 +141,7 @@ impl<T> RegistrySearch<T> {
 
     /// Every result (up to [`RegistrySearch::max_results`]), fetching all pages.
     pub fn collect_all(self) -> Result<Vec<T>> {
-        let registry = tracker::registry_for(&self.tracking)?;
+        let registry = self.registry.clone()?;
         let mut request = self.request();
         let mut out: VecDeque<T> = VecDeque::new();
         while out.len() < self.max_results {
@@ -167,7 +172,7 @@ impl<T> RegistrySearch<T> {
                 "max_results must be positive".into(),
             ));
         }
-        let registry = tracker::registry_for(&self.tracking)?;
+        let registry = self.registry.clone()?;
         let mut request = self.request();
         request.page_token = page_token.map(str::to_owned);
         (self.fetch)(&registry, request)
