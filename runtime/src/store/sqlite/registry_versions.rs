@@ -87,14 +87,13 @@ pub(super) fn create_version(
         )
         .map_err(|e| db.err(e))?;
     }
-    let mut created = get_version(
+    // As MLflow's SQL store: the version answered carries no `model_id` (no column keeps it).
+    get_version(
         tx,
         db,
         &new.name,
         u64::try_from(version).unwrap_or_default(),
-    )?;
-    created.model_id = new.model_id.clone();
-    Ok(created)
+    )
 }
 
 fn unfetchable(source: &str, e: &Error) -> Error {
