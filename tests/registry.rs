@@ -299,6 +299,12 @@ fn bad_registry_input_gets_mlflows_errors(t: &Target) {
     }
     let e = client.create_registered_model(&name).unwrap_err();
     assert_eq!(code(e), "RESOURCE_ALREADY_EXISTS");
+    // A version made by hand from a logged model (its id taken from the source).
+    let v2 = client
+        .create_model_version(&mlflow::NewModelVersion::new(name.as_str(), model.uri()))
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.source, model.uri());
     let e = client.rename_registered_model(&name, "x/y").unwrap_err();
     assert_eq!(code(e), "INVALID_PARAMETER_VALUE");
     let e = mlflow::download_artifacts_uri("models:/a/b/c", dir.path()).unwrap_err();

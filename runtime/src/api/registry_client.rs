@@ -14,7 +14,7 @@ use super::registry_search::{
 };
 use crate::base::error::Result;
 use crate::base::python_str::python_str;
-use crate::base::registry::{ModelVersion, NewModelVersion, RegisteredModel};
+use crate::base::registry::{ModelUri, ModelVersion, NewModelVersion, RegisteredModel};
 use crate::store::Store;
 
 /// Runs one registry call with owned arguments on the client's registry.
@@ -117,9 +117,15 @@ impl Client {
 
     /// Creates a model version as given (Python's `MlflowClient.create_model_version`); the
     /// registered model must exist. [`Client::register_model`] resolves a source and creates
-    /// the model first.
+    /// the model first. A `models:/<model_id>` source given without
+    /// [`NewModelVersion::model_id`] gets that id (a server requires them to match).
     pub fn create_model_version(&self, version: &NewModelVersion) -> Result<ModelVersion> {
-        let version = version.clone();
+        let mut version = version.clone();
+        if version.model_id.is_none()
+            && let Some(ModelUri::LoggedModel(id)) = ModelUri::parse(&version.source)?
+        {
+            version.model_id = Some(id);
+        }
         registry_call!(self, |r| r.create_model_version(&version))
     }
 
