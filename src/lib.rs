@@ -795,8 +795,9 @@
 //! and answers its error when the model is not there. Unknown models and versions are
 //! [`Error::Api`] with `RESOURCE_DOES_NOT_EXIST`, an unknown alias `INVALID_PARAMETER_VALUE`
 //! (MLflow's code for it), a bad name or a reserved alias `INVALID_PARAMETER_VALUE`, with
-//! MLflow's message. `examples/sweep_to_registry.rs` is the whole workflow: tune, pick,
-//! register, download.
+//! MLflow's message. An MLflow 2.x server keeps a registry too: register a run's model folder
+//! there (`runs:/<run_id>/<path>`, a folder with an `MLmodel` file), as 2.x clients do.
+//! `examples/sweep_to_registry.rs` is the whole workflow: tune, pick, register, download.
 //!
 //! # System metrics
 //!
