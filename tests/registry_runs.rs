@@ -5,6 +5,8 @@
 //!
 //! old-mlflow: also runs against the old MLflow server (`MLFLOW_OLD_VERSION`, scripts/pins.env)
 
+// The shared store setup; this file spells its two tests out (the old-MLflow step skips one).
+#[allow(unused_macros, unused_imports)]
 mod stores;
 
 use mlflow_test_support::{run_python, unique_name};
