@@ -503,3 +503,48 @@ fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T> {
         message: format!("unexpected answer: {e}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_come_as_strings_and_become_numbers() {
+        let answer: RegisteredModelAnswer = serde_json::from_str(
+            r#"{"registered_model": {"name": "net", "creation_timestamp": "17", "last_updated_timestamp": 18,
+                "latest_versions": [{"name": "net", "version": "3", "source": "models:/m-1", "status": "READY", "run_id": ""}],
+                "tags": [{"key": "team", "value": "v"}],
+                "aliases": [{"alias": "champion", "version": "3"}]}}"#,
+        )
+        .unwrap();
+        let model = RegisteredModel::from(answer.registered_model);
+        assert_eq!(model.creation_timestamp, 17);
+        assert_eq!(model.alias("champion"), Some(3));
+        assert_eq!(model.latest_versions[0].version, 3);
+        assert_eq!(model.latest_versions[0].run_id, None);
+        assert_eq!(model.tags.get("team").map(String::as_str), Some("v"));
+        let bad = serde_json::from_str::<VersionAnswer>(
+            r#"{"model_version": {"name": "net", "version": "-1"}}"#,
+        );
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn searches_send_filter_order_and_token_as_query() {
+        let mut r = SearchRegistryRequest::new(5);
+        r.filter = "name = 'a'".into();
+        r.order_by = vec!["name ASC".into(), "last_updated_timestamp DESC".into()];
+        r.page_token = Some("tok".into());
+        let q = search_query(&r);
+        assert_eq!(
+            borrowed(&q),
+            [
+                ("max_results", "5"),
+                ("filter", "name = 'a'"),
+                ("order_by", "name ASC"),
+                ("order_by", "last_updated_timestamp DESC"),
+                ("page_token", "tok"),
+            ]
+        );
+    }
+}

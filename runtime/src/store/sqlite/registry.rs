@@ -566,4 +566,72 @@ mod tests {
             assert_eq!(n, 0, "{table}");
         }
     }
+
+    /// Searches: filters on names and tags, pages with MLflow's tokens, prompts left out.
+    #[tokio::test]
+    async fn searches_filter_page_and_leave_prompts_out() {
+        use crate::base::registry::SearchRegistryRequest;
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open(&dir.path().join("mlflow.db"), &dir.path().join("mlruns")).unwrap();
+        for (name, team) in [("a-net", "vision"), ("b-net", "nlp"), ("c-net", "vision")] {
+            store
+                .create_registered_model(name, &[("team".into(), team.into())], None)
+                .await
+                .unwrap();
+            for _ in 0..2 {
+                store
+                    .create_model_version(&NewModelVersion::new(name, "/tmp/src"))
+                    .await
+                    .unwrap();
+            }
+        }
+        store
+            .create_registered_model(
+                "a-prompt",
+                &[("mlflow.prompt.is_prompt".into(), "true".into())],
+                None,
+            )
+            .await
+            .unwrap();
+        let mut r = SearchRegistryRequest::new(1);
+        r.filter = "tags.team = 'vision'".into();
+        let first = store.search_registered_models(&r).await.unwrap();
+        assert_eq!(first.items.len(), 1);
+        assert_eq!(first.items[0].name, "a-net");
+        r.page_token = first.next_page_token;
+        let second = store.search_registered_models(&r).await.unwrap();
+        assert_eq!(second.items[0].name, "c-net");
+        assert_eq!(second.next_page_token, None);
+        let all = store
+            .search_registered_models(&SearchRegistryRequest::new(100))
+            .await
+            .unwrap();
+        let names: Vec<_> = all.items.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a-net", "b-net", "c-net"]);
+        let mut prompts = SearchRegistryRequest::new(100);
+        prompts.filter = "tags.`mlflow.prompt.is_prompt` = 'true'".into();
+        let found = store.search_registered_models(&prompts).await.unwrap();
+        assert_eq!(found.items.len(), 1);
+        let mut versions = SearchRegistryRequest::new(100);
+        versions.filter = "name IN ('a-net', 'c-net') AND version_number > 1".into();
+        let found = store.search_model_versions(&versions).await.unwrap();
+        let keys: Vec<_> = found
+            .items
+            .iter()
+            .map(|v| (v.name.as_str(), v.version))
+            .collect();
+        // Newest first by default; the same time orders by name, then version descending.
+        assert_eq!(keys.len(), 2);
+        assert!(keys.contains(&("a-net", 2)) && keys.contains(&("c-net", 2)));
+        let mut bad = SearchRegistryRequest::new(100);
+        bad.filter = "params.x = '1'".into();
+        let e = store.search_model_versions(&bad).await.unwrap_err();
+        assert_eq!(e.error_code(), Some("INVALID_PARAMETER_VALUE"));
+        let e = store
+            .search_registered_models(&SearchRegistryRequest::new(1001))
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_code(), Some("INVALID_PARAMETER_VALUE"));
+    }
 }
