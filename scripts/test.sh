@@ -90,6 +90,8 @@ STEPS=(
     "burn-example|"
     "optimizer-example|"
     "optimizer-server|venv server"
+    "registry-example|"
+    "registry-server|venv server"
     "distributed-example|"
     "distributed-server|venv server"
     "$OLD_STEP|old nextest"
@@ -556,6 +558,14 @@ if [ -n "$server_ok" ]; then
     step "optimizer-server" env -C "$work/optimizer" MLFLOW_TRACKING_URI="${MLFLOW_TEST_SERVER_URI:-}" \
         cargo run --quiet --manifest-path "$root/Cargo.toml" --features optimizer \
         --example optimizer_sweep -- --study "optimizer-sweep-$$"
+    # The sweep kept and registered, as a user runs it: on a fresh ./mlflow.db in a folder of
+    # its own (tracking and registry in one file), then against the suite's server.
+    rm -rf "$work/registry" && mkdir -p "$work/registry"
+    step "registry-example" env -C "$work/registry" cargo run --quiet \
+        --manifest-path "$root/Cargo.toml" "${with_image[@]}" --example sweep_to_registry
+    step "registry-server" env -C "$work/registry" MLFLOW_TRACKING_URI="${MLFLOW_TEST_SERVER_URI:-}" \
+        cargo run --quiet --manifest-path "$root/Cargo.toml" "${with_image[@]}" \
+        --example sweep_to_registry
     # Worker processes under one parent, as a user runs it: on a fresh ./mlflow.db in a
     # folder of its own, then against the suite's server. (With the tests' features, so that
     # the libraries the tests built are reused; the example uses no image.)

@@ -81,8 +81,13 @@
 //! | `mlflow.<flavor>.log_model(model, name=n, params=.., model_type=..)` | [`log_model`]`(n, path)?`, [`logged_model`]`(n, path).param(k, v).model_type(t).flavor(f).log()?` |
 //! | `mlflow.get_logged_model(id)`, `search_logged_models(filter_string=.., order_by=..)` | [`get_logged_model`]`(id)?`, [`search_logged_models`]`().filter(..).order_by(..).collect_all()?` |
 //! | `mlflow.log_metric(k, v, step=s, model_id=m.model_id, dataset=d)` | [`metric`]`(k, v).step(s).model(&m).dataset(&d).log()?` |
+//! | `mlflow.register_model(model_uri, name)` | [`register_model`]`(uri, name)?` ([`ModelVersion`], its `version` a `u64`) |
+//! | `MlflowClient().set_registered_model_alias(name, alias, version)`, `get_model_version_by_alias(..)` | [`Client::set_registered_model_alias`]`(name, alias, v)?`, [`Client::get_model_version_by_alias`]`(name, alias)?` |
+//! | `MlflowClient().search_registered_models(filter_string=..)`, `search_model_versions(..)` | [`Client::search_registered_models`]`().filter(..).collect_all()?`, [`Client::search_model_versions`]`()` |
+//! | `mlflow.artifacts.download_artifacts(artifact_uri="models:/name@alias", dst_path=d)` | [`download_artifacts_uri`]`("models:/name@alias", d)?` |
+//! | `mlflow.set_registry_uri(uri)`, `MLFLOW_REGISTRY_URI` | [`set_registry_uri`]`(uri)?`, the same variable |
 //! | `optuna.create_study(study_name=n, storage=MlflowStorage(experiment_id=e))`, `load_study(..)`; `study.optimize(f, n_trials=k)` | `mlflow::optimizer::Study::builder(n).minimize().param(name, ..).load_or_create()?`, then `study.optimize(k, f)?` (feature `optimizer`; "Tuning with an optimizer") |
-//! | `MlflowClient(tracking_uri=uri)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?` |
+//! | `MlflowClient(tracking_uri=uri, registry_uri=r)` | [`Client::new`]`()`, [`Client::with_tracking_uri`]`(uri)?`, `.`[`with_registry_uri`](Client::with_registry_uri)`(r)?` |
 //!
 //! [`Client`] has the run-by-id forms of the logging and reading calls, as `MlflowClient`
 //! has them, and [`RunHandle`] the same calls bound to one run.
@@ -745,7 +750,54 @@
 //! MLflow 2.x server [`log_model`] is an [`Error::Api`] with `ENDPOINT_NOT_FOUND` that says
 //! the server has no logged models (datasets work there). The `MLmodel` file lists the
 //! flavor with no configuration: Python loads the model's description and files, not a
-//! Python object. The model registry (`register_model`, aliases) is not in this release.
+//! Python object.
+//!
+//! **The model registry.** [`register_model`]`(source, name)` makes the winner a version of
+//! a registered model, creating the registered model when it does not exist, as Python's
+//! `mlflow.register_model` does: `source` is a logged model's [`LoggedModel::uri`]
+//! (`models:/<model_id>`; the version records the model's id, its source run and its files'
+//! location, and the model's `mlflow.modelVersions` tag lists the version) or
+//! `runs:/<run_id>/<path>` (a run's folder with an `MLmodel` file, else the run's logged
+//! model called `path`). [`ModelVersion::version`] is a `u64`, and every call that takes a
+//! version takes one. Aliases name versions: [`Client::set_registered_model_alias`],
+//! [`Client::get_model_version_by_alias`], [`Client::delete_registered_model_alias`]
+//! (`latest` and `v<number>` are reserved, and refused as MLflow refuses them; stages are
+//! deprecated by MLflow and not offered). [`Client`] also creates, reads, searches
+//! ([`SearchRegisteredModels`], [`SearchModelVersions`]: filter, order, pages), renames,
+//! describes, tags and deletes registered models and versions. [`download_artifacts_uri`]
+//! downloads by URI, as Python's `download_artifacts(artifact_uri=..)`:
+//! `models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/<name>/latest`,
+//! `models:/<model_id>` and `runs:/<run_id>/<path>`.
+//!
+//! ```no_run
+//! # fn main() -> mlflow::Result<()> {
+//! let best = mlflow::search_logged_models()
+//!     .order_by(["metrics.acc DESC"])
+//!     .first()?
+//!     .expect("a model");
+//! let version = mlflow::register_model(&best.uri(), "nested-child-association")?;
+//! let client = mlflow::Client::new();
+//! client.set_registered_model_alias("nested-child-association", "champion", version.version)?;
+//! let dir = mlflow::download_artifacts_uri("models:/nested-child-association@champion", "champion")?;
+//! # let _ = dir;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The registry is where the registry URI says: [`set_registry_uri`], else
+//! `MLFLOW_REGISTRY_URI`, else the tracking URI, as in Python. With the embedded store the
+//! registry is MLflow's registry tables in the same `mlflow.db` (Python reads it with
+//! tracking and registry URI `sqlite:///mlflow.db`); versions are numbered inside one
+//! write transaction, so processes registering versions of one model at once get
+//! consecutive numbers. A registry on another store than the model's works as in Python: an
+//! embedded registry records where the logged model's files are (they are downloaded through
+//! the tracking store); a server registry looks `models:/<id>` up in its own tracking store
+//! and answers its error when the model is not there. Unknown models and versions are
+//! [`Error::Api`] with `RESOURCE_DOES_NOT_EXIST`, an unknown alias `INVALID_PARAMETER_VALUE`
+//! (MLflow's code for it), a bad name or a reserved alias `INVALID_PARAMETER_VALUE`, with
+//! MLflow's message. An MLflow 2.x server keeps a registry too: register a run's model folder
+//! there (`runs:/<run_id>/<path>`, a folder with an `MLmodel` file), as 2.x clients do.
+//! `examples/sweep_to_registry.rs` is the whole workflow: tune, pick, register, download.
 //!
 //! # System metrics
 //!
@@ -816,6 +868,7 @@
 //! | variable | effect |
 //! | --- | --- |
 //! | `MLFLOW_TRACKING_URI` | where runs go ([Where the data goes](#where-the-data-goes)) |
+//! | `MLFLOW_REGISTRY_URI` | where the model registry is, when [`set_registry_uri`] was not called; else the tracking URI ([After the sweep](#after-the-sweep)) |
 //! | `MLFLOW_EXPERIMENT_NAME`, `MLFLOW_EXPERIMENT_ID` | the experiment when the code chooses none; a name and an id that name two experiments are refused, as in Python |
 //! | `MLFLOW_RUN_ID` | the first top-level run of the process resumes this run |
 //! | `MLFLOW_RUN_CONTEXT` | a JSON object of tags added to every new run ([Runs](#runs)) |
@@ -1258,6 +1311,12 @@ pub use mlflow_tracking_runtime::{
     ScopedRun, active_run, active_run_id, flush, get_tracking_uri, log_metric,
     log_metric_with_step, log_metrics, log_metrics_with_step, log_param, log_params, metric,
     print_run_links, set_experiment, set_tag, set_tags, set_tracking_uri, start_run,
+};
+// The model registry (see the "After the sweep" section).
+pub use mlflow_tracking_runtime::{
+    ModelVersion, NewModelVersion, RegisteredModel, RegistrySearch, SearchModelVersions,
+    SearchRegisteredModels, SearchRegistryRequest, download_artifacts_uri, get_registry_uri,
+    register_model, set_registry_uri,
 };
 pub use mlflow_tracking_runtime::{PARENT_RUN_ID_ENV, Worker};
 pub use mlflow_tracking_runtime::{ReplayReport, install_signal_handlers, replay_spill};

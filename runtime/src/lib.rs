@@ -55,6 +55,10 @@ pub use api::{
     last_active_run, restore_experiment, restore_run, set_experiment_by_id, set_experiment_tag,
     set_experiment_tags,
 };
+pub use api::{
+    RegistrySearch, SearchModelVersions, SearchRegisteredModels, download_artifacts_uri,
+    register_model,
+};
 #[cfg(feature = "image")]
 pub use api::{load_image, log_image, log_image_artifact};
 pub use base::datasets::{
@@ -73,6 +77,7 @@ pub use base::model::{
     Batch, Experiment, Metric, Param, Run, RunInfo, RunStatus, RunTag, RunUpdate,
 };
 pub use base::outcome::Outcome;
+pub use base::registry::{ModelVersion, NewModelVersion, RegisteredModel, SearchRegistryRequest};
 pub use base::search::{FileInfo, Page, ViewType};
 pub use base::table::Table;
 pub use monitor::{disable_system_metrics_logging, enable_system_metrics_logging};
@@ -81,7 +86,10 @@ pub use runs::{
     install_signal_handlers, start_run,
 };
 pub use sender::spill::ReplayReport;
-pub use tracker::{QUEUE_CAPACITY, flush, get_tracking_uri, set_experiment, set_tracking_uri};
+pub use tracker::{
+    QUEUE_CAPACITY, flush, get_registry_uri, get_tracking_uri, set_experiment, set_registry_uri,
+    set_tracking_uri,
+};
 
 /// The spill file: where data that could not be delivered during an outage goes, its
 /// format, and how it is replayed.

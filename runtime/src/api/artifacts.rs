@@ -290,37 +290,55 @@ pub(crate) fn download_on(
     let dest_dir = dest_dir.to_path_buf();
     tracker.transfer(
         run_root(run_id),
-        Box::new(move |(store, uri)| {
-            Box::pin(async move {
-                let target = local::join(&dest_dir, &path)?;
-                // As in MLflow: a path with something listed under it is a folder.
-                let mut stack = vec![path.clone()];
-                let mut first = true;
-                while let Some(dir) = stack.pop() {
-                    let listing = store.list_artifacts(&uri, &dir).await?;
-                    if first && listing.is_empty() && !path.is_empty() {
-                        make_parent(&target).await?;
-                        store.download_artifact(&uri, &path, &target).await?;
-                        return Ok(target);
-                    }
-                    first = false;
-                    tokio::fs::create_dir_all(local::join(&dest_dir, &dir)?)
-                        .await
-                        .map_err(|e| Error::io("download folder", &dest_dir, e))?;
-                    for f in listing {
-                        if f.is_dir {
-                            stack.push(f.path);
-                        } else {
-                            let file = local::join(&dest_dir, &f.path)?;
-                            make_parent(&file).await?;
-                            store.download_artifact(&uri, &f.path, &file).await?;
-                        }
-                    }
-                }
-                Ok(target)
-            })
-        }),
+        Box::new(move |(store, uri)| Box::pin(download_tree(store, uri, path, dest_dir))),
     )
+}
+
+/// Downloads everything under the artifact root `root` (a logged model's or a model
+/// version's location: `mlflow-artifacts:/..`, a local folder, `s3://..`) into `dest_dir`,
+/// through the store behind `tracker`; returns `dest_dir`.
+pub(crate) fn download_root_on(tracker: &Tracker, root: &str, dest_dir: &Path) -> Result<PathBuf> {
+    let root = root.trim_end_matches('/').to_owned();
+    let dest_dir = dest_dir.to_path_buf();
+    tracker.transfer(
+        store_only(),
+        Box::new(move |store| Box::pin(download_tree(store, root, String::new(), dest_dir))),
+    )
+}
+
+/// The file or folder `path` under the artifact root `uri`, downloaded into `dest_dir`.
+async fn download_tree(
+    store: Arc<dyn Store>,
+    uri: String,
+    path: String,
+    dest_dir: PathBuf,
+) -> Result<PathBuf> {
+    let target = local::join(&dest_dir, &path)?;
+    // As in MLflow: a path with something listed under it is a folder.
+    let mut stack = vec![path.clone()];
+    let mut first = true;
+    while let Some(dir) = stack.pop() {
+        let listing = store.list_artifacts(&uri, &dir).await?;
+        if first && listing.is_empty() && !path.is_empty() {
+            make_parent(&target).await?;
+            store.download_artifact(&uri, &path, &target).await?;
+            return Ok(target);
+        }
+        first = false;
+        tokio::fs::create_dir_all(local::join(&dest_dir, &dir)?)
+            .await
+            .map_err(|e| Error::io("download folder", &dest_dir, e))?;
+        for f in listing {
+            if f.is_dir {
+                stack.push(f.path);
+            } else {
+                let file = local::join(&dest_dir, &f.path)?;
+                make_parent(&file).await?;
+                store.download_artifact(&uri, &f.path, &file).await?;
+            }
+        }
+    }
+    Ok(target)
 }
 
 async fn make_parent(file: &Path) -> Result<()> {

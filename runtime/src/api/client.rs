@@ -11,6 +11,7 @@ use super::model_search::SearchLoggedModels;
 use super::search::{self, SearchExperiments, SearchRuns, Target};
 use super::tables::LoadTable;
 use super::{artifacts, dicts, inputs, run_admin};
+use crate::base::config::TrackingUri;
 use crate::base::datasets::{Dataset, DatasetInput};
 use crate::base::error::Result;
 #[cfg(feature = "image")]
@@ -36,6 +37,9 @@ use crate::tracker::{self, Tracker};
 /// ```
 pub struct Client {
     tracker: Arc<Tracker>,
+    /// The registry's destination given by [`Client::with_registry_uri`]; else the registry
+    /// URI in effect decides.
+    registry: Option<Arc<Tracker>>,
     runs: Mutex<HashMap<String, RunHandle>>,
 }
 
@@ -52,6 +56,7 @@ impl Client {
     pub fn new() -> Client {
         Client {
             tracker: tracker::current(),
+            registry: None,
             runs: Mutex::new(HashMap::new()),
         }
     }
@@ -60,8 +65,35 @@ impl Client {
     pub fn with_tracking_uri(uri: &str) -> Result<Client> {
         Ok(Client {
             tracker: tracker::for_uri(uri)?,
+            registry: None,
             runs: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// This client with its model registry at `uri` (Python's
+    /// `MlflowClient(registry_uri=uri)`), whatever [`set_registry_uri`](crate::set_registry_uri)
+    /// or `MLFLOW_REGISTRY_URI` say.
+    pub fn with_registry_uri(mut self, uri: &str) -> Result<Client> {
+        let same = TrackingUri::parse(uri)?.require_store()?.to_string() == self.tracker.uri();
+        self.registry = Some(if same {
+            self.tracker.clone()
+        } else {
+            tracker::for_uri(uri)?
+        });
+        Ok(self)
+    }
+
+    /// The client's tracking destination.
+    pub(super) fn tracking(&self) -> &Arc<Tracker> {
+        &self.tracker
+    }
+
+    /// The client's registry destination: its own, else the registry URI's in effect.
+    pub(super) fn registry(&self) -> Result<Arc<Tracker>> {
+        match &self.registry {
+            Some(registry) => Ok(registry.clone()),
+            None => tracker::registry_for(&self.tracker),
+        }
     }
 
     /// A handle to the run with this id, for logging to it.

@@ -13,6 +13,10 @@ mod inputs;
 mod logged_models;
 mod logging;
 mod model_search;
+mod model_uri;
+mod registry;
+mod registry_client;
+mod registry_search;
 mod replay;
 mod run_admin;
 mod run_calls;
@@ -43,6 +47,9 @@ pub use logging::{
     log_metrics_with_step, log_param, log_params, metric, set_tag, set_tags,
 };
 pub use model_search::{SearchLoggedModels, search_logged_models};
+pub use model_uri::download_artifacts_uri;
+pub use registry::register_model;
+pub use registry_search::{RegistrySearch, SearchModelVersions, SearchRegisteredModels};
 pub use replay::replay_spill;
 pub use run_admin::{
     delete_run, delete_tag, get_artifact_uri, get_parent_run, last_active_run, restore_run,

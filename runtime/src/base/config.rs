@@ -196,6 +196,17 @@ pub fn resolve_tracking_uri(explicit: Option<&str>) -> Result<TrackingUri> {
     TrackingUri::parse(&raw)
 }
 
+/// The model registry's URI, as Python's `get_registry_uri` resolves it: the one set with
+/// `set_registry_uri` (`explicit`), else `MLFLOW_REGISTRY_URI`, else `None`: the tracking URI
+/// in effect.
+pub fn resolve_registry_uri(explicit: Option<&str>) -> Result<Option<TrackingUri>> {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| env::nonempty(env::REGISTRY_URI))
+        .map(|raw| TrackingUri::parse(&raw))
+        .transpose()
+}
+
 /// Environment variable: how many requests of different runs the sender may have under
 /// way at once, per destination.
 pub const HTTP_CONCURRENCY_ENV: &str = env::HTTP_CONCURRENCY;

@@ -10,6 +10,8 @@ use crate::base::error::{Error, Result};
 
 /// The tracking URI, when `set_tracking_uri` was not called.
 pub const TRACKING_URI: &str = "MLFLOW_TRACKING_URI";
+/// The model registry's URI, when `set_registry_uri` was not called; else the tracking URI.
+pub const REGISTRY_URI: &str = "MLFLOW_REGISTRY_URI";
 /// The experiment (by name, created if missing) for runs that name none.
 pub const EXPERIMENT_NAME: &str = "MLFLOW_EXPERIMENT_NAME";
 /// The experiment (by id) for runs that name none, when no name is set.

@@ -19,7 +19,11 @@ pub(crate) mod mlmodel;
 pub mod model;
 pub mod outcome;
 pub(crate) mod py_json;
+pub mod registry;
+// The registry's input rules, which the embedded store checks (a server checks its own).
 pub mod python_str;
+#[cfg(feature = "sqlite")]
+pub(crate) mod registry_rules;
 pub(crate) mod run_names;
 pub mod search;
 pub(crate) mod sync;

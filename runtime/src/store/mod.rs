@@ -13,6 +13,7 @@ use crate::base::model::{
     Batch, CreateRun, Experiment, Metric, NewExperiment, Run, RunInfo, RunUpdate,
 };
 use crate::base::search::{FileInfo, Page, SearchExperimentsRequest, SearchRunsRequest};
+use registry::RegistryStore;
 
 pub(crate) mod artifact_roots;
 pub(crate) mod common;
@@ -22,6 +23,7 @@ pub(crate) mod local_artifacts;
 #[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod memory;
+pub mod registry;
 #[cfg(feature = "rest")]
 pub mod rest;
 #[cfg(feature = "s3")]
@@ -150,6 +152,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Page<LoggedModel>, Error> {
         let _ = request;
         Err(no_logged_models(&self.location()))
+    }
+
+    /// Sets tags of a logged model (`logged-models/<id>/tags`), overwriting their values.
+    async fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), Error> {
+        let _ = (model_id, tags);
+        Err(no_logged_models(&self.location()))
+    }
+
+    /// The model registry this store keeps, if it keeps one (see [`RegistryStore`]).
+    fn registry(&self) -> Option<&dyn RegistryStore> {
+        None
     }
 
     /// Reads a run back with its latest metrics, params and tags, its inputs and outputs.

@@ -20,12 +20,18 @@ struct Global {
     current: Option<Arc<Tracker>>,
     /// Every tracker ever started: the exit hook flushes them all.
     all: Vec<Arc<Tracker>>,
+    /// Set by `set_registry_uri`.
+    explicit_registry: Option<String>,
+    /// The destination of a registry URI other than the tracking URI, started on first use.
+    registry: Option<Arc<Tracker>>,
 }
 
 static GLOBAL: Mutex<Global> = Mutex::new(Global {
     explicit_uri: None,
     current: None,
     all: Vec::new(),
+    explicit_registry: None,
+    registry: None,
 });
 
 /// The tracker for the tracking URI in effect, started on first use.
@@ -73,6 +79,56 @@ pub fn get_tracking_uri() -> String {
         Ok(uri) => uri.to_string(),
         Err(_) => g.explicit_uri.clone().unwrap_or_default(),
     }
+}
+
+/// Sets the model registry's URI, as Python's `mlflow.set_registry_uri`: registry calls
+/// (`register_model`, the registry methods of [`Client`](crate::Client), `models:/<name>/..`
+/// downloads) go there from now on. Unset, `MLFLOW_REGISTRY_URI` decides, else the tracking
+/// URI in effect. The same URIs as the tracking URI are accepted.
+pub fn set_registry_uri(uri: &str) -> Result<()> {
+    TrackingUri::parse(uri)?.require_store()?;
+    lock(&GLOBAL).explicit_registry = Some(uri.trim().to_owned());
+    Ok(())
+}
+
+/// The model registry's URI in effect (credentials redacted): `set_registry_uri`'s, else
+/// `MLFLOW_REGISTRY_URI`, else the tracking URI.
+pub fn get_registry_uri() -> String {
+    let explicit = lock(&GLOBAL).explicit_registry.clone();
+    match config::resolve_registry_uri(explicit.as_deref()) {
+        Ok(Some(uri)) => uri.to_string(),
+        Ok(None) => get_tracking_uri(),
+        Err(_) => explicit.unwrap_or_default(),
+    }
+}
+
+/// The destination that keeps the registry for calls whose tracking destination is
+/// `tracking`: that one when the registry URI is unset or the same, else the registry URI's
+/// own (started once).
+pub(crate) fn registry_for(tracking: &Arc<Tracker>) -> Result<Arc<Tracker>> {
+    let explicit = lock(&GLOBAL).explicit_registry.clone();
+    let Some(uri) = config::resolve_registry_uri(explicit.as_deref())? else {
+        return Ok(tracking.clone());
+    };
+    let uri = uri.require_store()?;
+    if uri.to_string() == tracking.uri() {
+        return Ok(tracking.clone());
+    }
+    {
+        let g = lock(&GLOBAL);
+        if let Some(current) = g.current.as_ref().filter(|t| t.uri() == uri.to_string()) {
+            return Ok(current.clone());
+        }
+        if let Some(registry) = g.registry.as_ref().filter(|t| t.uri() == uri.to_string()) {
+            return Ok(registry.clone());
+        }
+    }
+    let tracker = Tracker::start(Ok(uri));
+    register_exit_hook();
+    let mut g = lock(&GLOBAL);
+    g.all.push(tracker.clone());
+    g.registry = Some(tracker.clone());
+    Ok(tracker)
 }
 
 /// Makes `name` the active experiment, creating it if it does not exist, and returns it.

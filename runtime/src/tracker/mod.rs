@@ -6,5 +6,7 @@ mod global;
 
 pub use destination::QUEUE_CAPACITY;
 pub(crate) use destination::Tracker;
-pub(crate) use global::{current, flush_all, for_uri, take_resume_run_id};
-pub use global::{flush, get_tracking_uri, set_experiment, set_tracking_uri};
+pub(crate) use global::{current, flush_all, for_uri, registry_for, take_resume_run_id};
+pub use global::{
+    flush, get_registry_uri, get_tracking_uri, set_experiment, set_registry_uri, set_tracking_uri,
+};

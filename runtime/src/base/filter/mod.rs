@@ -99,6 +99,10 @@ pub(crate) enum Grammar {
     Experiments,
     /// `logged-models/search` (`SearchLoggedModelsUtils`).
     LoggedModels,
+    /// `registered-models/search` (`SearchModelUtils`).
+    RegisteredModels,
+    /// `model-versions/search` (`SearchModelVersionUtils`).
+    ModelVersions,
 }
 
 impl Grammar {
@@ -109,15 +113,31 @@ impl Grammar {
                 &["name", "creation_time", "last_update_time", "experiment_id"]
             }
             (Grammar::LoggedModels, _) => &MODEL_ATTRIBUTES,
+            (Grammar::RegisteredModels, false) => &["name"],
+            (Grammar::RegisteredModels, true) => &[
+                "name",
+                "creation_timestamp",
+                "last_updated_timestamp",
+                "timestamp",
+            ],
+            (Grammar::ModelVersions, false) => &["name", "version_number", "run_id", "source_path"],
+            (Grammar::ModelVersions, true) => &[
+                "name",
+                "version_number",
+                "creation_timestamp",
+                "last_updated_timestamp",
+            ],
         }
     }
 
-    /// The one attribute compared with a list (`IN`, `NOT IN`).
-    fn list_key(self) -> &'static str {
+    /// The attributes compared with a list (`IN`, `NOT IN`).
+    fn list_keys(self) -> &'static [&'static str] {
         match self {
-            Grammar::Runs => "run_id",
-            Grammar::Experiments => "experiment_id",
-            Grammar::LoggedModels => "model_id",
+            Grammar::Runs => &["run_id"],
+            Grammar::Experiments => &["experiment_id"],
+            Grammar::LoggedModels => &["model_id"],
+            Grammar::RegisteredModels => &["name"],
+            Grammar::ModelVersions => &["name", "run_id"],
         }
     }
 
@@ -126,6 +146,11 @@ impl Grammar {
             Grammar::Runs => NUMERIC_ATTRIBUTES.contains(&key),
             Grammar::Experiments => matches!(key, "creation_time" | "last_update_time"),
             Grammar::LoggedModels => MODEL_NUMERIC_ATTRIBUTES.contains(&key),
+            Grammar::RegisteredModels => false,
+            Grammar::ModelVersions => matches!(
+                key,
+                "version_number" | "creation_timestamp" | "last_updated_timestamp"
+            ),
         }
     }
 }
@@ -175,7 +200,9 @@ fn identifier(raw: &str, for_order_by: bool, grammar: Grammar) -> Result<(KeyTyp
         Some((t, k)) => (t, k),
         None => ("attribute", raw),
     };
-    if grammar == Grammar::Experiments && !matches!(ty, "attribute" | "tag" | "tags") {
+    let registry = matches!(grammar, Grammar::RegisteredModels | Grammar::ModelVersions);
+    if (grammar == Grammar::Experiments || registry) && !matches!(ty, "attribute" | "tag" | "tags")
+    {
         return Err(invalid(format!(
             "Invalid entity type '{ty}'. Valid entity types are ('attribute', 'tag', 'tags')"
         )));
@@ -362,10 +389,15 @@ fn parse_clause(
         (Tok::Str(s), false) => Value::Text(s.clone()),
         (Tok::List(items), false) if key_type == KeyType::Dataset => Value::List(items.clone()),
         (Tok::List(items), false) if key_type == KeyType::Attribute => {
-            if key != grammar.list_key() {
+            if !grammar.list_keys().contains(&key.as_str()) {
+                let keys: Vec<String> = grammar
+                    .list_keys()
+                    .iter()
+                    .map(|k| format!("'{k}'"))
+                    .collect();
                 return Err(invalid(format!(
-                    "Only ['{}'] attributes support comparison with a list of quoted string values.",
-                    grammar.list_key()
+                    "Only [{}] attributes support comparison with a list of quoted string values.",
+                    keys.join(", ")
                 )));
             }
             Value::List(items.clone())

@@ -6,6 +6,7 @@ mod connection;
 mod logged_models;
 mod multipart;
 mod presigned;
+mod registry;
 mod retry;
 mod reuse;
 mod search;
@@ -261,6 +262,14 @@ impl Store for RestStore {
         request: &SearchLoggedModelsRequest,
     ) -> Result<Page<LoggedModel>> {
         logged_models::search(&self.client, request).await
+    }
+
+    async fn set_logged_model_tags(&self, model_id: &str, tags: &[(String, String)]) -> Result<()> {
+        registry::set_logged_model_tags(&self.client, model_id, tags).await
+    }
+
+    fn registry(&self) -> Option<&dyn crate::store::registry::RegistryStore> {
+        Some(self)
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run> {

@@ -39,6 +39,10 @@ mod inputs;
 mod logged_models;
 mod metrics;
 mod model_search;
+mod registry;
+mod registry_search;
+mod registry_store;
+mod registry_versions;
 mod runs;
 mod schema;
 mod search;
@@ -360,6 +364,20 @@ impl Store for SqliteStore {
     ) -> Result<Page<LoggedModel>, Error> {
         let query = model_search::ModelQuery::build(request)?;
         self.read(move |tx, db| query.run(tx, db)).await
+    }
+
+    async fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), Error> {
+        let (model_id, tags) = (model_id.to_owned(), tags.to_vec());
+        self.write(move |tx, db| registry_versions::set_logged_model_tags(tx, db, &model_id, &tags))
+            .await
+    }
+
+    fn registry(&self) -> Option<&dyn crate::store::registry::RegistryStore> {
+        Some(self)
     }
 
     async fn get_run(&self, run_id: &str) -> Result<Run, Error> {

@@ -130,6 +130,31 @@ const WRITTEN_COLUMNS: &[(&str, &[&str])] = &[
             "dataset_digest",
         ],
     ),
+    (
+        "registered_models",
+        &["name", "creation_time", "last_updated_time", "description"],
+    ),
+    (
+        "model_versions",
+        &[
+            "name",
+            "version",
+            "creation_time",
+            "last_updated_time",
+            "description",
+            "user_id",
+            "current_stage",
+            "source",
+            "run_id",
+            "status",
+            "status_message",
+            "run_link",
+            "storage_location",
+        ],
+    ),
+    ("registered_model_tags", &["key", "value", "name"]),
+    ("model_version_tags", &["key", "value", "name", "version"]),
+    ("registered_model_aliases", &["alias", "version", "name"]),
 ];
 
 /// What the store learned about the database when it opened it.
