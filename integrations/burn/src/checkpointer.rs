@@ -9,12 +9,9 @@ use burn_train::checkpoint::{Checkpointer, CheckpointerError, FileCheckpointer};
 use mlflow_tracking_runtime::{LoggedModel, RunHandle};
 
 use crate::epochs::{EpochBoard, EpochValues};
+use crate::flavor::{BURN_FLAVOR, BURN_VERSION, valid_model_name};
 use crate::logger::MlflowMetricLogger;
-use crate::model::valid_model_name;
 use crate::report::Reporter;
-
-/// The flavor of the logged models this crate logs.
-pub const BURN_FLAVOR: &str = "burn";
 
 /// The model tag holding the epoch of a checkpoint.
 pub const EPOCH_TAG: &str = "burn.epoch";
@@ -169,7 +166,7 @@ impl MlflowCheckpointer {
             .logged_model(&name, self.files.path(epoch))
             .flavor(BURN_FLAVOR)
             .tag(EPOCH_TAG, epoch)
-            .tag("burn.version", crate::BURN_VERSION)
+            .tag("burn.version", BURN_VERSION)
             .log();
         let model = match logged {
             Ok(model) => model,

@@ -80,6 +80,7 @@
 mod checkpointer;
 mod epochs;
 mod error;
+mod flavor;
 mod keys;
 mod logger;
 mod model;
@@ -92,15 +93,11 @@ use burn_core::module::Module;
 use mlflow_tracking_runtime::{LoggedModel, RunHandle};
 use serde::Serialize;
 
-pub use checkpointer::{BURN_FLAVOR, DEFAULT_VALUES_WAIT, EPOCH_TAG, MlflowCheckpointer};
+pub use checkpointer::{DEFAULT_VALUES_WAIT, EPOCH_TAG, MlflowCheckpointer};
 pub use error::{Error, Result};
+pub use flavor::{BURN_FLAVOR, BURN_VERSION};
 pub use logger::MlflowMetricLogger;
 pub use params::flatten_params;
-
-/// The burn version this crate was built against (burn-train's, as resolved in the
-/// build's `Cargo.lock`; `0.22` when no lock file was found). Logged as the tag
-/// `burn.version`.
-pub const BURN_VERSION: &str = env!("MLFLOW_BURN_VERSION");
 
 /// Logs `config` (a burn `Config`, or any `serde::Serialize` struct) as params of the run
 /// active on this thread, as [`flatten_params`] flattens it, and sets the tag

@@ -9,6 +9,7 @@ use burn_train::metric::{MetricDefinition, MetricId, NumericEntry};
 use mlflow_tracking_runtime::{Error as TrackingError, RunHandle};
 
 use crate::epochs::{EpochBoard, Point};
+use crate::flavor::BURN_VERSION;
 use crate::keys::{MetricKeys, split_prefix};
 use crate::report::Reporter;
 
@@ -95,7 +96,7 @@ impl MlflowMetricLogger {
             board: EpochBoard::default(),
             reporter: Reporter::new("the burn metric logger"),
         };
-        if let Err(e) = logger.run.set_tag("burn.version", crate::BURN_VERSION) {
+        if let Err(e) = logger.run.set_tag("burn.version", BURN_VERSION) {
             logger.report(e);
         }
         logger

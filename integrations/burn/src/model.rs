@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use burn_core::module::Module;
 use mlflow_tracking_runtime::{LoggedModel, RunHandle};
 
-use crate::checkpointer::BURN_FLAVOR;
 use crate::error::{Error, Result};
+use crate::flavor::{BURN_FLAVOR, BURN_VERSION, valid_model_name};
 
 /// Saves `model` with burn's [`Module::save_file`] at `path` (creating its folder) and logs
 /// the file burn wrote as a logged model of `run`, flavor [`BURN_FLAVOR`], named after the
@@ -29,7 +29,7 @@ pub(crate) fn save_and_log<M: Module>(
     let logged = run
         .logged_model(&model_name(&file), &file)
         .flavor(BURN_FLAVOR)
-        .tag("burn.version", crate::BURN_VERSION)
+        .tag("burn.version", BURN_VERSION)
         .log()?;
     Ok(logged)
 }
@@ -43,26 +43,6 @@ pub(crate) fn model_name(file: &Path) -> String {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     valid_model_name(&stem)
-}
-
-/// `name` with the characters MLflow refuses in a logged model's name (`/ : . % " '`, and
-/// `\`) replaced by `_`; `model` when nothing is left.
-pub(crate) fn valid_model_name(name: &str) -> String {
-    let name: String = name
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | ':' | '.' | '%' | '"' | '\'' | '\\') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    if name.trim().is_empty() {
-        "model".to_owned()
-    } else {
-        name
-    }
 }
 
 /// The file burn wrote for `path`: `path` itself, or, since burn appends its format's
