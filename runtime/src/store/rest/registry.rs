@@ -198,6 +198,18 @@ async fn send_json(
         .await
 }
 
+/// Sends `body` to `path` with DELETE, as MLflow's deletions are called; the answer's body
+/// (`{}`) is not needed.
+async fn delete(
+    client: &ApiClient,
+    path: &str,
+    body: &serde_json::Value,
+    idempotency: Idempotency,
+) -> Result<()> {
+    send_json(client, Method::DELETE, path, body, idempotency).await?;
+    Ok(())
+}
+
 /// The query of a registry search: filter, page size, order, token.
 fn search_query(r: &SearchRegistryRequest) -> Vec<(&'static str, String)> {
     let mut q = vec![("max_results", r.max_results.to_string())];
@@ -294,15 +306,13 @@ impl RegistryStore for RestStore {
 
     async fn delete_registered_model(&self, name: &str) -> Result<()> {
         let body = serde_json::json!({"name": name});
-        send_json(
+        delete(
             &self.client,
-            Method::DELETE,
             "registered-models/delete",
             &body,
             Idempotency::CreatesResource,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn search_registered_models(
@@ -328,15 +338,13 @@ impl RegistryStore for RestStore {
 
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<()> {
         let body = serde_json::json!({"name": name, "key": key});
-        send_json(
+        delete(
             &self.client,
-            Method::DELETE,
             "registered-models/delete-tag",
             &body,
             Idempotency::Safe,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn create_model_version(&self, v: &NewModelVersion) -> Result<ModelVersion> {
@@ -391,15 +399,13 @@ impl RegistryStore for RestStore {
 
     async fn delete_model_version(&self, name: &str, version: u64) -> Result<()> {
         let body = serde_json::json!({"name": name, "version": version.to_string()});
-        send_json(
+        delete(
             &self.client,
-            Method::DELETE,
             "model-versions/delete",
             &body,
             Idempotency::CreatesResource,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn search_model_versions(
@@ -445,15 +451,13 @@ impl RegistryStore for RestStore {
 
     async fn delete_model_version_tag(&self, name: &str, version: u64, key: &str) -> Result<()> {
         let body = serde_json::json!({"name": name, "version": version.to_string(), "key": key});
-        send_json(
+        delete(
             &self.client,
-            Method::DELETE,
             "model-versions/delete-tag",
             &body,
             Idempotency::Safe,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn set_registered_model_alias(
@@ -470,15 +474,13 @@ impl RegistryStore for RestStore {
 
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<()> {
         let body = serde_json::json!({"name": name, "alias": alias});
-        send_json(
+        delete(
             &self.client,
-            Method::DELETE,
             "registered-models/alias",
             &body,
             Idempotency::Safe,
         )
-        .await?;
-        Ok(())
+        .await
     }
 
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
