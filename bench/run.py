@@ -480,6 +480,21 @@ def optimizer(env, quick, optimizer_bin):
     return out.stdout
 
 
+def models(env, quick, models_bin):
+    """Logged models and the registry at scale (issue 21): bench/programs/models.py, its own
+    tables (search_logged_models over N models, registering versions; Rust and Python on
+    mlflow.db and on a server)."""
+    if not models_bin:
+        raise SystemExit("--only models needs --models-bin")
+    cmd = [env.python, str(HERE / "programs" / "models.py"), "--rust-bin", models_bin,
+           "--models", "2000" if quick else "10000", "--versions", "200" if quick else "1000"]
+    log("models: " + " ".join(cmd[1:]))
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"models bench failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
 def fleet(env, table, quick):
     """Worker processes under one parent: one SQLite-backed server, then the PostgreSQL fleet
     (scripts/fleet.py: PostgreSQL, two `mlflow server`s, nginx in front)."""
@@ -743,6 +758,7 @@ def main():
     p.add_argument("--sysmetrics-bin")
     p.add_argument("--fleet-bin")
     p.add_argument("--optimizer-bin", help="bench_optimizer (for --only optimizer)")
+    p.add_argument("--models-bin", help="bench_models (for --only models)")
     p.add_argument("--proxy-bin", help="test-support's delay-proxy (for --only latency)")
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     p.add_argument("--reps", type=int, help="sweep repetitions of the Rust client and the floor (median); "
@@ -789,6 +805,8 @@ def main():
             latency(env, table, a.quick, reps, a.py_reps, a.proxy_bin)
         if "optimizer" in only:
             extra_tables.append(optimizer(env, a.quick, a.optimizer_bin))
+        if "models" in only:
+            extra_tables.append(models(env, a.quick, a.models_bin))
     finally:
         if a.keep:
             log(f"kept {env.work}")

@@ -20,7 +20,9 @@
 # delay-proxy, keep-alive on and off, and over https; needs openssl; not in the default set),
 # optimizer (studies of 200 trials: the optimizer crate's in-memory storage, mlflow.db, a
 # server, and Python Optuna + MlflowStorage, which needs optuna in the venv, as
-# ./scripts/test.sh installs it; not in the default set).
+# ./scripts/test.sh installs it; not in the default set), models (search_logged_models over
+# 10,000 logged models and registering 1,000 versions, Rust and Python, on mlflow.db and on a
+# server; not in the default set).
 # BENCH_JSON=path also writes the figures as JSON.
 set -euo pipefail
 
@@ -53,6 +55,7 @@ echo "bench.sh: building (release) into $target" >&2
 cargo build --release --quiet --example sweep --example bench_post --example bench_load \
     --example bench_sysmetrics --example bench_fleet
 cargo build --release --quiet --features optimizer --example bench_optimizer
+cargo build --release --quiet --example bench_models
 cargo build --release --quiet -p mlflow-test-support --bin delay-proxy
 cargo bench --quiet --no-run --bench log_metric 2>/dev/null || cargo bench --no-run --bench log_metric
 
@@ -64,6 +67,7 @@ exec "$venv/bin/python" "$repo/bench/run.py" \
     --sysmetrics-bin "$target/release/examples/bench_sysmetrics" \
     --fleet-bin "$target/release/examples/bench_fleet" \
     --optimizer-bin "$target/release/examples/bench_optimizer" \
+    --models-bin "$target/release/examples/bench_models" \
     --proxy-bin "$target/release/delay-proxy" \
     --target-dir "$target" \
     "$@"
