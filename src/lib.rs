@@ -1195,9 +1195,9 @@
 //!   the stored trials, other processes' included (read back when `optimize` starts and
 //!   whenever another process is seen claiming numbers).
 //! - **Three requests per trial** on a tracking server: the trial's run is created with its
-//!   number, what Optuna's layout needs goes in one batch when the trial ends (or within
-//!   about a second, for long trials), then its end. Nothing waits for the server while
-//!   trials run but a claim of numbers every 16 trials.
+//!   number, what Optuna's layout needs goes in one batch when the trial ends (a trial
+//!   that runs longer than a second sends it as it is written), then its end. Trials do
+//!   not wait for the server: numbers are claimed ahead of time, up to 16 per request.
 //! - **Parameters are named**: registered with `StudyBuilder::param(name, ..)` and asked for
 //!   by name (`suggest_float`, `suggest_int`, `suggest_categorical`); an unknown name is an
 //!   error naming the registered ones.

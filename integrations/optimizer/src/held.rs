@@ -1,8 +1,9 @@
 //! The writes of Optuna's layout a trial holds back (its params, their tags, reported
 //! values, user attributes), so that a short trial costs its run's creation, one batch and
-//! its end on a tracking server. They go to the trial's run when the trial ends, or as soon
-//! as the oldest has waited [`HOLD`]: a long trial's reported values still reach the store
-//! (and other processes' pruners) within about that long.
+//! its end on a tracking server. They go to the trial's run when the trial ends; once a
+//! trial has run for [`HOLD`], what it writes goes out as it is written (what it held
+//! first included): a long trial's reported values reach the store, and other processes'
+//! pruners, as they are reported.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use mlflow_tracking_runtime::RunHandle;
 
 use crate::error::Result;
 
-/// How long a write waits at most for others to go with it.
+/// How long a trial holds its writes back at most.
 pub(crate) const HOLD: Duration = Duration::from_secs(1);
 
 /// A metric point held back: key, value, step and the time it was reported.
@@ -23,24 +24,32 @@ struct Point {
 }
 
 /// Writes waiting to go to one trial's run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Held {
     params: Vec<(String, String)>,
     tags: Vec<(String, String)>,
     points: Vec<Point>,
-    /// When the oldest write waiting was held.
-    since: Option<Instant>,
+    /// When the trial started.
+    started: Instant,
 }
 
 impl Held {
+    /// Nothing held yet, for a trial starting now.
+    pub(crate) fn new() -> Held {
+        Held {
+            params: Vec::new(),
+            tags: Vec::new(),
+            points: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
     pub(crate) fn param(&mut self, key: String, value: String) {
         self.params.push((key, value));
-        self.touch();
     }
 
     pub(crate) fn tag(&mut self, key: String, value: String) {
         self.tags.push((key, value));
-        self.touch();
     }
 
     pub(crate) fn point(&mut self, key: &'static str, value: f64, step: i64) {
@@ -50,25 +59,20 @@ impl Held {
             step,
             timestamp: now_ms(),
         });
-        self.touch();
     }
 
-    fn touch(&mut self) {
-        self.since.get_or_insert_with(Instant::now);
-    }
-
-    /// Sends what is held if the oldest write has waited long enough.
+    /// Sends what is held once the trial has run for [`HOLD`].
     pub(crate) fn send_if_due(&mut self, run: &RunHandle) -> Result<()> {
-        match self.since {
-            Some(since) if since.elapsed() >= HOLD => self.send(run),
-            _ => Ok(()),
+        if self.started.elapsed() >= HOLD {
+            self.send(run)
+        } else {
+            Ok(())
         }
     }
 
     /// Queues everything held on the trial's run, back to back, so that the sender sends it
     /// in one batch.
     pub(crate) fn send(&mut self, run: &RunHandle) -> Result<()> {
-        self.since = None;
         let params = std::mem::take(&mut self.params);
         let tags = std::mem::take(&mut self.tags);
         let points = std::mem::take(&mut self.points);
@@ -105,14 +109,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nothing_is_due_before_its_time() {
-        let mut held = Held::default();
-        assert!(held.since.is_none());
+    fn writes_are_held_in_order_until_sent() {
+        let mut held = Held::new();
+        held.param("x".into(), "1.0".into());
         held.point("intermediate_value", 1.0, 1);
         held.tag("k".into(), "v".into());
-        let since = held.since.expect("held");
-        assert!(since.elapsed() < HOLD);
-        assert_eq!(held.points.len(), 1);
+        held.point("intermediate_value", 0.5, 2);
+        assert!(held.started.elapsed() < HOLD);
+        assert_eq!(held.params, [("x".to_owned(), "1.0".to_owned())]);
         assert_eq!(held.tags.len(), 1);
+        let steps: Vec<i64> = held.points.iter().map(|p| p.step).collect();
+        assert_eq!(steps, [1, 2]);
     }
 }

@@ -72,10 +72,11 @@
 //!   supported (Python does not claim); one after the other they are.
 //! - **What a trial costs a server**: its run's creation (with its number and parent), one
 //!   batch (its params and their tags, reported values, user attributes and value, held by
-//!   the trial until it ends or for about a second), and its end: three requests, plus a
-//!   share of a claim, and a batch on the study run when the best trial changes. What the
-//!   objective logs itself is sent as any logging is. Nothing of this waits for the server
-//!   while the trials run, except a claim every 16 trials.
+//!   the trial until it ends, or during its first second only), and its end: three
+//!   requests, plus a share of a claim, and a batch on the study run when the best trial
+//!   changes. What the objective logs itself is sent as any logging is. Trials do not wait
+//!   for any of it: the next numbers are claimed on a thread of their own while the last
+//!   ones are used (a trial waits only when it runs out of numbers first).
 //! - **The best trial** so far is shown on the study run with the tags
 //!   `best_trial.number`, `best_trial.value` and `best_trial.params.<name>`, updated as
 //!   trials finish (each process shows the best it knows; Optuna ignores these tags).

@@ -44,7 +44,7 @@ where
         run: guard.handle(),
         number,
         suggested: BTreeMap::new(),
-        held: Held::default(),
+        held: Held::new(),
     };
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| objective(&mut trial)));
     let Trial {

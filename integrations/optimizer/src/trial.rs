@@ -24,9 +24,9 @@ use crate::params::{Registered, SearchSpace};
 /// the same value.
 ///
 /// What the trial writes of Optuna's layout (params, their tags, reported values, user
-/// attributes) goes to its run in one batch when the trial ends, or within about a second
-/// of being written when the trial runs longer: a short trial costs three requests to a
-/// tracking server (its run's creation, one batch, its end). What the objective logs itself
+/// attributes) goes to its run in one batch when the trial ends; once the trial has run for
+/// a second, as it is written. A short trial costs three requests to a tracking server (its
+/// run's creation, one batch, its end). What the objective logs itself
 /// (`mlflow::log_metric`, ...) is sent as any logging is.
 #[derive(Debug)]
 pub struct Trial<'s> {
@@ -112,8 +112,8 @@ impl Trial<'_> {
 
     /// Reports `value` at `step`: logged to the trial's run as the metric
     /// `intermediate_value` at that step, with the time of the report (what Optuna's pruners
-    /// and Python read; sent when the trial ends, or within about a second), and kept for
-    /// [`Trial::should_prune`]. Reporting a step again replaces its value.
+    /// and Python read; sent when the trial ends, or at once after its first second), and
+    /// kept for [`Trial::should_prune`]. Reporting a step again replaces its value.
     pub fn report(&mut self, step: u64, value: f64) -> Result<()> {
         self.inner.report(step, value);
         let step = i64::try_from(step).unwrap_or(i64::MAX);
