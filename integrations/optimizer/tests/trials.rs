@@ -243,6 +243,31 @@ fn worker_process() {
     mlflow::flush().unwrap();
 }
 
+/// Waits for the worker processes, then checks what Optuna reads: trials numbered
+/// `0..workers * PER_WORKER`, each once.
+fn workers_numbered_every_trial_once(
+    children: Vec<std::process::Child>,
+    uri: &str,
+    study: &Study,
+    workers: usize,
+) {
+    for child in children {
+        let output = wait_child(child, Instant::now() + Duration::from_secs(240));
+        assert_passed("worker_process", &output);
+    }
+    let view = optuna_view(uri, study);
+    let numbers: Vec<u64> = view["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..(workers * PER_WORKER) as u64).collect::<Vec<_>>()
+    );
+}
+
 /// Four worker processes on one study at `uri`: every number used once, and Python's next
 /// trial gets the next one.
 fn processes_share_one_study(uri: &str) {
@@ -258,21 +283,7 @@ fn processes_share_one_study(uri: &str) {
     let children: Vec<_> = (0..WORKERS)
         .map(|_| spawn_self(self_command("worker_process", None, &env)))
         .collect();
-    for child in children {
-        let output = wait_child(child, Instant::now() + Duration::from_secs(240));
-        assert_passed("worker_process", &output);
-    }
-    let view = optuna_view(uri, &study);
-    let numbers: Vec<u64> = view["trials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        numbers,
-        (0..(WORKERS * PER_WORKER) as u64).collect::<Vec<_>>()
-    );
+    workers_numbered_every_trial_once(children, uri, &study, WORKERS);
     let added = python_adds_trials(uri, &name, study.experiment_id(), 1, false);
     let all = added["numbers"].as_array().unwrap();
     assert_eq!(all.len(), WORKERS * PER_WORKER + 1);
@@ -307,21 +318,7 @@ fn workers_launched_by_configure_worker_share_the_study() {
             spawn_self(command)
         })
         .collect();
-    for child in children {
-        let output = wait_child(child, Instant::now() + Duration::from_secs(240));
-        assert_passed("worker_process", &output);
-    }
-    let view = optuna_view(&uri, &study);
-    let numbers: Vec<u64> = view["trials"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["number"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        numbers,
-        (0..(workers * PER_WORKER) as u64).collect::<Vec<_>>()
-    );
+    workers_numbered_every_trial_once(children, &uri, &study, workers);
     let runs = read_runs(&uri, &experiment);
     let parent = runs.iter().find(|r| r.run_id == study.run_id()).unwrap();
     assert_eq!(parent.children(&runs).len(), workers * PER_WORKER);

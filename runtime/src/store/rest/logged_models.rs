@@ -136,16 +136,6 @@ impl From<ModelJson> for LoggedModel {
     }
 }
 
-fn pairs(items: &[(String, String)]) -> Vec<KeyValue> {
-    items
-        .iter()
-        .map(|(k, v)| KeyValue {
-            key: k.clone(),
-            value: v.clone(),
-        })
-        .collect()
-}
-
 /// A 404 or 405 without an MLflow error code: the server has no such endpoint.
 fn missing_feature(e: Error) -> Error {
     match e {
@@ -175,8 +165,8 @@ pub(super) async fn create(store: &ApiClient, m: &NewLoggedModel) -> Result<Logg
         name: &m.name,
         model_type: m.model_type.as_deref(),
         source_run_id: m.source_run_id.as_deref(),
-        params: pairs(&m.params),
-        tags: pairs(&m.tags),
+        params: KeyValue::pairs(&m.params),
+        tags: KeyValue::pairs(&m.tags),
     };
     // Each attempt makes a model: sent once.
     let a: ModelAnswer = store

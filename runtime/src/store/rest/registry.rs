@@ -175,16 +175,6 @@ struct TagsBody {
     tags: Vec<KeyValue>,
 }
 
-fn pairs(items: &[(String, String)]) -> Vec<KeyValue> {
-    items
-        .iter()
-        .map(|(k, v)| KeyValue {
-            key: k.clone(),
-            value: v.clone(),
-        })
-        .collect()
-}
-
 /// A request whose answer is read as JSON (PATCH and DELETE carry a body, as in Python).
 async fn send_json(
     client: &ApiClient,
@@ -233,7 +223,9 @@ pub(super) async fn set_logged_model_tags(
     model_id: &str,
     tags: &[(String, String)],
 ) -> Result<()> {
-    let body = TagsBody { tags: pairs(tags) };
+    let body = TagsBody {
+        tags: KeyValue::pairs(tags),
+    };
     let path = format!("logged-models/{model_id}/tags");
     let _: serde_json::Value = client
         .call(Method::PATCH, &path, &[], Some(&body), Idempotency::Safe)
@@ -251,7 +243,7 @@ impl RegistryStore for RestStore {
     ) -> Result<RegisteredModel> {
         let body = CreateModel {
             name,
-            tags: pairs(tags),
+            tags: KeyValue::pairs(tags),
             description,
         };
         let a: RegisteredModelAnswer = self
@@ -352,7 +344,7 @@ impl RegistryStore for RestStore {
             name: &v.name,
             source: &v.source,
             run_id: v.run_id.as_deref(),
-            tags: pairs(&v.tags),
+            tags: KeyValue::pairs(&v.tags),
             description: v.description.as_deref(),
             model_id: v.model_id.as_deref(),
         };

@@ -16,6 +16,19 @@ pub(crate) struct KeyValue {
     pub(crate) value: String,
 }
 
+impl KeyValue {
+    /// `(key, value)` pairs as the wire's `[{key, value}]` lists.
+    pub(crate) fn pairs(items: &[(String, String)]) -> Vec<KeyValue> {
+        items
+            .iter()
+            .map(|(k, v)| KeyValue {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect()
+    }
+}
+
 impl From<&RunTag> for KeyValue {
     fn from(t: &RunTag) -> KeyValue {
         KeyValue {
