@@ -453,6 +453,30 @@ step_names=()
 step_results=()
 failed=0
 
+# The suite's builds (the tests, the examples, trybuild's own target, the one-store builds)
+# need about DISK_NEEDED_GB free in the target's file system on a fresh clone; a full disk
+# shows up as tests failing with "No space left on device", so it is said up front.
+# CONTRIBUTING.md gives the measured size.
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+DISK_NEEDED_GB=20
+# disk_report WHEN: the target's size and the free space where it lives.
+disk_report() {
+    local free_kb size
+    mkdir -p "$target_dir"
+    free_kb="$(df -Pk "$target_dir" | awk 'NR == 2 { print $4 }')"
+    size="$(du -sh "$target_dir" 2>/dev/null | cut -f1)"
+    echo "disk $1: target $target_dir holds $size, $((free_kb / 1048576)) GiB free there"
+    if [ "$1" = before ] && [ "$free_kb" -lt $((DISK_NEEDED_GB * 1048576)) ]; then
+        echo "warning: the suite's builds need about $DISK_NEEDED_GB GiB free on a fresh clone;" \
+            "steps may fail with \"No space left on device\"" >&2
+    fi
+}
+disk_report before
+if is_ci; then
+    # A fresh clone has no incremental state to reuse; writing it costs gigabytes.
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi
+
 # step NAME COMMAND...: runs it when chosen, records ok/FAILED and the time taken, never
 # stops the script.
 step() {
@@ -707,6 +731,7 @@ for out in "$work/doctest.out" "$work/doctest-burn.out" "$work/rest-only.out" "$
     done < <(sed -nE 's/^test result: [A-Za-z]+\. ([0-9]+) passed; ([0-9]+) failed; ([0-9]+) ignored.*/\1 \2 \3/p' "$out")
 done
 
+disk_report after
 say "Summary (mlflow $MLFLOW_VERSION, venv $venv; the $OLD_STEP step: mlflow $MLFLOW_OLD_VERSION)"
 for i in "${!step_names[@]}"; do
     printf '  %-19s %s\n' "${step_names[$i]}" "${step_results[$i]}"
